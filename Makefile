@@ -1,0 +1,59 @@
+# Fynlo POS. `make help` lists the targets; `make run` and `make test` are all a newcomer needs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+SWIFT_PACKAGES := $(wildcard ios/*/Package.swift)
+
+export PICCOLO_CONF := server.db.piccolo_conf
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help run test test-python test-swift lint format bench migrations openapi clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/fynlo: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(BIN)/fynlo ## Start PostgreSQL, migrate, load demo data and serve on 127.0.0.1:$(PORT)
+	FYNLO_PORT=$(PORT) exec $(BIN)/fynlo dev
+
+test: test-python test-swift ## Run every test (Python on a throwaway PostgreSQL, then Swift)
+
+test-python: $(BIN)/fynlo ## Run the Python tests
+	$(BIN)/pytest
+
+test-swift: ## Run the Swift packages' tests (none yet when ios/ has no Package.swift)
+	@for manifest in $(SWIFT_PACKAGES); do \
+		echo "swift test in $$(dirname $$manifest)"; \
+		swift test --package-path "$$(dirname $$manifest)"; \
+	done
+
+lint: $(BIN)/fynlo ## Ruff (lint and format) and mypy on server/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(BIN)/fynlo ## Reformat the code and fix what ruff can
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(BIN)/fynlo ## Run the benchmarks and print the figures for docs/performance.md
+	$(BIN)/python -m load.bench
+
+migrations: $(BIN)/fynlo ## Generate migrations for model changes: make migrations APP=orders
+	$(BIN)/piccolo migrations new $(APP) --auto --desc="$(or $(DESC),schema change)"
+
+openapi: $(BIN)/fynlo ## Regenerate shared/schema/openapi.json from the code
+	$(BIN)/python -m server.openapi_export shared/schema/openapi.json
+
+clean: ## Remove the virtualenv (keeps .fynlo/, the dev database)
+	rm -rf $(VENV)

@@ -1,0 +1,95 @@
+"""Assemble the application: plugins, routers, error handling. Assembly only, no logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from server.auth.controllers import AuthController, jwks
+from server.auth.dependencies import provide_caller
+from server.auth.keys import SigningKeys
+from server.catalog.controllers import (
+    AvailabilityController,
+    CategoryController,
+    ModifierController,
+    ModifierGroupController,
+    ProductController,
+)
+from server.db import engine
+from server.errors import problem_response
+from server.floor.controllers import FloorTableController
+from server.health.controllers import health, ready
+from server.logs import RequestContextMiddleware, configure_logging
+from server.orders.controllers import OrderController
+from server.restaurants.controllers import LocationController
+from server.settings import Settings, get_settings
+
+VERSION = "0.1.0"
+
+
+class FynloMetrics(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The ASGI app for ``settings`` (the process's settings by default)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    if settings.database_url:
+        engine.configure(settings.database_url)
+    key_file = settings.signing_key_file or settings.data_dir / "keys" / "signing.jwks.json"
+    signing_keys = SigningKeys.load_or_create(key_file)
+
+    @asynccontextmanager
+    async def database_pool(_: Litestar) -> AsyncIterator[None]:
+        await engine.open_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        try:
+            yield
+        finally:
+            await engine.close_pool()
+
+    metrics = PrometheusConfig(app_name="fynlo", prefix="fynlo", group_path=True)
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            jwks,
+            FynloMetrics,
+            AuthController,
+            LocationController,
+            FloorTableController,
+            CategoryController,
+            ProductController,
+            ModifierGroupController,
+            ModifierController,
+            AvailabilityController,
+            OrderController,
+        ],
+        dependencies={"caller": Provide(provide_caller)},
+        middleware=[RequestContextMiddleware, metrics.middleware],
+        exception_handlers={Exception: problem_response},
+        lifespan=[database_pool],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Fynlo POS API",
+            version=VERSION,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        state=State({"signing_keys": signing_keys}),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Who is asking: back-office logins and the tokens that prove them."""

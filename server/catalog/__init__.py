@@ -1,0 +1,1 @@
+"""The menu: categories, products, modifiers and what is sold out."""

@@ -1,0 +1,1 @@
+"""The ``fynlo`` command for developers and support staff."""

@@ -1,0 +1,126 @@
+"""``fynlo dev`` (what ``make run`` calls) and ``fynlo serve``.
+
+``dev`` starts the private PostgreSQL cluster unless ``FYNLO_DATABASE_URL`` is set, migrates,
+loads the demo data once, and serves; Ctrl-C or SIGTERM stops the server, then the cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from server.cli.demo import describe_credentials
+from server.db import engine
+from server.db.cluster import PostgresCluster, PostgresNotInstalled
+from server.db.migrate import migrate
+from server.demo import load_demo
+from server.settings import get_settings
+
+# Requests in flight get this long to finish after SIGTERM before the server stops anyway.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+class Stopped(Exception):
+    """SIGTERM arrived before the server was up."""
+
+
+def register(commands: Any) -> None:
+    commands.add_parser("dev", help="private database + demo data + server").set_defaults(
+        run=run_dev
+    )
+    commands.add_parser("serve", help="serve against FYNLO_DATABASE_URL").set_defaults(
+        run=run_serve
+    )
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if settings.environment == "production":
+        print("fynlo dev loads demo data and is refused in production; use `fynlo serve`.")
+        return 2
+    cluster: PostgresCluster | None = None
+
+    def stop_early(signum: int, frame: FrameType | None) -> None:
+        raise Stopped
+
+    signal.signal(signal.SIGTERM, stop_early)
+    try:
+        if settings.database_url is None:
+            cluster = PostgresCluster(settings.data_dir / "postgres")
+            print(f"Starting PostgreSQL in {cluster.data_dir} ...", flush=True)
+            os.environ["FYNLO_DATABASE_URL"] = cluster.start()
+            get_settings.cache_clear()
+        asyncio.run(_prepare())
+        _banner()
+        # uvicorn installs its own SIGINT/SIGTERM handlers and returns after a graceful stop.
+        _serve()
+        return 0
+    except PostgresNotInstalled as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (Stopped, KeyboardInterrupt):
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if cluster is not None:
+            print("Stopping PostgreSQL ...", flush=True)
+            cluster.stop()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    if not get_settings().database_url:
+        print("error: FYNLO_DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    _serve()
+    return 0
+
+
+async def _prepare() -> None:
+    url = get_settings().database_url
+    assert url is not None
+    engine.configure(url)
+    await engine.open_pool(min_size=1, max_size=2)
+    try:
+        await migrate()
+        if await load_demo():
+            print("Loaded demo data.", flush=True)
+    finally:
+        await engine.close_pool()
+
+
+def _serve() -> None:
+    from server.app import create_app
+
+    settings = get_settings()
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+
+
+def _banner() -> None:
+    settings = get_settings()
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\nFynlo POS is starting on {base}\n"
+        f"  health   {base}/health\n"
+        f"  ready    {base}/ready\n"
+        f"  API docs {base}/schema/openapi.json\n"
+        f"  metrics  {base}/metrics\n\n"
+        f"{describe_credentials()}\n"
+        '  sign in: POST /api/v1/auth/login with {"email": ..., "password": ...}\n\n'
+        "Ctrl-C stops the server and the database.\n",
+        flush=True,
+    )

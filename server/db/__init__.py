@@ -1,0 +1,1 @@
+"""Database access: engine, pool, transactions and the private dev/test PostgreSQL cluster."""

@@ -1,0 +1,33 @@
+"""The one database engine and its connection pool."""
+
+from __future__ import annotations
+
+from piccolo.engine.postgres import PostgresEngine
+
+
+class FynloEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine, configured late and without an import-time connection."""
+
+    async def check_version(self) -> None:
+        # Piccolo connects during __init__ to check the server version; we configure the DSN
+        # later (the dev runner starts the cluster first) and `/ready` checks the database.
+        return None
+
+
+DB = FynloEngine(config={})
+
+
+def configure(dsn: str) -> None:
+    """Point the engine at ``dsn``; call before the pool starts."""
+    DB.config = {"dsn": dsn}
+
+
+async def open_pool(*, min_size: int, max_size: int) -> None:
+    """Start the shared asyncpg pool (Piccolo defaults min_size to 10, so both are passed)."""
+    await DB.start_connection_pool(min_size=min_size, max_size=max_size)
+
+
+async def close_pool() -> None:
+    """Close the pool, waiting for borrowed connections to come back."""
+    if DB.pool is not None:
+        await DB.close_connection_pool()

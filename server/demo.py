@@ -1,0 +1,260 @@
+"""Demo data for ``make run``: one restaurant with a menu, a floor and a few orders.
+
+Loaded once (the restaurant's fixed id marks it as loaded) and never in production.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from server.auth.passwords import hash_password
+from server.auth.tables import Role, User
+from server.catalog.tables import Category, Modifier, ModifierGroup, Product, ProductModifierGroup
+from server.db.engine import DB
+from server.floor.tables import FloorTable
+from server.orders.numbers import format_order_number
+from server.orders.services import save_order
+from server.orders.tables import OrderStatus
+from server.restaurants.tables import Location, Restaurant
+from server.wire import Wire
+
+_NAMESPACE = UUID("6f0c1d2e-7a51-4f0b-9a43-5d1e0c3b2a10")
+RESTAURANT_ID = uuid5(_NAMESPACE, "restaurant")
+LOCATION_ID = uuid5(_NAMESPACE, "location:soho")
+
+
+class DemoLogin(Wire, kw_only=True):
+    email: str
+    password: str
+    role: Role
+
+
+class DemoCredentials(Wire, kw_only=True):
+    restaurant_id: UUID
+    location_id: UUID
+    logins: list[DemoLogin]
+
+
+# Demo-only secrets, printed on purpose by `make run`; production refuses to load them.
+CREDENTIALS = DemoCredentials(
+    restaurant_id=RESTAURANT_ID,
+    location_id=LOCATION_ID,
+    logins=[
+        DemoLogin(email="owner@demo.fynlo.app", password="demo-owner-2026", role=Role.owner),
+        DemoLogin(email="manager@demo.fynlo.app", password="demo-manager-2026", role=Role.manager),
+    ],
+)
+
+# name, VAT-inclusive price in pence, VAT basis points
+_MENU: dict[str, list[tuple[str, int, int]]] = {
+    "Starters": [
+        ("Burrata", 950, 2000),
+        ("Soup of the day", 650, 2000),
+        ("Padron peppers", 550, 2000),
+    ],
+    "Mains": [
+        ("Ribeye steak", 2800, 2000),
+        ("Fish and chips", 1650, 2000),
+        ("Mushroom risotto", 1450, 2000),
+    ],
+    "Desserts": [("Sticky toffee pudding", 750, 2000), ("Affogato", 600, 2000)],
+    "Drinks": [
+        ("House red (175ml)", 795, 2000),
+        ("Lager (pint)", 650, 2000),
+        ("Still water (750ml)", 350, 2000),
+        ("Espresso", 280, 2000),
+    ],
+}
+
+
+def _id(name: str) -> UUID:
+    return uuid5(_NAMESPACE, name)
+
+
+async def demo_loaded() -> bool:
+    exists: bool = await Restaurant.exists().where(Restaurant.id == RESTAURANT_ID)
+    return exists
+
+
+async def load_demo() -> bool:
+    """Load the demo restaurant unless it is there already; True if it was loaded now."""
+    if await demo_loaded():
+        return False
+    async with DB.transaction():
+        await _load()
+    return True
+
+
+async def _load() -> None:
+    rid = RESTAURANT_ID
+    await Restaurant.insert(Restaurant(id=rid, name="Fynlo Demo Bistro", currency="GBP"))
+    await Location.insert(
+        Location(id=LOCATION_ID, restaurant_id=rid, name="Soho", address="1 Dean Street, London W1")
+    )
+    await User.insert(
+        *[
+            User(
+                restaurant_id=rid,
+                email=login.email,
+                name=login.role.value.title(),
+                password_hash=hash_password(login.password),
+                role=login.role,
+            )
+            for login in CREDENTIALS.logins
+        ]
+    )
+    tables = [
+        FloorTable(
+            id=_id(f"table:{n}"),
+            restaurant_id=rid,
+            location_id=LOCATION_ID,
+            name=str(n),
+            seats=4 if n % 3 else 6,
+        )
+        for n in range(1, 11)
+    ]
+    await FloorTable.insert(*tables)
+    products: dict[str, dict[str, Any]] = {}
+    for position, (category_name, items) in enumerate(_MENU.items()):
+        category_id = _id(f"category:{category_name}")
+        await Category.insert(
+            Category(id=category_id, restaurant_id=rid, name=category_name, position=position)
+        )
+        for item_position, (name, price, vat) in enumerate(items):
+            product: dict[str, Any] = {
+                "id": _id(f"product:{name}"),
+                "name": name,
+                "price": price,
+                "vat_rate_bp": vat,
+            }
+            products[name] = product
+            await Product.insert(
+                Product(
+                    restaurant_id=rid, category_id=category_id, position=item_position, **product
+                )
+            )
+    cooking = _id("group:cooking")
+    extras = _id("group:extras")
+    await ModifierGroup.insert(
+        ModifierGroup(
+            id=cooking,
+            restaurant_id=rid,
+            name="How would you like it cooked?",
+            min_choices=1,
+            max_choices=1,
+        ),
+        ModifierGroup(id=extras, restaurant_id=rid, name="Extras", min_choices=0, max_choices=3),
+    )
+    await Modifier.insert(
+        *[
+            Modifier(
+                id=_id(f"modifier:{n}"), restaurant_id=rid, group_id=cooking, name=n, position=i
+            )
+            for i, n in enumerate(["Rare", "Medium rare", "Medium", "Well done"])
+        ],
+        Modifier(
+            id=_id("modifier:peppercorn"),
+            restaurant_id=rid,
+            group_id=extras,
+            name="Peppercorn sauce",
+            price_delta=350,
+        ),
+        Modifier(
+            id=_id("modifier:truffle-fries"),
+            restaurant_id=rid,
+            group_id=extras,
+            name="Truffle fries",
+            price_delta=450,
+            position=1,
+        ),
+    )
+    await ProductModifierGroup.insert(
+        ProductModifierGroup(
+            restaurant_id=rid, product_id=products["Ribeye steak"]["id"], group_id=cooking
+        ),
+        ProductModifierGroup(
+            restaurant_id=rid,
+            product_id=products["Ribeye steak"]["id"],
+            group_id=extras,
+            position=1,
+        ),
+    )
+    await _orders(products)
+
+
+async def _orders(products: dict[str, dict[str, Any]]) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    baskets = [
+        (
+            OrderStatus.paid,
+            1,
+            [("Burrata", 1), ("Ribeye steak", 2), ("House red (175ml)", 2)],
+            1250,
+            500,
+        ),
+        (OrderStatus.paid, 4, [("Fish and chips", 2), ("Lager (pint)", 2)], 1250, 0),
+        (
+            OrderStatus.sent,
+            2,
+            [("Soup of the day", 1), ("Mushroom risotto", 1), ("Still water (750ml)", 1)],
+            0,
+            0,
+        ),
+        (OrderStatus.open, 7, [("Espresso", 2), ("Affogato", 1)], 0, 0),
+    ]
+    for seq, (status, table, items, service_bp, tip) in enumerate(baskets, start=1):
+        order_id = _id(f"order:{seq}")
+        opened_at = now - timedelta(minutes=15 * (len(baskets) - seq + 1))
+        order = {
+            "id": order_id,
+            "restaurant_id": RESTAURANT_ID,
+            "location_id": LOCATION_ID,
+            "table_id": _id(f"table:{table}"),
+            "number": format_order_number("A", seq),
+            "device_prefix": "A",
+            "device_seq": seq,
+            "status": status,
+            "covers": 2,
+            "currency": "GBP",
+            "service_charge_bp": service_bp,
+            "tip": tip,
+            "opened_at": opened_at,
+            "closed_at": opened_at + timedelta(minutes=50) if status == OrderStatus.paid else None,
+        }
+        lines = []
+        for position, (name, quantity) in enumerate(items):
+            product = products[name]
+            modifiers = (
+                [
+                    {
+                        "modifier_id": str(_id("modifier:Medium rare")),
+                        "name": "Medium rare",
+                        "price_delta": 0,
+                    },
+                    {
+                        "modifier_id": str(_id("modifier:peppercorn")),
+                        "name": "Peppercorn sauce",
+                        "price_delta": 350,
+                    },
+                ]
+                if name == "Ribeye steak"
+                else []
+            )
+            lines.append(
+                {
+                    "id": _id(f"order:{seq}:line:{position}"),
+                    "restaurant_id": RESTAURANT_ID,
+                    "order_id": order_id,
+                    "product_id": product["id"],
+                    "name": name,
+                    "unit_price": product["price"],
+                    "quantity": quantity,
+                    "vat_rate_bp": product["vat_rate_bp"],
+                    "modifiers": modifiers,
+                    "position": position,
+                    "voided": False,
+                }
+            )
+        await save_order(order, lines)

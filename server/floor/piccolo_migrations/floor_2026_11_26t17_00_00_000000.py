@@ -1,0 +1,21 @@
+"""Constraints and indexes Piccolo's column API cannot declare (composite, partial, checks)."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+from server.db.raw import raw_sql
+
+ID = "2026-11-26T17:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "floor constraints and indexes"
+
+
+async def forwards() -> MigrationManager:
+    manager = MigrationManager(migration_id=ID, app_name="floor", description=DESCRIPTION)
+
+    manager.add_raw(
+        raw_sql(
+            "CREATE UNIQUE INDEX floor_tables_location_name ON floor_tables (location_id, name) WHERE NOT archived"
+        )
+    )
+
+    return manager

@@ -1,0 +1,1 @@
+"""Orders: tickets, lines and what they cost."""

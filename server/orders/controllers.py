@@ -1,0 +1,48 @@
+"""Order HTTP handlers (orders are written by the sync engine; the back office reads them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+
+from server.auth.tokens import Caller
+from server.orders import schemas as s
+from server.orders import services
+from server.orders.tables import OrderStatus
+from server.pagination import Page, decode_cursor, page_size
+
+
+class OrderController(Controller):
+    path = "/api/v1/orders"
+    tags = ["orders"]
+
+    @get(summary="Orders, newest first")
+    async def list_orders(
+        self,
+        caller: NamedDependency[Caller],
+        location_id: FromQuery[UUID | None] = None,
+        table_id: FromQuery[UUID | None] = None,
+        status: FromQuery[OrderStatus | None] = None,
+        opened_from: FromQuery[datetime | None] = None,
+        opened_to: FromQuery[datetime | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Page[s.OrderSummary]:
+        return await services.list_orders(
+            restaurant_id=caller.restaurant_id,
+            location_id=location_id,
+            table_id=table_id,
+            status=status,
+            opened_from=opened_from,
+            opened_to=opened_to,
+            after=decode_cursor(cursor),
+            limit=page_size(limit),
+        )
+
+    @get("/{order_id:uuid}")
+    async def get_order(self, caller: NamedDependency[Caller], order_id: FromPath[UUID]) -> s.Order:
+        return await services.get_order(restaurant_id=caller.restaurant_id, order_id=order_id)

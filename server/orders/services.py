@@ -1,0 +1,145 @@
+"""Reading orders, and writing them with totals priced by the one pricing module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server.db import scoped
+from server.db.engine import DB
+from server.orders import pricing
+from server.orders import schemas as s
+from server.orders.tables import Order, OrderLine, OrderStatus
+from server.pagination import Page, Position
+
+
+async def list_orders(
+    *,
+    restaurant_id: UUID,
+    location_id: UUID | None,
+    table_id: UUID | None,
+    status: OrderStatus | None,
+    opened_from: datetime | None,
+    opened_to: datetime | None,
+    after: Position | None,
+    limit: int,
+) -> Page[s.OrderSummary]:
+    """Newest first; filters combine with AND; ``opened_to`` is exclusive."""
+    filters: list[scoped.Condition] = []
+    if location_id is not None:
+        filters.append(Order.location_id == location_id)
+    if table_id is not None:
+        filters.append(Order.table_id == table_id)
+    if status is not None:
+        filters.append(Order.status == status)
+    if opened_from is not None:
+        filters.append(Order.opened_at >= opened_from)
+    if opened_to is not None:
+        filters.append(Order.opened_at < opened_to)
+    rows, cursor = await scoped.page(
+        Order,
+        restaurant_id=restaurant_id,
+        filters=filters,
+        sort=Order.opened_at,
+        after=after,
+        limit=limit,
+        newest_first=True,
+    )
+    return Page(items=msgspec.convert(rows, list[s.OrderSummary]), next_cursor=cursor)
+
+
+async def get_order(*, restaurant_id: UUID, order_id: UUID) -> s.Order:
+    """An order with its lines and a fresh VAT breakdown."""
+    row = await scoped.get_or_raise(Order, restaurant_id=restaurant_id, row_id=order_id)
+    lines = await (
+        OrderLine.select()
+        .where((OrderLine.order_id == order_id) & (OrderLine.restaurant_id == restaurant_id))
+        .order_by(OrderLine.position)
+        .order_by(OrderLine.created_at)
+        .output(load_json=True)
+    )
+    totals = price(row, lines)
+    line_totals = {line.line_id: line.total for line in totals.lines}
+    return s.Order(
+        **{k: row[k] for k in s.OrderSummary.__struct_fields__},
+        notes=row["notes"],
+        discount=_discount_out(row),
+        discount_reason=row["discount_reason"],
+        service_charge_bp=row["service_charge_bp"],
+        subtotal=totals.subtotal,
+        discount_total=totals.discount_total,
+        vat_total=totals.vat_total,
+        vat=msgspec.convert(
+            [msgspec.structs.asdict(bucket) for bucket in totals.vat], list[s.VatBucket]
+        ),
+        service_charge=totals.service_charge,
+        tip=totals.tip,
+        lines=[
+            s.OrderLine(
+                id=line["id"],
+                product_id=line["product_id"],
+                name=line["name"],
+                unit_price=line["unit_price"],
+                quantity=line["quantity"],
+                vat_rate_bp=line["vat_rate_bp"],
+                modifiers=msgspec.convert(line["modifiers"] or [], list[s.LineModifier]),
+                discount=_discount_out(line),
+                voided=line["voided"],
+                notes=line["notes"],
+                total=line_totals[str(line["id"])],
+            )
+            for line in lines
+        ],
+    )
+
+
+def price(order: dict[str, Any], lines: list[dict[str, Any]]) -> pricing.OrderTotals:
+    """Price stored rows: the only path from an order's rows to its amounts."""
+    return pricing.price_order(
+        [
+            pricing.PricingLine(
+                line_id=str(line["id"]),
+                unit_price=line["unit_price"],
+                quantity=line["quantity"],
+                vat_rate_bp=line["vat_rate_bp"],
+                modifier_deltas=tuple(m["price_delta"] for m in line["modifiers"] or []),
+                discount=_discount_in(line),
+                voided=line["voided"],
+            )
+            for line in lines
+        ],
+        order_discount=_discount_in(order),
+        service_charge_bp=order["service_charge_bp"],
+        tip=order["tip"],
+    )
+
+
+async def save_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """Insert an order and its lines with cached totals, in one transaction."""
+    totals = price(order, lines)
+    cached = {
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "vat_total": totals.vat_total,
+        "service_charge": totals.service_charge,
+        "total_due": totals.total_due,
+    }
+    async with DB.transaction():
+        await scoped.insert(Order, {**order, **cached})
+        if lines:
+            await OrderLine.insert(*[OrderLine(**line) for line in lines])
+
+
+def _discount_in(row: dict[str, Any]) -> pricing.Discount | None:
+    if row.get("discount_kind") is None:
+        return None
+    return pricing.Discount(kind=row["discount_kind"], value=row["discount_value"])
+
+
+def _discount_out(row: dict[str, Any]) -> s.Discount | None:
+    if row.get("discount_kind") is None:
+        return None
+    return s.Discount(kind=row["discount_kind"], value=row["discount_value"])

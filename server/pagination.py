@@ -1,0 +1,58 @@
+"""Keyset pagination: an opaque cursor naming the last row seen, and a capped page size."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from server.errors import ValidationFailed
+from server.settings import get_settings
+from server.wire import Wire
+
+T = TypeVar("T")
+
+
+class Page(Wire, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class Position(msgspec.Struct, array_like=True, frozen=True):
+    """Where a page ended: the sort key of its last row and the row's id as a tie-break."""
+
+    at: datetime
+    id: UUID
+
+
+def page_size(limit: int | None) -> int:
+    """The page size asked for, or the default; out-of-range is a 400 naming ``limit``."""
+    settings = get_settings()
+    if limit is None:
+        return settings.page_size_default
+    if not 1 <= limit <= settings.page_size_max:
+        raise ValidationFailed(
+            f"limit must be between 1 and {settings.page_size_max}", field="limit"
+        )
+    return limit
+
+
+def encode_cursor(position: Position) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(position)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Position | None:
+    """The position a cursor names; a cursor we did not make is a 400 naming ``cursor``."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return msgspec.json.decode(raw, type=Position)
+    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
+        raise ValidationFailed("cursor is not one this server issued", field="cursor") from exc

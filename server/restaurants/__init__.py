@@ -1,0 +1,1 @@
+"""Restaurants (the tenant) and their locations."""

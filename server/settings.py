@@ -1,0 +1,107 @@
+"""One typed settings object, read once from ``FYNLO_*`` environment variables.
+
+Every field is documented in ``docs/configuration.md``; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+ENV_PREFIX = "FYNLO_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Process-wide configuration. Field ``x`` is read from ``FYNLO_X``."""
+
+    environment: Literal["development", "test", "production"] = "development"
+    """Where this process runs; production refuses development-only conveniences."""
+
+    database_url: str | None = None
+    """PostgreSQL DSN. When unset, ``fynlo dev`` starts a private cluster under ``data_dir``."""
+
+    data_dir: Path = REPO_ROOT / ".fynlo"
+    """Folder for the private PostgreSQL cluster and generated signing keys (git-ignored)."""
+
+    host: str = "127.0.0.1"
+    """Interface the HTTP server binds to."""
+
+    port: int = 8000
+    """TCP port the HTTP server listens on."""
+
+    db_pool_min: int = 1
+    """Smallest number of pooled database connections."""
+
+    db_pool_max: int = 10
+    """Largest number of pooled database connections."""
+
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted; larger bodies answer 413 ``request.too_large``."""
+
+    page_size_default: int = 50
+    """Rows per page when a list request gives no ``limit``."""
+
+    page_size_max: int = 200
+    """Largest ``limit`` a list request may ask for; more is a 400."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Threshold for the JSON logs written to standard error."""
+
+    jwt_issuer: str = "fynlo"
+    """``iss`` claim written into and required from every token."""
+
+    access_token_ttl_seconds: int = 900
+    """Lifetime of a back-office access token (at most 15 minutes)."""
+
+    signing_key_file: Path | None = None
+    """JSON Web Key Set holding the private signing keys; generated under ``data_dir`` if unset."""
+
+    redis_url: str | None = None
+    """Redis URL for shared rate limits and real-time fan-out; in-process when unset."""
+
+    def __post_init__(self) -> None:
+        if self.access_token_ttl_seconds > 900 or self.access_token_ttl_seconds < 1:
+            raise ValueError("FYNLO_ACCESS_TOKEN_TTL_SECONDS must be between 1 and 900")
+        if self.page_size_default > self.page_size_max:
+            raise ValueError("FYNLO_PAGE_SIZE_DEFAULT must not exceed FYNLO_PAGE_SIZE_MAX")
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``FYNLO_*`` variables; unknown ``FYNLO_*`` names are an error."""
+    environ = dict(os.environ if environ is None else environ)
+    fields = set(Settings.__struct_fields__)
+    values: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _NOT_SETTINGS:
+            continue
+        field = name.removeprefix(ENV_PREFIX).lower()
+        if field not in fields:
+            raise ValueError(f"unknown setting {name}; see docs/configuration.md")
+        values[field] = value
+    try:
+        return msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"invalid FYNLO_* setting: {exc}") from exc
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot read a setting of type {kind}")
+
+
+# Variables with the prefix that configure tools rather than the server.
+_NOT_SETTINGS = frozenset({"FYNLO_PG_BINDIR"})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read on first use."""
+    return settings_from_env()
