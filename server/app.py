@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +34,8 @@ from server.settings import Settings, get_settings
 
 VERSION = "0.1.0"
 
+log = logging.getLogger("fynlo.app")
+
 
 class FynloMetrics(PrometheusController):
     path = "/metrics"
@@ -50,7 +53,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncIterator[None]:
-        await engine.open_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        try:
+            await engine.open_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        except OSError:
+            # Serve anyway: /health stays up and /ready reports the database until it is back.
+            log.warning("database unreachable at start-up; connecting on demand")
+            await engine.open_pool(min_size=0, max_size=settings.db_pool_max)
         try:
             yield
         finally:

@@ -8,12 +8,13 @@ See https://www.rfc-editor.org/rfc/rfc9457 for the body's members.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from server.logs import ensure_request_id
+from server.logs import REQUEST_ID_HEADER, ensure_request_id
 
 log = logging.getLogger("fynlo.errors")
 
@@ -148,9 +149,18 @@ def _from_http_exception(exc: HTTPException) -> FynloError:
     return error_type()
 
 
+# msgspec reports an unknown or missing member at the object holding it (``$`` for the body,
+# which Litestar calls ``data``) and names the member only in its message.
+_MEMBER_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
 def _field_of(problem: dict[str, Any]) -> str:
     key = problem.get("key")
-    source = problem.get("source")
+    # Litestar gives query, path and header sources as a ParamType enum: use its value.
+    source = getattr(problem.get("source"), "value", problem.get("source"))
+    member = _MEMBER_IN_MESSAGE.search(str(problem.get("message", "")))
+    if source in (None, "body") and member is not None:
+        key = member[1] if key in (None, "", "data") else f"{key}.{member[1]}"
     if key is None or key == "":
         return str(source or "body")
     return str(key) if source in (None, "body") else f"{source}.{key}"
@@ -187,14 +197,14 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
     """The single exception handler registered on the app."""
     error = to_fynlo_error(exc)
     request_id = ensure_request_id()
-    if error.status >= 500:
+    where = {"path": request.url.path, "method": request.method}
+    if not isinstance(exc, (FynloError, HTTPException)):
         # Details stay in the logs; the client gets the correlation id only.
-        log.error(
-            "unhandled error",
-            exc_info=exc,
-            extra={"path": request.url.path, "method": request.method},
-        )
-    headers: dict[str, str] = {}
+        log.error("unhandled error", exc_info=exc, extra=where)
+    elif error.status >= 500:
+        log.warning("%s: %s", error.code, error.detail, extra=where)
+    # Requests that matched no route skip the middleware, so the id goes on here too.
+    headers: dict[str, str] = {REQUEST_ID_HEADER: request_id}
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(
             {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}

@@ -185,7 +185,7 @@ class ModifierController(Controller):
     async def list_modifiers(
         self,
         caller: NamedDependency[Caller],
-        group_id: FromPath[UUID | None] = None,
+        group_id: FromQuery[UUID | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
         include_archived: FromQuery[bool] = False,

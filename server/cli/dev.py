@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 class Stopped(Exception):
-    """SIGTERM arrived before the server was up."""
+    """SIGTERM arrived: before the server was up, or re-raised by uvicorn after it stopped."""
 
 
 def register(commands: Any) -> None:
@@ -47,15 +48,16 @@ def run_dev(args: argparse.Namespace) -> int:
         return 2
     cluster: PostgresCluster | None = None
 
-    def stop_early(signum: int, frame: FrameType | None) -> None:
-        raise Stopped
-
-    signal.signal(signal.SIGTERM, stop_early)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         if settings.database_url is None:
             cluster = PostgresCluster(settings.data_dir / "postgres")
             print(f"Starting PostgreSQL in {cluster.data_dir} ...", flush=True)
-            os.environ["FYNLO_DATABASE_URL"] = cluster.start()
+            try:
+                os.environ["FYNLO_DATABASE_URL"] = cluster.start()
+            except RuntimeError as exc:  # a folder PostgreSQL cannot use, or a cluster in use
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             get_settings.cache_clear()
         asyncio.run(_prepare())
         _banner()
@@ -78,8 +80,15 @@ def run_serve(args: argparse.Namespace) -> int:
     if not get_settings().database_url:
         print("error: FYNLO_DATABASE_URL is not set", file=sys.stderr)
         return 2
-    _serve()
+    signal.signal(signal.SIGTERM, _stop)
+    with contextlib.suppress(Stopped, KeyboardInterrupt):
+        _serve()
     return 0
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # uvicorn re-raises the signal once it has shut down gracefully; end with status 0.
+    raise Stopped
 
 
 async def _prepare() -> None:

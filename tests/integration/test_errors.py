@@ -1,0 +1,124 @@
+"""Every error path answers RFC 9457 problem+json with a stable code."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import msgspec
+import pytest_asyncio
+from litestar import Litestar, get
+
+from server.app import create_app
+from server.settings import Settings
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, object] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == f"https://docs.fynlo.app/errors#{code}"
+    assert isinstance(body["title"], str) and body["title"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+async def test_unknown_route_is_404(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/api/v1/nothing-here"), 404, "route_not_found")
+    assert body["instance"] == "/api/v1/nothing-here"
+
+
+async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/health")
+    assert_problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["allow"]
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/auth/login", content=b"{not json")
+    assert_problem(response, 400, "validation_failed")
+
+
+async def test_wrong_type_names_the_field(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/auth/login", json={"email": 5, "password": "x"})
+    body = assert_problem(response, 400, "validation_failed")
+    assert body["field"] == "email"
+    assert "str" in str(body["detail"])
+
+
+async def test_query_parameter_error_names_the_parameter(
+    client: httpx.AsyncClient, tenant: object
+) -> None:
+    headers = tenant.headers  # type: ignore[attr-defined]
+    response = await client.get("/api/v1/orders?opened_from=yesterday", headers=headers)
+    body = assert_problem(response, 400, "validation_failed")
+    assert "opened_from" in str(body["field"])
+
+
+async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/v1/products"), 401, "not_authenticated")
+
+
+async def test_client_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "ipad-7-req-00042"})
+    assert response.headers["x-request-id"] == "ipad-7-req-00042"
+    # An id we would not want in our logs is replaced, not echoed.
+    response = await client.get("/health", headers={"X-Request-ID": "bad id <script>"})
+    assert response.headers["x-request-id"] != "bad id <script>"
+
+
+@pytest_asyncio.fixture
+async def small_body_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(msgspec.structs.replace(settings, max_body_bytes=64))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        yield http
+
+
+async def test_body_over_the_limit_is_413(small_body_client: httpx.AsyncClient) -> None:
+    big = {"email": "a@b.c", "password": "x" * 200}
+    response = await small_body_client.post("/api/v1/auth/login", json=big)
+    assert_problem(response, 413, "payload_too_large")
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest_asyncio.fixture
+async def exploding_app(settings: Settings) -> Litestar:
+    app = create_app(settings)
+
+    @get("/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("card 4242 secret detail")
+
+    app.register(boom)
+    return app
+
+
+async def test_unexpected_error_is_500_with_correlation_id(exploding_app: Litestar) -> None:
+    records = _Records()
+    logging.getLogger("fynlo.errors").addHandler(records)
+    try:
+        transport = httpx.ASGITransport(app=exploding_app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/boom")
+    finally:
+        logging.getLogger("fynlo.errors").removeHandler(records)
+    body = assert_problem(response, 500, "internal_error")
+    assert "secret" not in response.text
+    assert body["request_id"] == response.headers["x-request-id"]
+    logged = [r for r in records.records if r.exc_info]
+    assert len(logged) == 1
+    assert "secret detail" in str(logged[0].exc_info[1])  # type: ignore[index]
