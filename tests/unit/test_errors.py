@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from litestar.exceptions import (
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+
+from server import errors
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
+
+
+def _all_errors(root: type[errors.FynloError]) -> list[type[errors.FynloError]]:
+    found = [root]
+    for sub in root.__subclasses__():
+        found.extend(_all_errors(sub))
+    return found
+
+
+def test_every_code_is_documented_with_its_status() -> None:
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", DOCS.read_text(), re.MULTILINE))
+    for error in _all_errors(errors.FynloError):
+        assert rows.get(error.code) == str(error.status), f"document {error.code} in errors.md"
+
+
+def test_framework_validation_errors_name_the_field() -> None:
+    exc = ValidationException(
+        extra=[{"message": "Expected `int`, got `str`", "key": "limit", "source": "query"}]
+    )
+    error = errors.to_fynlo_error(exc)
+    assert isinstance(error, errors.ValidationFailed)
+    assert error.field == "query.limit"
+    assert error.extra["errors"] == [
+        {"field": "query.limit", "message": "Expected `int`, got `str`"}
+    ]
+
+
+def test_framework_routing_errors_map_to_stable_codes() -> None:
+    assert errors.to_fynlo_error(NotFoundException()).code == "route_not_found"
+    assert errors.to_fynlo_error(MethodNotAllowedException()).code == "method_not_allowed"
+
+
+def test_unknown_exceptions_reveal_nothing() -> None:
+    error = errors.to_fynlo_error(RuntimeError("password=hunter2"))
+    body = errors.problem_body(error, instance="/x", request_id="r1")
+    assert body["status"] == 500 and body["code"] == "internal_error"
+    assert "hunter2" not in str(body)
