@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from server.auth.controllers import AuthController, jwks
-from server.auth.dependencies import provide_caller
+from server.auth.dependencies import PUBLIC, authenticate, provide_caller
 from server.auth.keys import SigningKeys
 from server.catalog.controllers import (
     AvailabilityController,
@@ -28,9 +28,11 @@ from server.errors import problem_response
 from server.floor.controllers import FloorTableController
 from server.health.controllers import health, ready
 from server.logs import RequestContextMiddleware, configure_logging
+from server.openapi import finish_openapi
 from server.orders.controllers import OrderController
 from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
+from server.strict_bodies import check_body_strictly
 
 VERSION = "0.1.0"
 
@@ -40,6 +42,8 @@ log = logging.getLogger("fynlo.app")
 class FynloMetrics(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+    # Scraped from inside the network; the exporter shows counts, never tenant data.
+    opt = PUBLIC
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -65,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.close_pool()
 
     metrics = PrometheusConfig(app_name="fynlo", prefix="fynlo", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
@@ -81,9 +85,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AvailabilityController,
             OrderController,
         ],
+        guards=[authenticate],
         dependencies={"caller": Provide(provide_caller)},
         middleware=[RequestContextMiddleware, metrics.middleware],
         exception_handlers={Exception: problem_response},
+        before_request=check_body_strictly,
         lifespan=[database_pool],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -101,3 +107,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    finish_openapi(app)
+    return app

@@ -152,18 +152,30 @@ def _from_http_exception(exc: HTTPException) -> FynloError:
 # msgspec reports an unknown or missing member at the object holding it (``$`` for the body,
 # which Litestar calls ``data``) and names the member only in its message.
 _MEMBER_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+_PATH_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def field_in_message(message: str) -> str | None:
+    """The body field a msgspec message points at: ``- at `$.lines[0].quantity` `` and the like."""
+    path = _PATH_IN_MESSAGE.search(message)
+    member = _MEMBER_IN_MESSAGE.search(message)
+    parts = [found[1] for found in (path, member) if found is not None and found[1]]
+    return ".".join(parts) or None
+
+
+def message_without_path(message: str) -> str:
+    return _PATH_IN_MESSAGE.sub("", message)
 
 
 def _field_of(problem: dict[str, Any]) -> str:
     key = problem.get("key")
     # Litestar gives query, path and header sources as a ParamType enum: use its value.
     source = getattr(problem.get("source"), "value", problem.get("source"))
-    member = _MEMBER_IN_MESSAGE.search(str(problem.get("message", "")))
-    if source in (None, "body") and member is not None:
-        key = member[1] if key in (None, "", "data") else f"{key}.{member[1]}"
-    if key is None or key == "":
-        return str(source or "body")
-    return str(key) if source in (None, "body") else f"{source}.{key}"
+    if source in (None, "body"):
+        found = field_in_message(str(problem.get("message", "")))
+        return found or (str(key) if key not in (None, "", "data") else "body")
+    # Query and path parameters are named bare, as our own checks name them (``limit``).
+    return str(key) if key not in (None, "") else str(source)
 
 
 def to_fynlo_error(exc: Exception) -> FynloError:

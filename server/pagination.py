@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -31,6 +31,26 @@ class Position(msgspec.Struct, array_like=True, frozen=True):
     id: UUID
 
 
+# Instants outside this range are typos or probes; PostgreSQL and Python overflow near year 1.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def check_instant(value: datetime | None, *, field: str) -> datetime | None:
+    """A filter instant must carry its time zone and be a plausible date."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed("include a time zone offset, e.g. 2026-11-26T18:00:00Z", field=field)
+    try:
+        in_range = _EARLIEST <= value <= _LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValidationFailed("date out of range (1970 to 9999)", field=field)
+    return value
+
+
 def page_size(limit: int | None) -> int:
     """The page size asked for, or the default; out-of-range is a 400 naming ``limit``."""
     settings = get_settings()
@@ -53,6 +73,8 @@ def decode_cursor(cursor: str | None) -> Position | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=Position)
+        position = msgspec.json.decode(raw, type=Position)
+        check_instant(position.at, field="cursor")
+        return position
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
         raise ValidationFailed("cursor is not one this server issued", field="cursor") from exc

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from litestar import get
+from litestar.exceptions import ServiceUnavailableException
 
+from server.auth.dependencies import PUBLIC
 from server.db.engine import DB
 from server.db.migrate import pending_migrations
 from server.errors import Unavailable
@@ -19,12 +21,19 @@ class Status(Wire, kw_only=True):
     status: str
 
 
-@get("/health", tags=["health"], summary="The process is alive")
+@get("/health", tags=["health"], summary="The process is alive", opt=PUBLIC, security=[])
 async def health() -> Status:
     return Status(status="ok")
 
 
-@get("/ready", tags=["health"], summary="The database is reachable and migrated")
+@get(
+    "/ready",
+    tags=["health"],
+    summary="The database is reachable and migrated",
+    opt=PUBLIC,
+    security=[],
+    raises=[ServiceUnavailableException],  # documents the 503 the handler answers when not ready
+)
 async def ready() -> Status:
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):

@@ -13,7 +13,7 @@ from server.db.engine import DB
 from server.orders import pricing
 from server.orders import schemas as s
 from server.orders.tables import Order, OrderLine, OrderStatus
-from server.pagination import Page, Position
+from server.pagination import Page, Position, check_instant
 
 
 async def list_orders(
@@ -28,6 +28,8 @@ async def list_orders(
     limit: int,
 ) -> Page[s.OrderSummary]:
     """Newest first; filters combine with AND; ``opened_to`` is exclusive."""
+    check_instant(opened_from, field="opened_from")
+    check_instant(opened_to, field="opened_to")
     filters: list[scoped.Condition] = []
     if location_id is not None:
         filters.append(Order.location_id == location_id)

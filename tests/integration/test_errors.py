@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import msgspec
+import pytest
 import pytest_asyncio
 from litestar import Litestar, get
 
 from server.app import create_app
 from server.settings import Settings
+from tests.factories import Tenant
 
 PROBLEM = "application/problem+json"
 
@@ -52,9 +54,9 @@ async def test_wrong_type_names_the_field(client: httpx.AsyncClient) -> None:
 
 
 async def test_query_parameter_error_names_the_parameter(
-    client: httpx.AsyncClient, tenant: object
+    client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    headers = tenant.headers  # type: ignore[attr-defined]
+    headers = tenant.headers
     response = await client.get("/api/v1/orders?opened_from=yesterday", headers=headers)
     body = assert_problem(response, 400, "validation_failed")
     assert "opened_from" in str(body["field"])
@@ -99,7 +101,7 @@ class _Records(logging.Handler):
 async def exploding_app(settings: Settings) -> Litestar:
     app = create_app(settings)
 
-    @get("/boom", include_in_schema=False)
+    @get("/boom", include_in_schema=False, opt={"public": True})
     async def boom() -> None:
         raise RuntimeError("card 4242 secret detail")
 
@@ -122,3 +124,36 @@ async def test_unexpected_error_is_500_with_correlation_id(exploding_app: Litest
     logged = [r for r in records.records if r.exc_info]
     assert len(logged) == 1
     assert "secret detail" in str(logged[0].exc_info[1])  # type: ignore[index]
+
+
+async def test_numbers_sent_as_strings_are_refused(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # Lax decoding would store "4.00" as 4 pence; money must never be guessed.
+    body = {"name": "Tea", "price": "4.00"}
+    response = await client.post("/api/v1/products", json=body, headers=tenant.headers)
+    problem = assert_problem(response, 400, "validation_failed")
+    assert problem["field"] == "price"
+
+
+async def test_nul_characters_are_refused_not_a_500(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/v1/categories", json={"name": "Tea\u0000"}, headers=tenant.headers
+    )
+    assert_problem(response, 400, "validation_failed")
+
+
+@pytest.mark.parametrize(
+    "opened_from",
+    ["2026-11-26T18:00:00", "0001-01-01T00:00:00+14:00", "1900-01-01T00:00:00Z"],
+)
+async def test_implausible_instants_are_refused(
+    client: httpx.AsyncClient, tenant: Tenant, opened_from: str
+) -> None:
+    response = await client.get(
+        "/api/v1/orders", params={"opened_from": opened_from}, headers=tenant.headers
+    )
+    problem = assert_problem(response, 400, "validation_failed")
+    assert problem["field"] == "opened_from"

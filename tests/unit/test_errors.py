@@ -33,9 +33,9 @@ def test_framework_validation_errors_name_the_field() -> None:
     )
     error = errors.to_fynlo_error(exc)
     assert isinstance(error, errors.ValidationFailed)
-    assert error.field == "query.limit"
+    assert error.field == "limit"
     assert error.extra["errors"] == [
-        {"field": "query.limit", "message": "Expected `int`, got `str`"}
+        {"field": "limit", "message": "Expected `int`, got `str`"}
     ]
 
 

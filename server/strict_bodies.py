@@ -1,0 +1,35 @@
+"""Decode request bodies strictly: ``"price": "4.00"`` is an error, never 4 pence.
+
+Litestar converts handler arguments in lax mode so query strings can become numbers; for a
+JSON body that would silently turn strings into amounts. This hook decodes each body once
+more, strictly, against the handler's declared type before the handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from server.errors import ValidationFailed, field_in_message, message_without_path
+
+
+async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
+    """Refuse a body whose JSON types do not match the handler's ``data`` type exactly."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if parameter is None:
+        return
+    body = await request.body()
+    if b"\\u0000" in body:
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail on insert.
+        raise ValidationFailed("text must not contain NUL (\\u0000) characters", field="body")
+    try:
+        msgspec.json.decode(body, type=parameter.annotation, strict=True)
+    except msgspec.ValidationError as exc:
+        message, field = message_without_path(str(exc)), field_in_message(str(exc))
+        raise ValidationFailed(
+            message, field=field, errors=[{"field": field or "body", "message": message}]
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise ValidationFailed("the body is not valid JSON", field="body") from exc
