@@ -6,16 +6,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from server.audit.controllers import list_audit
+from server.audit.middleware import AuditMiddleware
 from server.auth.controllers import AuthController, jwks
-from server.auth.dependencies import PUBLIC, authenticate, provide_caller
+from server.auth.dependencies import PUBLIC, authenticate, authorize, provide_caller
 from server.auth.keys import SigningKeys
+from server.auth.ratelimit import limiter_from_settings
 from server.catalog.controllers import (
     AvailabilityController,
     CategoryController,
@@ -24,11 +27,13 @@ from server.catalog.controllers import (
     ProductController,
 )
 from server.db import engine
+from server.devices.controllers import DeviceController
+from server.employees.controllers import EmployeeController
 from server.errors import problem_response
 from server.floor.controllers import FloorTableController
 from server.health.controllers import health, ready
 from server.logs import RequestContextMiddleware, configure_logging
-from server.openapi import finish_openapi
+from server.openapi import ClosedStructSchemas, finish_openapi
 from server.orders.controllers import OrderController
 from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
@@ -54,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.configure(settings.database_url)
     key_file = settings.signing_key_file or settings.data_dir / "keys" / "signing.jwks.json"
     signing_keys = SigningKeys.load_or_create(key_file)
+    limiter = limiter_from_settings(settings)
 
     @asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncIterator[None]:
@@ -67,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await engine.close_pool()
+            await limiter.aclose()
 
     metrics = PrometheusConfig(app_name="fynlo", prefix="fynlo", group_path=True)
     app = Litestar(
@@ -84,18 +91,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ModifierController,
             AvailabilityController,
             OrderController,
+            DeviceController,
+            EmployeeController,
+            list_audit,
         ],
-        guards=[authenticate],
+        guards=[authenticate, authorize],
         dependencies={"caller": Provide(provide_caller)},
-        middleware=[RequestContextMiddleware, metrics.middleware],
+        middleware=[RequestContextMiddleware, metrics.middleware, AuditMiddleware],
         exception_handlers={Exception: problem_response},
         before_request=check_body_strictly,
         lifespan=[database_pool],
         request_max_body_size=settings.max_body_bytes,
+        plugins=[ClosedStructSchemas()],
         openapi_config=OpenAPIConfig(
             title="Fynlo POS API",
             version=VERSION,
             path="/schema",
+            # The document describes the API to anyone about to sign in, so it is public.
+            openapi_router=Router(
+                "/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
+            ),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -103,9 +118,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
-        state=State({"signing_keys": signing_keys}),
+        state=State({"signing_keys": signing_keys, "limiter": limiter}),
         logging_config=None,
         debug=False,
     )
-    finish_openapi(app)
+    finish_openapi(app, page_size_max=settings.page_size_max)
     return app

@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
+import msgspec
+
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
 from server.catalog.tables import Category, Modifier, ModifierGroup, Product, ProductModifierGroup
 from server.db.engine import DB
+from server.devices.schemas import CODE_TTL_MAX, EnrolmentCodeCreate
+from server.devices.services import create_enrolment_code
+from server.employees.tables import Employee
 from server.floor.tables import FloorTable
 from server.orders.numbers import format_order_number
 from server.orders.services import save_order
@@ -31,10 +36,21 @@ class DemoLogin(Wire, kw_only=True):
     role: Role
 
 
+class DemoEmployee(Wire, kw_only=True):
+    id: UUID
+    name: str
+    role: Role
+    pin: str
+
+
 class DemoCredentials(Wire, kw_only=True):
     restaurant_id: UUID
     location_id: UUID
     logins: list[DemoLogin]
+    employees: list[DemoEmployee]
+    enrolment_code: str | None = None
+    """A fresh one-time code for enrolling an iPad at the demo location (needs the database)."""
+    enrolment_code_expires_at: datetime | None = None
 
 
 # Demo-only secrets, printed on purpose by `make run`; production refuses to load them.
@@ -45,7 +61,20 @@ CREDENTIALS = DemoCredentials(
         DemoLogin(email="owner@demo.fynlo.app", password="demo-owner-2026", role=Role.owner),
         DemoLogin(email="manager@demo.fynlo.app", password="demo-manager-2026", role=Role.manager),
     ],
+    employees=[
+        DemoEmployee(
+            id=uuid5(_NAMESPACE, "employee:maya"), name="Maya", role=Role.manager, pin="2580"
+        ),
+        DemoEmployee(
+            id=uuid5(_NAMESPACE, "employee:alex"), name="Alex", role=Role.cashier, pin="7391"
+        ),
+        DemoEmployee(
+            id=uuid5(_NAMESPACE, "employee:sam"), name="Sam", role=Role.server, pin="4826"
+        ),
+        DemoEmployee(id=uuid5(_NAMESPACE, "employee:jo"), name="Jo", role=Role.kitchen, pin="6042"),
+    ],
 )
+_OWNER_ID = uuid5(_NAMESPACE, "user:owner")
 
 # name, VAT-inclusive price in pence, VAT basis points
 _MENU: dict[str, list[tuple[str, int, int]]] = {
@@ -81,10 +110,39 @@ async def demo_loaded() -> bool:
 async def load_demo() -> bool:
     """Load the demo restaurant unless it is there already; True if it was loaded now."""
     if await demo_loaded():
+        await _ensure_employees()
         return False
     async with DB.transaction():
         await _load()
+        await _ensure_employees()
     return True
+
+
+async def fresh_credentials() -> DemoCredentials:
+    """The demo credentials with a new enrolment code for the demo location."""
+    code = await create_enrolment_code(
+        restaurant_id=RESTAURANT_ID,
+        created_by=_OWNER_ID,
+        body=EnrolmentCodeCreate(location_id=LOCATION_ID, ttl_seconds=CODE_TTL_MAX),
+    )
+    return msgspec.structs.replace(
+        CREDENTIALS, enrolment_code=code.code, enrolment_code_expires_at=code.expires_at
+    )
+
+
+async def _ensure_employees() -> None:
+    """Add the demo employees (with their PINs) to a demo restaurant loaded before they existed."""
+    for employee in CREDENTIALS.employees:
+        if not await Employee.exists().where(Employee.id == employee.id):
+            await Employee.insert(
+                Employee(
+                    id=employee.id,
+                    restaurant_id=RESTAURANT_ID,
+                    name=employee.name,
+                    role=employee.role,
+                    pin_hash=hash_password(employee.pin),
+                )
+            )
 
 
 async def _load() -> None:
@@ -96,6 +154,7 @@ async def _load() -> None:
     await User.insert(
         *[
             User(
+                id=_OWNER_ID if login.role == Role.owner else uuid5(_NAMESPACE, login.email),
                 restaurant_id=rid,
                 email=login.email,
                 name=login.role.value.title(),

@@ -58,6 +58,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl_seconds: int = 900
     """Lifetime of a back-office access token (at most 15 minutes)."""
 
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    """Lifetime of a back-office refresh token; each use rotates it."""
+
+    device_refresh_token_ttl_seconds: int = 90 * 24 * 3600
+    """Lifetime of an iPad's refresh token; an iPad offline longer than this enrols again."""
+
+    refresh_reuse_grace_seconds: int = 30
+    """A rotated refresh token presented again within this window is a retry, not theft."""
+
+    employee_session_ttl_seconds: int = 1800
+    """How long an employee stays signed in on an iPad after a PIN (NIST AAL2 idle: 30 min)."""
+
     signing_key_file: Path | None = None
     """JSON Web Key Set holding the private signing keys; generated under ``data_dir`` if unset."""
 

@@ -89,3 +89,79 @@ async def make_order(
     ]
     await save_order(order, rows)
     return order_id
+
+
+@dataclass
+class Ipad:
+    """An enrolled device, optionally with an employee signed in on it."""
+
+    tenant: Tenant
+    device_id: UUID
+    access_token: str
+    refresh_token: str
+    employee_token: str | None = None
+    employee_id: UUID | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.access_token}"}
+        if self.employee_token is not None:
+            headers["X-Fynlo-Employee"] = self.employee_token
+        return headers
+
+
+async def make_ipad(app: Litestar, tenant: Tenant, *, name: str = "Till 1") -> Ipad:
+    """Enrol a device at the tenant's location through the real code flow."""
+    from server.auth.sessions import device_pair
+    from server.devices.schemas import EnrolmentCodeCreate
+    from server.devices.services import create_enrolment_code, enrol
+
+    code = await create_enrolment_code(
+        restaurant_id=tenant.restaurant_id,
+        created_by=tenant.user_id,
+        body=EnrolmentCodeCreate(location_id=tenant.location_id),
+    )
+    device, restaurant_id = await enrol(code=code.code, name=name)
+    pair = await device_pair(
+        app.state.signing_keys,
+        get_settings(),
+        restaurant_id=restaurant_id,
+        device_id=device.id,
+        location_id=device.location_id,
+    )
+    return Ipad(tenant, device.id, pair.access_token, pair.refresh_token)
+
+
+async def make_employee(tenant: Tenant, *, role: Role, pin: str = "4826") -> UUID:
+    from server.employees.schemas import EmployeeCreate
+    from server.employees.services import create_employee
+
+    employee = await create_employee(
+        restaurant_id=tenant.restaurant_id,
+        body=EmployeeCreate(name=f"{role.value} {uuid4().hex[:4]}", role=role, pin=pin),
+    )
+    return employee.id
+
+
+async def sign_in(app: Litestar, ipad: Ipad, employee_id: UUID, pin: str = "4826") -> Ipad:
+    """The same iPad with an employee signed in by PIN."""
+    from server.auth.sessions import employee_session
+    from server.auth.tokens import Caller
+
+    caller = Caller(
+        restaurant_id=ipad.tenant.restaurant_id,
+        role=None,
+        device_id=ipad.device_id,
+        location_id=ipad.tenant.location_id,
+    )
+    session = await employee_session(
+        app.state.signing_keys, get_settings(), caller=caller, employee_id=employee_id, pin=pin
+    )
+    return Ipad(
+        ipad.tenant,
+        ipad.device_id,
+        ipad.access_token,
+        ipad.refresh_token,
+        employee_token=session.employee_token,
+        employee_id=employee_id,
+    )

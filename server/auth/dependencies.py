@@ -1,41 +1,128 @@
-"""Who is asking: verified by a guard before anything else runs, then injected by name.
+"""Who is asking and whether they may: two guards that run before anything else.
 
 Authentication is a guard rather than a dependency so that it runs first: an anonymous
 request learns nothing (not even whether its body would have been valid) before its 401.
-Routes open to anonymous callers say so with ``opt={"public": True}``; every other route
-requires a token, so a new route is closed until someone decides otherwise.
+Routes open to anonymous callers say so with ``opt=PUBLIC``; every other route declares a
+permission with ``allow(Permission.x)`` and is checked against ``permissions.POLICY``.
+
+- A back-office user sends ``Authorization: Bearer <at+jwt>``.
+- An iPad sends ``Authorization: Bearer <device+jwt>``, and while an employee is signed in
+  also ``X-Fynlo-Employee: <employee+jwt>`` issued to that same device.
+- A lower role doing an approvable action adds ``X-Fynlo-Approval: <approval+jwt>``.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from server.auth import approvals
 from server.auth.keys import SigningKeys
-from server.auth.tokens import Caller, verify_access_token
-from server.errors import NotAuthenticated
+from server.auth.permissions import DEVICE, Permission, decide
+from server.auth.tokens import Caller, TokenKind, verify, verify_access_token
+from server.devices.services import require_active_device
+from server.errors import Forbidden, NotAuthenticated
 from server.settings import get_settings
 
-PUBLIC = {"public": True}
+PUBLIC: dict[str, Any] = {"public": True}
+EMPLOYEE_HEADER = "x-fynlo-employee"
+APPROVAL_HEADER = "x-fynlo-approval"
 
 
-def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guard: verify the bearer token of every non-public route and keep the caller."""
+def allow(permission: Permission) -> dict[str, Any]:
+    """Route ``opt`` declaring the permission a route needs."""
+    return {"permission": permission}
+
+
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard: verify the tokens of every non-public route and keep the caller."""
     if handler.opt.get("public"):
         return
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("send an access token as 'Authorization: Bearer <token>'")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated("send a token as 'Authorization: Bearer <token>'")
     keys: SigningKeys = connection.app.state.signing_keys
-    connection.state.caller = verify_access_token(
-        keys, token.strip(), issuer=get_settings().jwt_issuer
-    )
+    issuer = get_settings().jwt_issuer
+    if _token_type(token) == TokenKind.device.value:
+        connection.state.caller = await _device_caller(connection, keys, token, issuer)
+    else:
+        connection.state.caller = verify_access_token(keys, token, issuer=issuer)
+
+
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard: the caller's role (or bare device) must hold the route's permission."""
+    if handler.opt.get("public"):
+        return
+    permission = handler.opt.get("permission")
+    if not isinstance(permission, Permission):
+        raise Forbidden("this route declares no permission")
+    caller: Caller = connection.state.caller
+    actor = caller.role or DEVICE
+    verdict = decide(permission, actor)
+    if verdict == "allow":
+        return
+    if verdict == "approval":
+        approval = connection.headers.get(APPROVAL_HEADER)
+        if approval:
+            keys: SigningKeys = connection.app.state.signing_keys
+            connection.state.approved_by = await approvals.spend(
+                keys, approval, permission=permission, caller=caller
+            )
+            return
+        raise Forbidden(
+            f"{permission} needs a manager's approval", needs_approval=True, permission=permission
+        )
+    raise Forbidden(f"{actor} may not {permission}", permission=permission)
 
 
 async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
-    """The caller the guard verified."""
+    """The caller the guards verified."""
     caller: Caller = request.state.caller
     return caller
+
+
+async def _device_caller(
+    connection: ASGIConnection[Any, Any, Any, Any], keys: SigningKeys, token: str, issuer: str
+) -> Caller:
+    claims = verify(keys, token, TokenKind.device, issuer=issuer)
+    # Checked on every request so that revoking a lost iPad takes effect at once.
+    device = await require_active_device(restaurant_id=claims.rid, device_id=claims.sub)
+    employee_token = connection.headers.get(EMPLOYEE_HEADER)
+    if not employee_token:
+        return Caller(
+            restaurant_id=claims.rid,
+            role=None,
+            device_id=claims.sub,
+            location_id=device.location_id,
+        )
+    session = verify(keys, employee_token, TokenKind.employee, issuer=issuer)
+    if session.did != claims.sub or session.rid != claims.rid or session.role is None:
+        raise NotAuthenticated("the employee session belongs to another device")
+    return Caller(
+        restaurant_id=claims.rid,
+        role=session.role,
+        device_id=claims.sub,
+        employee_id=session.sub,
+        location_id=device.location_id,
+    )
+
+
+def _token_type(token: str) -> str | None:
+    """The ``typ`` a token claims, read before verification only to pick the verifier."""
+    try:
+        segment = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        kind = header.get("typ") if isinstance(header, dict) else None
+        return kind if isinstance(kind, str) else None
+    except ValueError:
+        return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from server.auth.keys import SigningKeys
 from server.auth.passwords import verify_password
-from server.auth.schemas import LoginRequest, TokenResponse
+from server.auth.schemas import LoginRequest, TokenPair
+from server.auth.sessions import user_pair
 from server.auth.tables import Role, User
-from server.auth.tokens import Caller, issue_access_token
+from server.auth.tokens import Caller
 from server.errors import NotAuthenticated
 from server.settings import Settings
 
@@ -14,8 +15,8 @@ from server.settings import Settings
 BACK_OFFICE_ROLES = frozenset({Role.owner, Role.manager})
 
 
-async def login(*, body: LoginRequest, keys: SigningKeys, settings: Settings) -> TokenResponse:
-    """Exchange email and password for an access token; every failure answers alike."""
+async def login(*, body: LoginRequest, keys: SigningKeys, settings: Settings) -> TokenPair:
+    """Exchange email and password for a token pair; every failure answers alike."""
     user = await User.select().where(User.email == body.email.strip().lower()).first()
     password_ok = verify_password(user["password_hash"] if user else None, body.password)
     if user is None or not password_ok or not user["active"]:
@@ -25,11 +26,4 @@ async def login(*, body: LoginRequest, keys: SigningKeys, settings: Settings) ->
     caller = Caller(
         user_id=user["id"], restaurant_id=user["restaurant_id"], role=Role(user["role"])
     )
-    token = issue_access_token(
-        keys, caller, issuer=settings.jwt_issuer, ttl=settings.access_token_ttl_seconds
-    )
-    return TokenResponse(
-        access_token=token,
-        token_type="Bearer",  # noqa: S106 - the OAuth token type name
-        expires_in=settings.access_token_ttl_seconds,
-    )
+    return await user_pair(keys, settings, caller=caller)

@@ -1,10 +1,10 @@
-"""Back-office accounts."""
+"""Back-office accounts, refresh-token families and spent approvals."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Varchar
+from piccolo.columns import UUID, Boolean, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from server.db.columns import created_at_column, id_column
@@ -30,3 +30,27 @@ class User(Table, tablename="users"):
     role = Varchar(length=16, choices=Role)
     active = Boolean(default=True)
     created_at = created_at_column()
+
+
+class RefreshToken(Table, tablename="refresh_tokens"):
+    """One issued refresh token; tokens rotated from one sign-in form a family.
+
+    Replaying a used token after the grace window revokes the whole family (RFC 9700 §4.14.2).
+    """
+
+    id = UUID(primary_key=True, help_text="The token's jti.")
+    family_id = UUID(index=True)
+    restaurant_id = ForeignKey(references=Restaurant, on_delete=OnDelete.restrict, null=False)
+    user_id = UUID(null=True, default=None, help_text="A back-office user's family, or ...")
+    device_id = UUID(null=True, default=None, help_text="... an enrolled iPad's family.")
+    issued_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None, help_text="When it was rotated.")
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class ApprovalUse(Table, tablename="approval_uses"):
+    """Manager approvals are single use: the first request that spends one records it here."""
+
+    id = UUID(primary_key=True, help_text="The approval token's jti.")
+    used_at = Timestamptz()

@@ -1,9 +1,18 @@
-"""Issue and verify access tokens (JWT, RFC 9068 ``at+jwt``)."""
+"""Issue and verify our JWTs. Each kind has its own ``typ`` and rules, so none stands in for
+another (RFC 8725 §3.11): a refresh token is useless as an access token and so on.
+
+- ``at+jwt``: a back-office user's access token (RFC 9068), at most 15 minutes.
+- ``device+jwt``: an enrolled iPad's access token, at most 15 minutes.
+- ``employee+jwt``: an employee's session after a PIN, bound to one device.
+- ``refresh+jwt``: exchanged once for a new pair; its ``jti`` is tracked in the database.
+- ``approval+jwt``: a manager's PIN approval of one permission, spent by one request.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -17,61 +26,130 @@ from server.auth.tables import Role
 from server.errors import NotAuthenticated
 
 AUDIENCE = "fynlo-api"
-ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
+# Clock skew tolerated between our server processes and the iPads' clocks.
+LEEWAY_SECONDS = 30
+
+
+class TokenKind(StrEnum):
+    access = "at+jwt"
+    device = "device+jwt"
+    employee = "employee+jwt"
+    refresh = "refresh+jwt"
+    approval = "approval+jwt"
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is asking: read only from a verified token, never from the request body."""
+    """Who is asking: read only from verified tokens, never from the request body.
 
-    user_id: UUID
+    A back-office user has ``user_id``; an iPad has ``device_id`` and ``location_id``, and
+    with an employee signed in on it also ``employee_id``. ``role`` is None for an iPad
+    with nobody signed in.
+    """
+
     restaurant_id: UUID
-    role: Role
+    role: Role | None
+    user_id: UUID | None = None
+    device_id: UUID | None = None
+    employee_id: UUID | None = None
+    location_id: UUID | None = None
+
+    @property
+    def actor_kind(self) -> str:
+        if self.user_id is not None:
+            return "user"
+        return "employee" if self.employee_id is not None else "device"
+
+    @property
+    def actor_id(self) -> UUID | None:
+        return self.user_id or self.employee_id or self.device_id
 
 
-def issue_access_token(keys: SigningKeys, caller: Caller, *, issuer: str, ttl: int) -> str:
+class Claims(msgspec.Struct, frozen=True, kw_only=True):
+    """The claims our tokens carry beyond the registered ones."""
+
+    sub: UUID
+    rid: UUID
+    jti: UUID
+    exp: int
+    role: Role | None = None
+    lid: UUID | None = None
+    did: UUID | None = None
+    fam: UUID | None = None
+    perm: str | None = None
+
+
+def issue(
+    keys: SigningKeys,
+    kind: TokenKind,
+    *,
+    subject: UUID,
+    restaurant_id: UUID,
+    issuer: str,
+    ttl: int,
+    jti: UUID | None = None,
+    **extra: str | None,
+) -> str:
+    """Sign a token of ``kind``; ``extra`` adds claims such as ``role``, ``lid``, ``did``."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": AUDIENCE,
-        "sub": str(caller.user_id),
-        "rid": str(caller.restaurant_id),
-        "role": caller.role.value,
+        "sub": str(subject),
+        "rid": str(restaurant_id),
         "iat": now,
         "nbf": now,
         "exp": now + ttl,
-        "jti": uuid.uuid4().hex,
+        "jti": str(jti or uuid.uuid4()),
+        **{name: value for name, value in extra.items() if value is not None},
     }
-    header = {"alg": ALGORITHM, "kid": keys.current.kid, "typ": ACCESS_TOKEN_TYPE}
+    header = {"alg": ALGORITHM, "kid": keys.current.kid, "typ": kind.value}
     return jwt.encode(header, claims, keys.current, algorithms=[ALGORITHM])
 
 
-def verify_access_token(keys: SigningKeys, token: str, *, issuer: str) -> Caller:
-    """The caller a token names; anything short of a valid, current token is a 401."""
+def verify(keys: SigningKeys, token: str, kind: TokenKind, *, issuer: str) -> Claims:
+    """The claims of a valid, current token of exactly ``kind``; anything else is a 401."""
     try:
         decoded = jwt.decode(token, keys.key_set, algorithms=[ALGORITHM])
-        if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
+        if decoded.header.get("typ") != kind.value:
             raise NotAuthenticated("wrong token type")
-        _claims_rules(issuer).validate(decoded.claims)
-        claims: dict[str, Any] = decoded.claims
-        return Caller(
-            user_id=UUID(claims["sub"]),
-            restaurant_id=UUID(claims["rid"]),
-            role=Role(claims["role"]),
-        )
+        _rules(issuer).validate(decoded.claims)
+        return msgspec.convert(decoded.claims, Claims, strict=False)
     except NotAuthenticated:
         raise
-    except (JoseError, KeyError, ValueError, TypeError) as exc:
+    except (JoseError, msgspec.ValidationError, KeyError, ValueError, TypeError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc
 
 
-def _claims_rules(issuer: str) -> JWTClaimsRegistry:
+def issue_access_token(keys: SigningKeys, caller: Caller, *, issuer: str, ttl: int) -> str:
+    """A back-office user's access token."""
+    assert caller.user_id is not None and caller.role is not None
+    return issue(
+        keys,
+        TokenKind.access,
+        subject=caller.user_id,
+        restaurant_id=caller.restaurant_id,
+        issuer=issuer,
+        ttl=ttl,
+        role=caller.role.value,
+    )
+
+
+def verify_access_token(keys: SigningKeys, token: str, *, issuer: str) -> Caller:
+    claims = verify(keys, token, TokenKind.access, issuer=issuer)
+    if claims.role is None:
+        raise NotAuthenticated("invalid or expired token")
+    return Caller(user_id=claims.sub, restaurant_id=claims.rid, role=claims.role)
+
+
+def _rules(issuer: str) -> JWTClaimsRegistry:
     return JWTClaimsRegistry(
-        leeway=30,
+        leeway=LEEWAY_SECONDS,
         iss={"essential": True, "value": issuer},
         aud={"essential": True, "value": AUDIENCE},
         exp={"essential": True},
         nbf={"essential": True},
+        iat={"essential": True},
         sub={"essential": True},
         rid={"essential": True},
-        role={"essential": True},
+        jti={"essential": True},
     )

@@ -8,6 +8,8 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from server.auth.dependencies import allow
+from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.catalog import schemas as s
 from server.catalog import services
@@ -18,7 +20,7 @@ class CategoryController(Controller):
     path = "/api/v1/categories"
     tags = ["catalog"]
 
-    @get()
+    @get(opt=allow(Permission.catalog_view))
     async def list_categories(
         self,
         caller: NamedDependency[Caller],
@@ -33,13 +35,13 @@ class CategoryController(Controller):
             limit=page_size(limit),
         )
 
-    @post()
+    @post(opt=allow(Permission.catalog_edit))
     async def create_category(
         self, caller: NamedDependency[Caller], data: JSONBody[s.CategoryCreate]
     ) -> s.Category:
         return await services.create_category(restaurant_id=caller.restaurant_id, body=data)
 
-    @get("/{category_id:uuid}")
+    @get("/{category_id:uuid}", opt=allow(Permission.catalog_view))
     async def get_category(
         self, caller: NamedDependency[Caller], category_id: FromPath[UUID]
     ) -> s.Category:
@@ -47,7 +49,7 @@ class CategoryController(Controller):
             restaurant_id=caller.restaurant_id, category_id=category_id
         )
 
-    @patch("/{category_id:uuid}")
+    @patch("/{category_id:uuid}", opt=allow(Permission.catalog_edit))
     async def update_category(
         self,
         caller: NamedDependency[Caller],
@@ -58,7 +60,7 @@ class CategoryController(Controller):
             restaurant_id=caller.restaurant_id, category_id=category_id, body=data
         )
 
-    @delete("/{category_id:uuid}", summary="Archive a category")
+    @delete("/{category_id:uuid}", summary="Archive a category", opt=allow(Permission.catalog_edit))
     async def archive_category(
         self, caller: NamedDependency[Caller], category_id: FromPath[UUID]
     ) -> None:
@@ -73,7 +75,7 @@ class ProductController(Controller):
     path = "/api/v1/products"
     tags = ["catalog"]
 
-    @get()
+    @get(opt=allow(Permission.catalog_view))
     async def list_products(
         self,
         caller: NamedDependency[Caller],
@@ -88,19 +90,19 @@ class ProductController(Controller):
             limit=page_size(limit),
         )
 
-    @post()
+    @post(opt=allow(Permission.catalog_edit))
     async def create_product(
         self, caller: NamedDependency[Caller], data: JSONBody[s.ProductCreate]
     ) -> s.Product:
         return await services.create_product(restaurant_id=caller.restaurant_id, body=data)
 
-    @get("/{product_id:uuid}")
+    @get("/{product_id:uuid}", opt=allow(Permission.catalog_view))
     async def get_product(
         self, caller: NamedDependency[Caller], product_id: FromPath[UUID]
     ) -> s.Product:
         return await services.get_product(restaurant_id=caller.restaurant_id, product_id=product_id)
 
-    @patch("/{product_id:uuid}")
+    @patch("/{product_id:uuid}", opt=allow(Permission.catalog_edit))
     async def update_product(
         self,
         caller: NamedDependency[Caller],
@@ -111,7 +113,11 @@ class ProductController(Controller):
             restaurant_id=caller.restaurant_id, product_id=product_id, body=data
         )
 
-    @delete("/{product_id:uuid}", summary="Archive a product (past orders keep it)")
+    @delete(
+        "/{product_id:uuid}",
+        summary="Archive a product (past orders keep it)",
+        opt=allow(Permission.catalog_edit),
+    )
     async def archive_product(
         self, caller: NamedDependency[Caller], product_id: FromPath[UUID]
     ) -> None:
@@ -126,7 +132,7 @@ class ModifierGroupController(Controller):
     path = "/api/v1/modifier-groups"
     tags = ["catalog"]
 
-    @get()
+    @get(opt=allow(Permission.catalog_view))
     async def list_modifier_groups(
         self,
         caller: NamedDependency[Caller],
@@ -141,13 +147,13 @@ class ModifierGroupController(Controller):
             limit=page_size(limit),
         )
 
-    @post()
+    @post(opt=allow(Permission.catalog_edit))
     async def create_modifier_group(
         self, caller: NamedDependency[Caller], data: JSONBody[s.ModifierGroupCreate]
     ) -> s.ModifierGroup:
         return await services.create_modifier_group(restaurant_id=caller.restaurant_id, body=data)
 
-    @get("/{group_id:uuid}")
+    @get("/{group_id:uuid}", opt=allow(Permission.catalog_view))
     async def get_modifier_group(
         self, caller: NamedDependency[Caller], group_id: FromPath[UUID]
     ) -> s.ModifierGroup:
@@ -155,7 +161,7 @@ class ModifierGroupController(Controller):
             restaurant_id=caller.restaurant_id, group_id=group_id
         )
 
-    @patch("/{group_id:uuid}")
+    @patch("/{group_id:uuid}", opt=allow(Permission.catalog_edit))
     async def update_modifier_group(
         self,
         caller: NamedDependency[Caller],
@@ -166,7 +172,9 @@ class ModifierGroupController(Controller):
             restaurant_id=caller.restaurant_id, group_id=group_id, body=data
         )
 
-    @delete("/{group_id:uuid}", summary="Archive a modifier group")
+    @delete(
+        "/{group_id:uuid}", summary="Archive a modifier group", opt=allow(Permission.catalog_edit)
+    )
     async def archive_modifier_group(
         self, caller: NamedDependency[Caller], group_id: FromPath[UUID]
     ) -> None:
@@ -181,7 +189,7 @@ class ModifierController(Controller):
     path = "/api/v1/modifiers"
     tags = ["catalog"]
 
-    @get()
+    @get(opt=allow(Permission.catalog_view))
     async def list_modifiers(
         self,
         caller: NamedDependency[Caller],
@@ -198,13 +206,13 @@ class ModifierController(Controller):
             limit=page_size(limit),
         )
 
-    @post()
+    @post(opt=allow(Permission.catalog_edit))
     async def create_modifier(
         self, caller: NamedDependency[Caller], data: JSONBody[s.ModifierCreate]
     ) -> s.Modifier:
         return await services.create_modifier(restaurant_id=caller.restaurant_id, body=data)
 
-    @get("/{modifier_id:uuid}")
+    @get("/{modifier_id:uuid}", opt=allow(Permission.catalog_view))
     async def get_modifier(
         self, caller: NamedDependency[Caller], modifier_id: FromPath[UUID]
     ) -> s.Modifier:
@@ -212,7 +220,7 @@ class ModifierController(Controller):
             restaurant_id=caller.restaurant_id, modifier_id=modifier_id
         )
 
-    @patch("/{modifier_id:uuid}")
+    @patch("/{modifier_id:uuid}", opt=allow(Permission.catalog_edit))
     async def update_modifier(
         self,
         caller: NamedDependency[Caller],
@@ -223,7 +231,7 @@ class ModifierController(Controller):
             restaurant_id=caller.restaurant_id, modifier_id=modifier_id, body=data
         )
 
-    @delete("/{modifier_id:uuid}", summary="Archive a modifier")
+    @delete("/{modifier_id:uuid}", summary="Archive a modifier", opt=allow(Permission.catalog_edit))
     async def archive_modifier(
         self, caller: NamedDependency[Caller], modifier_id: FromPath[UUID]
     ) -> None:
@@ -238,7 +246,7 @@ class AvailabilityController(Controller):
     path = "/api/v1/availability"
     tags = ["catalog"]
 
-    @get(summary="Products sold out (86'd) at a location")
+    @get(summary="Products sold out (86'd) at a location", opt=allow(Permission.catalog_view))
     async def list_sold_out(
         self, caller: NamedDependency[Caller], location_id: FromQuery[UUID]
     ) -> list[s.Availability]:
@@ -246,7 +254,10 @@ class AvailabilityController(Controller):
             restaurant_id=caller.restaurant_id, location_id=location_id
         )
 
-    @put(summary="86 a product at a location, or bring it back")
+    @put(
+        summary="86 a product at a location, or bring it back",
+        opt=allow(Permission.availability_set),
+    )
     async def set_availability(
         self, caller: NamedDependency[Caller], data: JSONBody[s.AvailabilitySet]
     ) -> s.Availability:

@@ -1,15 +1,18 @@
-"""``fynlo demo``: the demo logins, and loading the demo restaurant."""
+"""``fynlo demo``: the demo logins, PINs and a fresh enrolment code; loading the demo data."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from typing import Any
 
 import msgspec
 
 from server.cli.db import connected
-from server.demo import CREDENTIALS, load_demo
+from server.db.cluster import running_dsn
+from server.demo import CREDENTIALS, DemoCredentials, fresh_credentials, load_demo
+from server.settings import get_settings
 
 
 def register(commands: Any) -> None:
@@ -23,16 +26,34 @@ def run(args: argparse.Namespace) -> int:
     if args.load:
         loaded = asyncio.run(connected(load_demo))
         print("demo data loaded" if loaded else "demo data already present")
+    credentials = _with_enrolment_code()
     if args.json:
-        print(msgspec.json.encode(CREDENTIALS).decode())
+        print(msgspec.json.encode(credentials).decode())
     elif not args.load:
-        print(describe_credentials())
+        print(describe(credentials))
     return 0
 
 
-def describe_credentials() -> str:
-    lines = [
-        f"  {login.role.value:<8} {login.email}  /  {login.password}"
-        for login in CREDENTIALS.logins
+def _with_enrolment_code() -> DemoCredentials:
+    """A fresh code needs the database: FYNLO_DATABASE_URL, or a running `make run` cluster."""
+    settings = get_settings()
+    url = settings.database_url or running_dsn(settings.data_dir / "postgres")
+    if url is None:
+        return CREDENTIALS
+    os.environ["FYNLO_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return asyncio.run(connected(fresh_credentials))
+
+
+def describe(credentials: DemoCredentials) -> str:
+    """The demo credentials as `make run` prints them."""
+    lines = ["Demo back-office logins:"]
+    lines += [f"  {x.role.value:<8} {x.email}  /  {x.password}" for x in credentials.logins]
+    lines.append("Demo employees (PIN sign-in on an enrolled iPad):")
+    lines += [
+        f"  {x.role.value:<8} {x.name:<6} PIN {x.pin}  id {x.id}" for x in credentials.employees
     ]
-    return "Demo back-office logins:\n" + "\n".join(lines)
+    if credentials.enrolment_code is not None:
+        expires = f"{credentials.enrolment_code_expires_at:%Y-%m-%d %H:%M} UTC"
+        lines.append(f"Enrolment code for an iPad: {credentials.enrolment_code} (until {expires})")
+    return "\n".join(lines)

@@ -17,11 +17,11 @@ from typing import Any
 
 import uvicorn
 
-from server.cli.demo import describe_credentials
+from server.cli.demo import describe
 from server.db import engine
 from server.db.cluster import PostgresCluster, PostgresNotInstalled
 from server.db.migrate import migrate
-from server.demo import load_demo
+from server.demo import DemoCredentials, fresh_credentials, load_demo
 from server.settings import get_settings
 
 # Requests in flight get this long to finish after SIGTERM before the server stops anyway.
@@ -59,8 +59,8 @@ def run_dev(args: argparse.Namespace) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             get_settings.cache_clear()
-        asyncio.run(_prepare())
-        _banner()
+        credentials = asyncio.run(_prepare())
+        _banner(credentials)
         # uvicorn installs its own SIGINT/SIGTERM handlers and returns after a graceful stop.
         _serve()
         return 0
@@ -91,7 +91,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise Stopped
 
 
-async def _prepare() -> None:
+async def _prepare() -> DemoCredentials:
     url = get_settings().database_url
     assert url is not None
     engine.configure(url)
@@ -100,6 +100,7 @@ async def _prepare() -> None:
         await migrate()
         if await load_demo():
             print("Loaded demo data.", flush=True)
+        return await fresh_credentials()
     finally:
         await engine.close_pool()
 
@@ -119,7 +120,7 @@ def _serve() -> None:
     uvicorn.Server(config).run()
 
 
-def _banner() -> None:
+def _banner(credentials: DemoCredentials) -> None:
     settings = get_settings()
     base = f"http://{settings.host}:{settings.port}"
     print(
@@ -128,7 +129,7 @@ def _banner() -> None:
         f"  ready    {base}/ready\n"
         f"  API docs {base}/schema/openapi.json\n"
         f"  metrics  {base}/metrics\n\n"
-        f"{describe_credentials()}\n"
+        f"{describe(credentials)}\n"
         '  sign in: POST /api/v1/auth/login with {"email": ..., "password": ...}\n\n'
         "Ctrl-C stops the server and the database.\n",
         flush=True,

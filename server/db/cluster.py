@@ -339,3 +339,15 @@ def _wait_gone(pid: int, *, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def running_dsn(data_dir: Path) -> str | None:
+    """The DSN of the cluster a ``fynlo dev`` in another process runs in ``data_dir``, if any."""
+    pid = _read_pid(data_dir / "pgdata")
+    try:
+        port = int((data_dir / "port").read_text())
+    except (OSError, ValueError):
+        return None
+    if pid is None or not _alive(pid):
+        return None
+    return f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"

@@ -18,6 +18,9 @@ APP_REGISTRY = AppRegistry(
         "server.catalog.piccolo_app",
         "server.floor.piccolo_app",
         "server.orders.piccolo_app",
+        "server.employees.piccolo_app",
+        "server.devices.piccolo_app",
+        "server.audit.piccolo_app",
     ]
 )
 

@@ -8,6 +8,8 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from server.auth.dependencies import allow
+from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.floor import schemas as s
 from server.floor import services
@@ -18,7 +20,7 @@ class FloorTableController(Controller):
     path = "/api/v1/tables"
     tags = ["floor"]
 
-    @get()
+    @get(opt=allow(Permission.floor_view))
     async def list_tables(
         self,
         caller: NamedDependency[Caller],
@@ -35,19 +37,19 @@ class FloorTableController(Controller):
             limit=page_size(limit),
         )
 
-    @post()
+    @post(opt=allow(Permission.floor_manage))
     async def create_table(
         self, caller: NamedDependency[Caller], data: JSONBody[s.FloorTableCreate]
     ) -> s.FloorTable:
         return await services.create_table(restaurant_id=caller.restaurant_id, body=data)
 
-    @get("/{table_id:uuid}")
+    @get("/{table_id:uuid}", opt=allow(Permission.floor_view))
     async def get_table(
         self, caller: NamedDependency[Caller], table_id: FromPath[UUID]
     ) -> s.FloorTable:
         return await services.get_table(restaurant_id=caller.restaurant_id, table_id=table_id)
 
-    @patch("/{table_id:uuid}")
+    @patch("/{table_id:uuid}", opt=allow(Permission.floor_manage))
     async def update_table(
         self,
         caller: NamedDependency[Caller],
@@ -58,7 +60,7 @@ class FloorTableController(Controller):
             restaurant_id=caller.restaurant_id, table_id=table_id, body=data
         )
 
-    @delete("/{table_id:uuid}", summary="Archive a table")
+    @delete("/{table_id:uuid}", summary="Archive a table", opt=allow(Permission.floor_manage))
     async def archive_table(
         self, caller: NamedDependency[Caller], table_id: FromPath[UUID]
     ) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
+from server.auth.dependencies import allow
+from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.orders import schemas as s
 from server.orders import services
@@ -20,7 +22,7 @@ class OrderController(Controller):
     path = "/api/v1/orders"
     tags = ["orders"]
 
-    @get(summary="Orders, newest first")
+    @get(summary="Orders, newest first", opt=allow(Permission.orders_view))
     async def list_orders(
         self,
         caller: NamedDependency[Caller],
@@ -35,6 +37,7 @@ class OrderController(Controller):
         return await services.list_orders(
             restaurant_id=caller.restaurant_id,
             location_id=location_id,
+            caller_location_id=caller.location_id,
             table_id=table_id,
             status=status,
             opened_from=opened_from,
@@ -43,6 +46,27 @@ class OrderController(Controller):
             limit=page_size(limit),
         )
 
-    @get("/{order_id:uuid}")
+    @get("/{order_id:uuid}", opt=allow(Permission.orders_view))
     async def get_order(self, caller: NamedDependency[Caller], order_id: FromPath[UUID]) -> s.Order:
-        return await services.get_order(restaurant_id=caller.restaurant_id, order_id=order_id)
+        return await services.get_order(
+            restaurant_id=caller.restaurant_id, order_id=order_id, location_id=caller.location_id
+        )
+
+    @post(
+        "/{order_id:uuid}/void",
+        status_code=200,
+        summary="Void an open order (lower roles need a manager's approval)",
+        opt=allow(Permission.orders_void),
+    )
+    async def void_order(
+        self,
+        caller: NamedDependency[Caller],
+        order_id: FromPath[UUID],
+        data: JSONBody[s.VoidRequest],
+    ) -> s.Order:
+        return await services.void_order(
+            restaurant_id=caller.restaurant_id,
+            order_id=order_id,
+            location_id=caller.location_id,
+            reason=data.reason,
+        )

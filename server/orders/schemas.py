@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
+from msgspec import Meta
+
 from server.orders.tables import DiscountKind, OrderStatus
-from server.wire import Wire
+from server.wire import Input, Wire
+
+
+class VoidRequest(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
 class Discount(Wire, kw_only=True):

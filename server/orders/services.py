@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +10,7 @@ import msgspec
 
 from server.db import scoped
 from server.db.engine import DB
+from server.errors import Conflict, NotFound
 from server.orders import pricing
 from server.orders import schemas as s
 from server.orders.tables import Order, OrderLine, OrderStatus
@@ -22,6 +23,7 @@ async def list_orders(
     location_id: UUID | None,
     table_id: UUID | None,
     status: OrderStatus | None,
+    caller_location_id: UUID | None = None,
     opened_from: datetime | None,
     opened_to: datetime | None,
     after: Position | None,
@@ -31,8 +33,9 @@ async def list_orders(
     check_instant(opened_from, field="opened_from")
     check_instant(opened_to, field="opened_to")
     filters: list[scoped.Condition] = []
-    if location_id is not None:
-        filters.append(Order.location_id == location_id)
+    for only in (location_id, caller_location_id):  # an iPad sees its own location only
+        if only is not None:
+            filters.append(Order.location_id == only)
     if table_id is not None:
         filters.append(Order.table_id == table_id)
     if status is not None:
@@ -53,9 +56,11 @@ async def list_orders(
     return Page(items=msgspec.convert(rows, list[s.OrderSummary]), next_cursor=cursor)
 
 
-async def get_order(*, restaurant_id: UUID, order_id: UUID) -> s.Order:
+async def get_order(
+    *, restaurant_id: UUID, order_id: UUID, location_id: UUID | None = None
+) -> s.Order:
     """An order with its lines and a fresh VAT breakdown."""
-    row = await scoped.get_or_raise(Order, restaurant_id=restaurant_id, row_id=order_id)
+    row = await _get_visible(restaurant_id, order_id, location_id)
     lines = await (
         OrderLine.select()
         .where((OrderLine.order_id == order_id) & (OrderLine.restaurant_id == restaurant_id))
@@ -96,6 +101,41 @@ async def get_order(*, restaurant_id: UUID, order_id: UUID) -> s.Order:
             for line in lines
         ],
     )
+
+
+async def void_order(
+    *, restaurant_id: UUID, order_id: UUID, location_id: UUID | None, reason: str
+) -> s.Order:
+    """Void an open or sent order. Forward-only: a paid order is refunded, never voided."""
+    await _get_visible(restaurant_id, order_id, location_id)
+    async with DB.transaction():
+        rows = await Order.raw(
+            "SELECT status FROM orders WHERE id = {} AND restaurant_id = {} FOR UPDATE",
+            order_id,
+            restaurant_id,
+        )
+        status = OrderStatus(rows[0]["status"])
+        if status == OrderStatus.paid:
+            raise Conflict("a paid order is refunded, not voided", field="status")
+        if status != OrderStatus.voided:
+            await Order.update(
+                {
+                    Order.status: OrderStatus.voided,
+                    Order.closed_at: datetime.now(UTC),
+                    Order.notes: Order.notes + f"\nVoid: {reason}",
+                }
+            ).where(Order.id == order_id)
+    return await get_order(restaurant_id=restaurant_id, order_id=order_id, location_id=location_id)
+
+
+async def _get_visible(
+    restaurant_id: UUID, order_id: UUID, location_id: UUID | None
+) -> dict[str, Any]:
+    """An order of this restaurant, and of this location when the caller is an iPad there."""
+    row = await scoped.get_or_raise(Order, restaurant_id=restaurant_id, row_id=order_id)
+    if location_id is not None and row["location_id"] != location_id:
+        raise NotFound("no such order")
+    return row
 
 
 def price(order: dict[str, Any], lines: list[dict[str, Any]]) -> pricing.OrderTotals:

@@ -8,6 +8,8 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from server.auth.dependencies import allow
+from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.pagination import Page, decode_cursor, page_size
 from server.restaurants import schemas as s
@@ -18,7 +20,7 @@ class LocationController(Controller):
     path = "/api/v1/locations"
     tags = ["locations"]
 
-    @get()
+    @get(opt=allow(Permission.locations_view))
     async def list_locations(
         self,
         caller: NamedDependency[Caller],
@@ -33,13 +35,13 @@ class LocationController(Controller):
             limit=page_size(limit),
         )
 
-    @post()
+    @post(opt=allow(Permission.locations_manage))
     async def create_location(
         self, caller: NamedDependency[Caller], data: JSONBody[s.LocationCreate]
     ) -> s.Location:
         return await services.create_location(restaurant_id=caller.restaurant_id, body=data)
 
-    @get("/{location_id:uuid}")
+    @get("/{location_id:uuid}", opt=allow(Permission.locations_view))
     async def get_location(
         self, caller: NamedDependency[Caller], location_id: FromPath[UUID]
     ) -> s.Location:
@@ -47,7 +49,7 @@ class LocationController(Controller):
             restaurant_id=caller.restaurant_id, location_id=location_id
         )
 
-    @patch("/{location_id:uuid}")
+    @patch("/{location_id:uuid}", opt=allow(Permission.locations_manage))
     async def update_location(
         self,
         caller: NamedDependency[Caller],
@@ -58,7 +60,9 @@ class LocationController(Controller):
             restaurant_id=caller.restaurant_id, location_id=location_id, body=data
         )
 
-    @delete("/{location_id:uuid}", summary="Archive a location")
+    @delete(
+        "/{location_id:uuid}", summary="Archive a location", opt=allow(Permission.locations_manage)
+    )
     async def archive_location(
         self, caller: NamedDependency[Caller], location_id: FromPath[UUID]
     ) -> None:

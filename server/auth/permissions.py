@@ -1,0 +1,87 @@
+"""Who may do what: one table, enforced by the ``authorize`` guard on every route.
+
+Each route declares the permission it needs in ``opt={"permission": ...}`` (or is public);
+a route that declares neither is refused, so a new route is closed until someone decides.
+Some actions are allowed to lower roles only with a manager's approval (a manager's PIN
+entered on the same iPad), which is recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, NamedTuple
+
+from server.auth.tables import Role
+
+DEVICE: Literal["device"] = "device"
+"""An enrolled iPad with nobody signed in on it."""
+
+Actor = Role | Literal["device"]
+
+
+class Permission(StrEnum):
+    catalog_view = "catalog.view"
+    catalog_edit = "catalog.edit"
+    availability_set = "catalog.availability"
+    locations_view = "locations.view"
+    locations_manage = "locations.manage"
+    floor_view = "floor.view"
+    floor_manage = "floor.manage"
+    orders_view = "orders.view"
+    orders_void = "orders.void"
+    orders_discount_over_threshold = "orders.discount_over_threshold"
+    payments_refund = "payments.refund"
+    devices_enrol = "devices.enrol"
+    devices_manage = "devices.manage"
+    employees_view = "employees.view"
+    employees_manage = "employees.manage"
+    reports_view = "reports.view"
+    audit_view = "audit.view"
+    pin_sign_in = "auth.pin"
+    approve = "auth.approve"
+
+
+class Rule(NamedTuple):
+    allowed: frozenset[Actor]
+    with_approval: frozenset[Actor] = frozenset()
+
+
+_MANAGERS: frozenset[Actor] = frozenset({Role.owner, Role.manager})
+_STAFF: frozenset[Actor] = frozenset(Role)
+_FRONT_OF_HOUSE: frozenset[Actor] = frozenset({Role.cashier, Role.server})
+_ON_IPADS: frozenset[Actor] = _STAFF | {DEVICE}
+
+POLICY: dict[Permission, Rule] = {
+    Permission.catalog_view: Rule(_ON_IPADS),
+    Permission.catalog_edit: Rule(_MANAGERS),
+    # Anyone on shift can 86 a dish the kitchen has run out of.
+    Permission.availability_set: Rule(_STAFF),
+    Permission.locations_view: Rule(_ON_IPADS),
+    Permission.locations_manage: Rule(frozenset({Role.owner})),
+    Permission.floor_view: Rule(_ON_IPADS),
+    Permission.floor_manage: Rule(_MANAGERS),
+    Permission.orders_view: Rule(_STAFF),
+    Permission.orders_void: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
+    Permission.orders_discount_over_threshold: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
+    Permission.payments_refund: Rule(_MANAGERS, with_approval=frozenset({Role.cashier})),
+    Permission.devices_enrol: Rule(_MANAGERS),
+    Permission.devices_manage: Rule(_MANAGERS),
+    Permission.employees_view: Rule(_MANAGERS),
+    Permission.employees_manage: Rule(_MANAGERS),
+    Permission.reports_view: Rule(_MANAGERS),
+    Permission.audit_view: Rule(_MANAGERS),
+    # Signing in with a PIN and asking a manager's approval happen on an enrolled iPad.
+    Permission.pin_sign_in: Rule(frozenset({DEVICE}) | _STAFF),
+    Permission.approve: Rule(_STAFF),
+}
+
+# Approvals may only come from these roles.
+APPROVERS: frozenset[Role] = frozenset({Role.owner, Role.manager})
+
+
+def decide(permission: Permission, actor: Actor) -> Literal["allow", "approval", "deny"]:
+    """Whether ``actor`` may act alone, only with a manager's approval, or not at all."""
+    rule = POLICY[permission]
+    if actor in rule.allowed:
+        return "allow"
+    return "approval" if actor in rule.with_approval else "deny"

@@ -1,0 +1,1 @@
+"""Enrolled iPads: one-time enrolment codes, device identities, revocation."""

@@ -1,0 +1,1 @@
+"""Staff who sign in on an iPad with a PIN."""
