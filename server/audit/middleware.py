@@ -1,11 +1,13 @@
 """Record every successful change in the audit log, whatever route made it.
 
-Reads and failures are not recorded; a change is recorded before its response starts, so a
-client never sees success for something the log does not hold.
+Reads and failures are not recorded. A change is recorded before its response is sent (the
+response is held until then, and a created row's id is read from it), so a client never
+sees success for something the log does not hold.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,15 +27,44 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
 
+        held: list[Message] = []
+
         async def send_after_recording(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 400:
-                await _record(scope)
+            if message["type"] == "http.response.start":
+                if message["status"] >= 400:
+                    await send(message)
+                    return
+                held.append(message)  # wait for the body: a created row's id is in it
+                return
+            if held:
+                held.append(message)
+                if message["type"] == "http.response.body" and message.get("more_body"):
+                    return
+                await _record(scope, _created_id(held))
+                for kept in held:
+                    await send(kept)
+                held.clear()
+                return
             await send(message)
 
         await self.app(scope, receive, send_after_recording)
 
 
-async def _record(scope: Scope) -> None:
+def _created_id(messages: list[Message]) -> str | None:
+    """The ``id`` of a row a POST created, read from its small JSON response."""
+    if messages[0].get("status") != 201:
+        return None
+    chunks: list[bytes] = [m["body"] for m in messages[1:] if m["type"] == "http.response.body"]
+    body = b"".join(chunks)
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return None
+    created = decoded.get("id") if isinstance(decoded, dict) else None
+    return str(created) if created is not None else None
+
+
+async def _record(scope: Scope, created_id: str | None) -> None:
     state: dict[str, Any] = scope.get("state", {})
     caller = state.get("caller")
     if not isinstance(caller, Caller):
@@ -44,6 +75,8 @@ async def _record(scope: Scope) -> None:
     target_type, target_id = next(
         ((name.removesuffix("_id"), str(value)) for name, value in params.items()), (None, None)
     )
+    if created_id is not None:
+        target_type, target_id = scope["path"].rstrip("/").rsplit("/", 1)[-1], created_id
     await record(
         caller=caller,
         action=handler.handler_name if handler is not None else scope["path"],
