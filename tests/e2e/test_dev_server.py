@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,13 +38,16 @@ def postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postgres" / "pgdata" / "postmaster.pid").read_text().split()[0])
 
 
-def demo_login(base: str) -> dict[str, str]:
-    credentials = json.loads(
-        subprocess.run(
-            [FYNLO, "demo", "--json"], check=True, capture_output=True, text=True, timeout=30
-        ).stdout
+def demo_credentials(env: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [FYNLO, "demo", "--json"], env=env, check=True, capture_output=True, text=True, timeout=60
     )
-    owner = credentials["logins"][0]
+    credentials: dict[str, Any] = json.loads(result.stdout)
+    return credentials
+
+
+def demo_login(base: str, env: dict[str, str]) -> dict[str, str]:
+    owner = demo_credentials(env)["logins"][0]
     response = httpx.post(
         f"{base}/api/v1/auth/login",
         json={"email": owner["email"], "password": owner["password"]},
@@ -62,19 +66,34 @@ def test_dev_serves_demo_data_and_stops_cleanly(data_dir: Path) -> None:
     wait_for(f"{base}/health", first)
     assert wait_for(f"{base}/ready", first).json() == {"status": "ready"}
     pid = postmaster_pid(data_dir)
-    orders = httpx.get(f"{base}/api/v1/orders", headers=demo_login(base), timeout=10).json()
+    orders = httpx.get(f"{base}/api/v1/orders", headers=demo_login(base, env), timeout=10).json()
     assert len(orders["items"]) == 4
+    # The printed demo data is enough to enrol an iPad and sign an employee in on it.
+    credentials = demo_credentials(env)
+    enrolled = httpx.post(
+        f"{base}/api/v1/devices/enroll", json={"code": credentials["enrolment_code"]}, timeout=10
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    cashier = next(e for e in credentials["employees"] if e["role"] == "cashier")
+    signed_in = httpx.post(
+        f"{base}/api/v1/auth/pin",
+        json={"employee_id": cashier["id"], "pin": cashier["pin"]},
+        headers={"Authorization": f"Bearer {enrolled.json()['access_token']}"},
+        timeout=10,
+    )
+    assert signed_in.status_code == 200, signed_in.text
     code, output = stop(first, signal.SIGTERM)
     assert code == 0, output
     assert "Loaded demo data." in output
     assert "owner@demo.fynlo.app" in output and f"{base}/health" in output
+    assert "Enrolment code for an iPad:" in output and "PIN 7391" in output
     assert wait_gone(pid), "PostgreSQL outlived the server"
 
     # A second run reuses the data: no second load, same orders; Ctrl-C stops it too.
     second = start("dev", env=env)
     wait_for(f"{base}/ready", second)
     pid = postmaster_pid(data_dir)
-    orders = httpx.get(f"{base}/api/v1/orders", headers=demo_login(base), timeout=10).json()
+    orders = httpx.get(f"{base}/api/v1/orders", headers=demo_login(base, env), timeout=10).json()
     assert len(orders["items"]) == 4
     code, output = stop(second, signal.SIGINT)
     assert code == 0, output
@@ -93,10 +112,10 @@ def test_dev_without_postgresql_says_how_to_install(data_dir: Path) -> None:
     assert "apt-get install -y postgresql" in result.stderr
 
 
-def test_demo_json_prints_the_credentials() -> None:
-    result = subprocess.run(
-        [FYNLO, "demo", "--json"], capture_output=True, text=True, timeout=30, check=True
-    )
-    credentials = json.loads(result.stdout)
+def test_demo_json_without_a_database_still_lists_the_logins(data_dir: Path) -> None:
+    credentials = demo_credentials(fynlo_env(FYNLO_DATA_DIR=str(data_dir)))
     assert {login["role"] for login in credentials["logins"]} == {"owner", "manager"}
     assert all(login["password"] for login in credentials["logins"])
+    roles = {employee["role"] for employee in credentials["employees"]}
+    assert roles == {"manager", "cashier", "server", "kitchen"}
+    assert credentials["enrolment_code"] is None  # nothing to store it in
