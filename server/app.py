@@ -57,8 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     if settings.database_url:
         engine.configure(settings.database_url)
-    key_file = settings.signing_key_file or settings.data_dir / "keys" / "signing.jwks.json"
-    signing_keys = SigningKeys.load_or_create(key_file)
+    signing_keys = SigningKeys.load_or_create(settings.key_file)
     limiter = limiter_from_settings(settings)
 
     @asynccontextmanager

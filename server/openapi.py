@@ -7,7 +7,8 @@ Each fact is derived from the code that enforces it, so the document cannot drif
 - every error is an RFC 9457 problem+json body from ``server.errors.problem_response``,
   so each operation lists the statuses it can refuse with, all with one ``Problem`` schema;
 - request bodies refuse unknown fields (``server.wire.Input``), so their schemas are closed;
-- ``limit`` and ``cursor`` follow ``server.pagination``: a bounded page size, an opaque cursor.
+- an optional query parameter is left out rather than sent as ``null``; ``limit`` and
+  ``cursor`` follow ``server.pagination``: a bounded page size, an opaque cursor.
 """
 
 from __future__ import annotations
@@ -160,11 +161,12 @@ def finish_openapi(app: Litestar, *, page_size_max: int) -> None:
     openapi = app.openapi_schema
     openapi.components.schemas["Problem"] = PROBLEM_SCHEMA
     for method, operation, handler in _operations(app):
-        secured = not handler.opt.get("public")  # the test ``authenticate`` applies
+        secured = not handler.opt.get("public")  # exactly what ``authenticate`` checks
         if not secured:
             operation.security = []
         for parameter in operation.parameters or []:
             if isinstance(parameter, Parameter) and parameter.param_in == "query":
+                _drop_null(parameter)
                 _describe_paging(parameter, page_size_max)
         responses = operation.responses = dict(operation.responses or {})
         for status in sorted(_error_statuses(method, operation, secured=secured)):
@@ -205,6 +207,15 @@ def _operations(app: Litestar) -> Iterator[tuple[str, Operation, HTTPRouteHandle
                 operation = getattr(path_item, method.lower(), None)
                 if isinstance(operation, Operation):
                     yield method.lower(), operation, handler
+
+
+def _drop_null(parameter: Parameter) -> None:
+    """An optional query parameter is left out, never sent as JSON ``null``."""
+    schema = parameter.schema
+    if isinstance(schema, Schema) and schema.one_of:
+        kinds = [kind for kind in schema.one_of if not _is_null(kind)]
+        if len(kinds) == 1 and not parameter.required:
+            parameter.schema = kinds[0]
 
 
 def _describe_paging(parameter: Parameter, page_size_max: int) -> None:

@@ -76,6 +76,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     """Redis URL for shared rate limits and real-time fan-out; in-process when unset."""
 
+    @property
+    def key_file(self) -> Path:
+        """Where the token signing keys live."""
+        return self.signing_key_file or self.data_dir / "keys" / "signing.jwks.json"
+
     def __post_init__(self) -> None:
         if self.access_token_ttl_seconds > 900 or self.access_token_ttl_seconds < 1:
             raise ValueError("FYNLO_ACCESS_TOKEN_TTL_SECONDS must be between 1 and 900")

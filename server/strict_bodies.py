@@ -2,12 +2,14 @@
 
 Litestar converts handler arguments in lax mode so query strings can become numbers; for a
 JSON body that would silently turn strings into amounts. This hook decodes each body once
-more, strictly, against the handler's declared type before the handler runs.
+more, strictly, against the handler's declared type before the handler runs. Instants in
+the query string get the same care: lax mode would read ``opened_from=3933`` as a Unix time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, get_args
 
 import msgspec
 from litestar import Request
@@ -17,6 +19,7 @@ from server.errors import ValidationFailed, field_in_message, message_without_pa
 
 async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
     """Refuse a body whose JSON types do not match the handler's ``data`` type exactly."""
+    _check_query_instants(request)
     parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
     if parameter is None:
         return
@@ -33,3 +36,18 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
         ) from exc
     except msgspec.DecodeError as exc:
         raise ValidationFailed("the body is not valid JSON", field="body") from exc
+
+
+def _check_query_instants(request: Request[Any, Any, Any]) -> None:
+    """Refuse a query instant that is not an RFC 3339 date-time, as the document says."""
+    for name, parameter in request.route_handler.parsed_fn_signature.parameters.items():
+        if name not in request.query_params:
+            continue
+        if datetime not in (parameter.annotation, *get_args(parameter.annotation)):
+            continue
+        try:
+            msgspec.convert(request.query_params[name], datetime, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ValidationFailed(
+                "not an RFC 3339 date-time, e.g. 2026-11-26T18:00:00Z", field=name
+            ) from exc

@@ -74,7 +74,10 @@ class AuthController(Controller):
             raise ValidationFailed("PIN sign-in happens on an enrolled iPad", field="employee_id")
         limiter: ratelimit.RateLimiter = request.app.state.limiter
         await limiter.hit(ratelimit.PIN_PER_DEVICE, str(caller.device_id))
-        await limiter.hit(ratelimit.PIN_PER_EMPLOYEE, str(data.employee_id))
+        # Counted within the caller's restaurant: another one naming this id spends its own.
+        await limiter.hit(
+            ratelimit.PIN_PER_EMPLOYEE, str(caller.restaurant_id), str(data.employee_id)
+        )
         return await sessions.employee_session(
             request.app.state.signing_keys,
             get_settings(),
@@ -95,7 +98,9 @@ class AuthController(Controller):
         limiter: ratelimit.RateLimiter = request.app.state.limiter
         if caller.device_id is not None:
             await limiter.hit(ratelimit.PIN_PER_DEVICE, str(caller.device_id))
-        await limiter.hit(ratelimit.PIN_PER_EMPLOYEE, str(data.employee_id))
+        await limiter.hit(
+            ratelimit.PIN_PER_EMPLOYEE, str(caller.restaurant_id), str(data.employee_id)
+        )
         token = await approvals.grant(
             request.app.state.signing_keys,
             get_settings(),

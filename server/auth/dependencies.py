@@ -124,5 +124,6 @@ def _token_type(token: str) -> str | None:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
         kind = header.get("typ") if isinstance(header, dict) else None
         return kind if isinstance(kind, str) else None
-    except ValueError:
+    # A header of a few thousand "[" is valid base64 and blows the JSON decoder's stack.
+    except (ValueError, RecursionError):
         return None

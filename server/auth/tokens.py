@@ -102,14 +102,16 @@ def issue(
         "jti": str(jti or uuid.uuid4()),
         **{name: value for name, value in extra.items() if value is not None},
     }
-    header = {"alg": ALGORITHM, "kid": keys.current.kid, "typ": kind.value}
-    return jwt.encode(header, claims, keys.current, algorithms=[ALGORITHM])
+    # Read once: the key file may change between two reads, and kid must name the signer.
+    signer = keys.signing_key()
+    header = {"alg": ALGORITHM, "kid": signer.kid, "typ": kind.value}
+    return jwt.encode(header, claims, signer, algorithms=[ALGORITHM])
 
 
 def verify(keys: SigningKeys, token: str, kind: TokenKind, *, issuer: str) -> Claims:
     """The claims of a valid, current token of exactly ``kind``; anything else is a 401."""
     try:
-        decoded = jwt.decode(token, keys.key_set, algorithms=[ALGORITHM])
+        decoded = jwt.decode(token, keys.resolve, algorithms=[ALGORITHM])
         if decoded.header.get("typ") != kind.value:
             raise NotAuthenticated("wrong token type")
         _rules(issuer).validate(decoded.claims)

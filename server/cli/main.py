@@ -1,4 +1,4 @@
-"""``fynlo``: one subcommand per noun (dev, serve, db, demo)."""
+"""``fynlo``: one subcommand per noun (dev, serve, db, demo, keys)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from server.cli import db, demo, dev
+from server.cli import db, demo, dev, keys
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev.register(commands)
     db.register(commands)
     demo.register(commands)
+    keys.register(commands)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

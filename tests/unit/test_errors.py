@@ -34,9 +34,7 @@ def test_framework_validation_errors_name_the_field() -> None:
     error = errors.to_fynlo_error(exc)
     assert isinstance(error, errors.ValidationFailed)
     assert error.field == "limit"
-    assert error.extra["errors"] == [
-        {"field": "limit", "message": "Expected `int`, got `str`"}
-    ]
+    assert error.extra["errors"] == [{"field": "limit", "message": "Expected `int`, got `str`"}]
 
 
 def test_framework_routing_errors_map_to_stable_codes() -> None:
