@@ -38,6 +38,8 @@ from server.orders.controllers import OrderController
 from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
+from server.sync import entities as _sync_entities  # noqa: F401 - registers syncable types
+from server.sync.controllers import SyncController
 
 VERSION = "0.1.0"
 
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeviceController,
             EmployeeController,
             list_audit,
+            SyncController,
         ],
         guards=[authenticate, authorize],
         dependencies={"caller": Provide(provide_caller)},

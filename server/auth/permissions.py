@@ -37,6 +37,8 @@ class Permission(StrEnum):
     employees_manage = "employees.manage"
     reports_view = "reports.view"
     audit_view = "audit.view"
+    sync_device = "sync.device"
+    sync_view = "sync.view"
     pin_sign_in = "auth.pin"
     approve = "auth.approve"
 
@@ -70,6 +72,9 @@ POLICY: dict[Permission, Rule] = {
     Permission.employees_manage: Rule(_MANAGERS),
     Permission.reports_view: Rule(_MANAGERS),
     Permission.audit_view: Rule(_MANAGERS),
+    # Push and pull are the iPad's own; whoever is signed in on it does not matter.
+    Permission.sync_device: Rule(_ON_IPADS),
+    Permission.sync_view: Rule(_MANAGERS),
     # Signing in with a PIN and asking a manager's approval happen on an enrolled iPad.
     Permission.pin_sign_in: Rule(frozenset({DEVICE}) | _STAFF),
     Permission.approve: Rule(_STAFF),

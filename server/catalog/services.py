@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 import msgspec
 from piccolo.table import Table
 
 from server.catalog import schemas as s
+from server.catalog.sync import publish_availability, publish_menu_item
 from server.catalog.tables import (
     Availability,
     Category,
@@ -24,6 +26,8 @@ from server.pagination import Page, Position
 from server.restaurants.services import currency_of
 from server.restaurants.tables import Location
 
+Published = TypeVar("Published", s.Category, s.Product, s.ModifierGroup, s.Modifier)
+
 
 async def list_categories(
     *, restaurant_id: UUID, include_archived: bool, after: Position | None, limit: int
@@ -35,7 +39,7 @@ async def list_categories(
 async def create_category(*, restaurant_id: UUID, body: s.CategoryCreate) -> s.Category:
     values = {**msgspec.structs.asdict(body), "id": body.id or uuid4()}
     row = await _insert_new(Category, restaurant_id, values)
-    return msgspec.convert(row, s.Category)
+    return await _published(restaurant_id, "category", msgspec.convert(row, s.Category))
 
 
 async def get_category(*, restaurant_id: UUID, category_id: UUID) -> s.Category:
@@ -50,7 +54,7 @@ async def update_category(
     row = await scoped.update_or_raise(
         Category, restaurant_id=restaurant_id, row_id=category_id, values=values
     )
-    return msgspec.convert(row, s.Category)
+    return await _published(restaurant_id, "category", msgspec.convert(row, s.Category))
 
 
 async def list_products(
@@ -75,7 +79,11 @@ async def create_product(*, restaurant_id: UUID, body: s.ProductCreate) -> s.Pro
     async with DB.transaction():
         row = await _insert_new(Product, restaurant_id, values)
         await _link_groups(restaurant_id, row["id"], group_ids)
-    return await get_product(restaurant_id=restaurant_id, product_id=row["id"])
+    return await _published(
+        restaurant_id,
+        "product",
+        await get_product(restaurant_id=restaurant_id, product_id=row["id"]),
+    )
 
 
 async def update_product(
@@ -94,7 +102,11 @@ async def update_product(
         if group_ids is not None:
             await ProductModifierGroup.delete().where(ProductModifierGroup.product_id == product_id)
             await _link_groups(restaurant_id, product_id, group_ids)
-    return await get_product(restaurant_id=restaurant_id, product_id=product_id)
+    return await _published(
+        restaurant_id,
+        "product",
+        await get_product(restaurant_id=restaurant_id, product_id=product_id),
+    )
 
 
 async def list_modifier_groups(
@@ -115,7 +127,7 @@ async def create_modifier_group(
     _check_choices(body.min_choices, body.max_choices)
     values = {**msgspec.structs.asdict(body), "id": body.id or uuid4()}
     row = await _insert_new(ModifierGroup, restaurant_id, values)
-    return msgspec.convert(row, s.ModifierGroup)
+    return await _published(restaurant_id, "modifier_group", msgspec.convert(row, s.ModifierGroup))
 
 
 async def update_modifier_group(
@@ -130,7 +142,7 @@ async def update_modifier_group(
     row = await scoped.update_or_raise(
         ModifierGroup, restaurant_id=restaurant_id, row_id=group_id, values=values
     )
-    return msgspec.convert(row, s.ModifierGroup)
+    return await _published(restaurant_id, "modifier_group", msgspec.convert(row, s.ModifierGroup))
 
 
 async def list_modifiers(
@@ -157,7 +169,7 @@ async def create_modifier(*, restaurant_id: UUID, body: s.ModifierCreate) -> s.M
     )
     values = {**msgspec.structs.asdict(body), "id": body.id or uuid4()}
     row = await _insert_new(Modifier, restaurant_id, values)
-    return msgspec.convert(row, s.Modifier)
+    return await _published(restaurant_id, "modifier", msgspec.convert(row, s.Modifier))
 
 
 async def update_modifier(
@@ -167,7 +179,7 @@ async def update_modifier(
     row = await scoped.update_or_raise(
         Modifier, restaurant_id=restaurant_id, row_id=modifier_id, values=values
     )
-    return msgspec.convert(row, s.Modifier)
+    return await _published(restaurant_id, "modifier", msgspec.convert(row, s.Modifier))
 
 
 async def list_sold_out(*, restaurant_id: UUID, location_id: UUID) -> list[s.Availability]:
@@ -206,7 +218,16 @@ async def set_availability(*, restaurant_id: UUID, body: s.AvailabilitySet) -> s
         body.product_id,
         body.sold_out,
     )
+    await publish_availability(
+        restaurant_id, body.location_id, body.product_id, sold_out=body.sold_out
+    )
     return msgspec.convert(rows[0], s.Availability)
+
+
+async def _published(restaurant_id: UUID, entity_type: str, item: Published) -> Published:
+    """Send the saved item to every iPad (see catalog/sync.py) and hand it back."""
+    await publish_menu_item(restaurant_id, entity_type, item)
+    return item
 
 
 def _check_choices(min_choices: int, max_choices: int) -> None:

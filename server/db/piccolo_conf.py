@@ -21,6 +21,7 @@ APP_REGISTRY = AppRegistry(
         "server.employees.piccolo_app",
         "server.devices.piccolo_app",
         "server.audit.piccolo_app",
+        "server.sync.piccolo_app",
     ]
 )
 

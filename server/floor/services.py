@@ -13,6 +13,7 @@ from server.floor import schemas as s
 from server.floor.tables import FloorTable
 from server.pagination import Page, Position
 from server.restaurants.tables import Location
+from server.sync.publish import record_server_change
 
 
 async def list_tables(
@@ -56,7 +57,7 @@ async def create_table(*, restaurant_id: UUID, body: s.FloorTableCreate) -> s.Fl
         row = await scoped.insert(FloorTable, values)
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("this location already has a table with that name", field="name") from exc
-    return msgspec.convert(row, s.FloorTable)
+    return await _published(restaurant_id, msgspec.convert(row, s.FloorTable))
 
 
 async def update_table(
@@ -69,4 +70,16 @@ async def update_table(
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("this location already has a table with that name", field="name") from exc
-    return msgspec.convert(row, s.FloorTable)
+    return await _published(restaurant_id, msgspec.convert(row, s.FloorTable))
+
+
+async def _published(restaurant_id: UUID, table: s.FloorTable) -> s.FloorTable:
+    """Send the saved table to the iPads at its location and hand it back."""
+    await record_server_change(
+        restaurant_id=restaurant_id,
+        entity_type="floor_table",
+        entity_id=table.id,
+        location_id=table.location_id,
+        data=msgspec.to_builtins(table),
+    )
+    return table

@@ -1,0 +1,110 @@
+"""Sync over HTTP: push and pull for enrolled iPads; conflicts and quarantine for managers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody
+
+from server.auth.dependencies import allow
+from server.auth.permissions import Permission
+from server.auth.tokens import Caller
+from server.devices.services import require_active_device
+from server.errors import ValidationFailed
+from server.pagination import Page, page_size
+from server.sync import engine, feed, reports
+from server.sync.protocol import (
+    PULL_LIMIT_DEFAULT,
+    PULL_LIMIT_MAX,
+    ConflictEntry,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    QuarantinedChange,
+)
+from server.sync.registry import DeviceContext
+
+
+async def _device(caller: Caller) -> DeviceContext:
+    if caller.device_id is None:
+        raise ValidationFailed(
+            "sync is for enrolled iPads; send the device token", field="device_id"
+        )
+    device = await require_active_device(
+        restaurant_id=caller.restaurant_id, device_id=caller.device_id
+    )
+    return DeviceContext(
+        device_id=device.id,
+        restaurant_id=caller.restaurant_id,
+        location_id=device.location_id,
+        prefix=device.prefix,
+    )
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["sync"]
+
+    @post(
+        "/push",
+        status_code=200,
+        summary="Push a batch of changes",
+        opt=allow(Permission.sync_device),
+    )
+    async def push(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        data: JSONBody[PushRequest],
+    ) -> PushResponse:
+        return await engine.push(device=await _device(caller), request=data)
+
+    @get("/pull", summary="Changes after a cursor", opt=allow(Permission.sync_device))
+    async def pull(
+        self,
+        caller: NamedDependency[Caller],
+        schema_version: FromQuery[int],
+        app_version: FromQuery[str],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = PULL_LIMIT_DEFAULT,
+    ) -> PullResponse:
+        engine.check_versions(schema_version, app_version)
+        if not 1 <= limit <= PULL_LIMIT_MAX:
+            raise ValidationFailed(f"limit must be between 1 and {PULL_LIMIT_MAX}", field="limit")
+        return await feed.pull(device=await _device(caller), cursor=cursor, limit=limit)
+
+    @get(
+        "/conflicts",
+        summary="Automatic conflict resolutions, newest first",
+        opt=allow(Permission.sync_view),
+    )
+    async def conflicts(
+        self,
+        caller: NamedDependency[Caller],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Page[ConflictEntry]:
+        return await reports.conflicts(
+            restaurant_id=caller.restaurant_id,
+            before=reports.parse_before(cursor),
+            limit=page_size(limit),
+        )
+
+    @get(
+        "/quarantine",
+        summary="Changes the server could not apply, newest first",
+        opt=allow(Permission.sync_view),
+    )
+    async def quarantine(
+        self,
+        caller: NamedDependency[Caller],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Page[QuarantinedChange]:
+        return await reports.quarantine(
+            restaurant_id=caller.restaurant_id,
+            before=reports.parse_before(cursor),
+            limit=page_size(limit),
+        )

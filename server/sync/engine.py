@@ -1,0 +1,445 @@
+"""Apply a device's batch exactly once.
+
+One transaction per batch: lock the device's progress row, answer replayed changes from the
+stored results, refuse a gap, resolve each new change against the entity's current state
+(``rules.resolve``), write states, results, quarantine and conflict entries, and move the
+device's ``last_seq`` — all or nothing. A change that can never apply is rejected on its
+own, kept in the quarantine, and still advances the sequence, so a queue never wedges.
+
+Writes go through one fast path for the whole batch; if the database refuses it (a domain
+table's constraint), the batch is redone one change at a time, each in a savepoint, so the
+single offending change is quarantined and the rest apply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from server import events
+from server.db.engine import DB
+from server.sync import registry
+from server.sync.clock import bound_drift, fold, format_hlc, parse_hlc
+from server.sync.errors import DeviceMismatch, SequenceGap, UpgradeRequired
+from server.sync.protocol import (
+    SUPPORTED_SCHEMA_VERSIONS,
+    ChangeIn,
+    ChangeResult,
+    EntityState,
+    PushRequest,
+    PushResponse,
+)
+from server.sync.registry import DeviceContext, Written
+from server.sync.rules import Change, Decision, Rejected, Version, resolve
+
+log = logging.getLogger("fynlo.sync")
+
+SERVER_ACTOR = "server"
+_WRITES = frozenset({"applied", "merged", "stale"})
+
+Key = tuple[str, UUID]
+
+
+@dataclass
+class Current:
+    location_id: UUID | None
+    version: Version
+
+
+@dataclass
+class Outcome:
+    """What one pass over some changes decided and must write."""
+
+    results: list[ChangeResult] = field(default_factory=list)
+    states: dict[Key, Current] = field(default_factory=dict)
+    conflicts: list[tuple[ChangeIn, Current, Current, str]] = field(default_factory=list)
+    quarantine: list[tuple[ChangeIn, str, str]] = field(default_factory=list)
+
+
+def check_versions(schema_version: int, app_version: str) -> None:
+    if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise UpgradeRequired(
+            f"schema version {schema_version} is not supported (this server speaks "
+            f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}); update the app from the App Store",
+            field="schema_version",
+            supported=sorted(SUPPORTED_SCHEMA_VERSIONS),
+        )
+
+
+async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
+    """Apply ``request`` for ``device`` exactly once and answer with every change's result."""
+    if request.device_id != device.device_id:
+        raise DeviceMismatch("device_id is not the device this token was issued to")
+    check_versions(request.schema_version, request.app_version)
+    changes = sorted(request.changes, key=lambda change: change.seq)
+    if len({change.seq for change in changes}) != len(changes):
+        raise SequenceGap("a sequence number appears twice in the batch", field="changes")
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn, conn.transaction():
+        last_seq = await _lock_progress(conn, device)
+        replayed = [change for change in changes if change.seq <= last_seq]
+        fresh = [change for change in changes if change.seq > last_seq]
+        expected = last_seq + 1
+        for offset, change in enumerate(fresh):
+            if change.seq != expected + offset:
+                raise SequenceGap(
+                    f"expected change {expected + offset} next, got {change.seq}",
+                    field="changes",
+                    expected_seq=expected + offset,
+                )
+        results = await _stored_results(conn, device, replayed)
+        touched = False
+        if fresh:
+            outcome = await _apply_isolating_failures(conn, device, request.batch_id, fresh)
+            results += outcome.results
+            touched = any(result.outcome in _WRITES for result in outcome.results)
+            last_seq = fresh[-1].seq
+            await conn.execute(
+                "UPDATE sync_devices SET last_seq = $2, last_batch_id = $3, schema_version = $4,"
+                " app_version = $5, last_push_at = now() WHERE device_id = $1",
+                device.device_id,
+                last_seq,
+                request.batch_id,
+                request.schema_version,
+                request.app_version,
+            )
+    if touched:
+        poke = events.SyncPoke(
+            restaurant_id=str(device.restaurant_id), location_id=str(device.location_id)
+        )
+        await events.bus.publish(poke)
+    results.sort(key=lambda result: result.seq)
+    return PushResponse(batch_id=request.batch_id, last_applied_seq=last_seq, results=results)
+
+
+async def _lock_progress(conn: asyncpg.Connection, device: DeviceContext) -> int:
+    """The device's last applied sequence, its row locked until the batch commits."""
+    await conn.execute(
+        "INSERT INTO sync_devices (device_id, restaurant_id, location_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (device_id) DO NOTHING",
+        device.device_id,
+        device.restaurant_id,
+        device.location_id,
+    )
+    last: int = await conn.fetchval(
+        "SELECT last_seq FROM sync_devices WHERE device_id = $1 FOR UPDATE", device.device_id
+    )
+    return last
+
+
+async def _stored_results(
+    conn: asyncpg.Connection, device: DeviceContext, replayed: Sequence[ChangeIn]
+) -> list[ChangeResult]:
+    """The answers first given to changes the device is sending again."""
+    if not replayed:
+        return []
+    rows = await conn.fetch(
+        "SELECT result FROM sync_results WHERE device_id = $1 AND seq = ANY($2::bigint[])",
+        device.device_id,
+        [change.seq for change in replayed],
+    )
+    return [msgspec.json.decode(row["result"], type=ChangeResult) for row in rows]
+
+
+async def _apply_isolating_failures(
+    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+) -> Outcome:
+    try:
+        async with conn.transaction():  # a savepoint: undone alone if the database refuses
+            return await _apply(conn, device, batch_id, changes)
+    except asyncpg.PostgresError:
+        log.warning("batch refused by the database; applying change by change", exc_info=True)
+    merged = Outcome()
+    for change in changes:
+        try:
+            async with conn.transaction():
+                single = await _apply(conn, device, batch_id, [change])
+        except asyncpg.PostgresError as exc:
+            single = Outcome()
+            reason, detail = "database_refused", _database_detail(exc)
+            single.results.append(_rejection(change, None, reason, detail))
+            single.quarantine.append((change, reason, detail))
+            await _write_results(conn, device, batch_id, single)
+        merged.results += single.results
+    return merged
+
+
+async def _apply(
+    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+) -> Outcome:
+    outcome = Outcome()
+    currents = await _lock_entities(conn, device, changes)
+    retired = await _retired_actors(conn, device.restaurant_id)
+    now_ms = int(time.time() * 1000)
+    for change in changes:
+        key = (change.entity_type, change.entity_id)
+        current = outcome.states.get(key) or currents.get(key)
+        result = _decide(change, current, device, retired, now_ms, outcome)
+        outcome.results.append(result)
+    await _write_states(conn, device, outcome)
+    await _write_results(conn, device, batch_id, outcome)
+    return outcome
+
+
+def _decide(
+    change: ChangeIn,
+    current: Current | None,
+    device: DeviceContext,
+    retired: frozenset[str],
+    now_ms: int,
+    outcome: Outcome,
+) -> ChangeResult:
+    entry = registry.registered(change.entity_type)
+    if entry is None:
+        return _reject(
+            outcome, change, current, "unknown_entity_type", "this server does not sync it"
+        )
+    if not entry.spec.pushable:
+        return _reject(outcome, change, current, "read_only", "only the back office changes it")
+    location_id = device.location_id if entry.spec.scope == "location" else None
+    if current is not None and current.location_id != location_id:
+        return _reject(outcome, change, current, "wrong_location", "it belongs to another location")
+    try:
+        hlc, _clamped = bound_drift(parse_hlc(change.hlc), now_ms=now_ms)
+    except ValueError:
+        return _reject(outcome, change, current, "bad_hlc", "hlc is not a hybrid logical clock")
+    incoming = Change(
+        op=change.op,
+        fields=change.fields,
+        clock=change.clock,
+        hlc=format_hlc(hlc),
+        device=str(device.device_id),
+    )
+    try:
+        if entry.validate is not None:
+            entry.validate(incoming, current.version if current else None, device)
+    except Rejected as exc:
+        return _reject(outcome, change, current, exc.code, exc.detail)
+    decision: Decision = resolve(
+        entry.spec, current.version if current else None, incoming, server_actor=SERVER_ACTOR
+    )
+    if decision.outcome == "rejected" or decision.version is None:
+        return _reject(
+            outcome, change, current, decision.reason or "rejected", decision.detail or ""
+        )
+    version = decision.version
+    if retired:
+        version = msgspec.structs.replace(version, clock=fold(version.clock, retired))
+    if decision.clock_oversized:
+        log.warning(
+            "vector clock over the size cap",
+            extra={
+                "alert": "sync_clock_oversized",
+                "entity": f"{change.entity_type}/{change.entity_id}",
+            },
+        )
+    after = Current(location_id, version)
+    if decision.outcome in _WRITES and (current is None or version != current.version):
+        outcome.states[(change.entity_type, change.entity_id)] = after
+    if decision.outcome == "merged" and current is not None:
+        outcome.conflicts.append((change, current, after, decision.rule or "merge"))
+    return ChangeResult(
+        seq=change.seq,
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        outcome=decision.outcome,
+        state=_state(change.entity_type, change.entity_id, after),
+    )
+
+
+def _reject(
+    outcome: Outcome, change: ChangeIn, current: Current | None, reason: str, detail: str
+) -> ChangeResult:
+    outcome.quarantine.append((change, reason, detail))
+    return _rejection(change, current, reason, detail)
+
+
+def _rejection(change: ChangeIn, current: Current | None, reason: str, detail: str) -> ChangeResult:
+    return ChangeResult(
+        seq=change.seq,
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        outcome="rejected",
+        state=_state(change.entity_type, change.entity_id, current) if current else None,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _state(entity_type: str, entity_id: UUID, current: Current) -> EntityState:
+    return EntityState(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        location_id=current.location_id,
+        data=current.version.data,
+        clock=current.version.clock,
+        deleted=current.version.deleted,
+    )
+
+
+async def _lock_entities(
+    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
+) -> dict[Key, Current]:
+    rows = await conn.fetch(
+        "SELECT entity_type, entity_id, location_id, data, clock, field_hlcs, deleted"
+        " FROM sync_entities WHERE restaurant_id = $1 AND (entity_type, entity_id) IN"
+        " (SELECT * FROM unnest($2::text[], $3::uuid[])) ORDER BY entity_type, entity_id"
+        " FOR UPDATE",
+        device.restaurant_id,
+        [change.entity_type for change in changes],
+        [change.entity_id for change in changes],
+    )
+    return {(row["entity_type"], row["entity_id"]): _current(row) for row in rows}
+
+
+def _current(row: asyncpg.Record) -> Current:
+    return Current(
+        row["location_id"],
+        Version(
+            data=json.loads(row["data"]),
+            clock=json.loads(row["clock"]),
+            field_hlcs=json.loads(row["field_hlcs"]),
+            deleted=row["deleted"],
+        ),
+    )
+
+
+async def _retired_actors(conn: asyncpg.Connection, restaurant_id: UUID) -> frozenset[str]:
+    """Revoked devices never write again, so their clock entries can be folded away."""
+    rows = await conn.fetch(
+        "SELECT id::text AS id FROM devices WHERE restaurant_id = $1 AND revoked_at IS NOT NULL",
+        restaurant_id,
+    )
+    return frozenset(row["id"] for row in rows)
+
+
+async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome: Outcome) -> None:
+    if outcome.states:
+        await write_entities(
+            conn,
+            device.restaurant_id,
+            [
+                (entity_type, entity_id, current)
+                for (entity_type, entity_id), current in outcome.states.items()
+            ],
+        )
+    if outcome.conflicts:
+        await conn.executemany(
+            "INSERT INTO sync_conflicts (restaurant_id, location_id, entity_type, entity_id,"
+            " device_id, rule, current, incoming, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+            " $8, $9)",
+            [
+                (
+                    device.restaurant_id,
+                    after.location_id,
+                    change.entity_type,
+                    change.entity_id,
+                    device.device_id,
+                    rule,
+                    _json(before.version),
+                    json.dumps(
+                        {
+                            "fields": change.fields,
+                            "clock": change.clock,
+                            "hlc": change.hlc,
+                            "op": change.op,
+                        }
+                    ),
+                    _json(after.version),
+                )
+                for change, before, after, rule in outcome.conflicts
+            ],
+        )
+
+
+async def write_entities(
+    conn: asyncpg.Connection,
+    restaurant_id: UUID,
+    states: Sequence[tuple[str, UUID, Current]],
+) -> None:
+    """Store states, stamping them with this transaction's feed position; then project them."""
+    await conn.executemany(
+        "INSERT INTO sync_entities (restaurant_id, entity_type, entity_id, location_id, data,"
+        " clock, field_hlcs, deleted, tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (restaurant_id, entity_type, entity_id) DO UPDATE SET"
+        " location_id = excluded.location_id, data = excluded.data, clock = excluded.clock,"
+        " field_hlcs = excluded.field_hlcs, deleted = excluded.deleted, tier = excluded.tier,"
+        " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq'),"
+        " updated_at = now()",
+        [
+            (
+                restaurant_id,
+                entity_type,
+                entity_id,
+                current.location_id,
+                json.dumps(current.version.data),
+                json.dumps(current.version.clock),
+                json.dumps(current.version.field_hlcs),
+                current.version.deleted,
+                _tier(entity_type, current.version.data),
+            )
+            for entity_type, entity_id, current in states
+        ],
+    )
+    by_type: dict[str, list[Written]] = {}
+    for entity_type, entity_id, current in states:
+        by_type.setdefault(entity_type, []).append(
+            Written(entity_id, current.location_id, current.version)
+        )
+    for entity_type, written in by_type.items():
+        entry = registry.registered(entity_type)
+        if entry is not None and entry.project is not None:
+            await entry.project(conn, restaurant_id, written)
+
+
+async def _write_results(
+    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, outcome: Outcome
+) -> None:
+    await conn.executemany(
+        "INSERT INTO sync_results (device_id, seq, batch_id, result) VALUES ($1, $2, $3, $4)",
+        [
+            (device.device_id, result.seq, batch_id, msgspec.json.encode(result).decode())
+            for result in outcome.results
+        ],
+    )
+    if outcome.quarantine:
+        await conn.executemany(
+            "INSERT INTO sync_quarantine (restaurant_id, location_id, device_id, batch_id, seq,"
+            " change, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                (
+                    device.restaurant_id,
+                    device.location_id,
+                    device.device_id,
+                    batch_id,
+                    change.seq,
+                    msgspec.json.encode(change).decode(),
+                    reason,
+                    detail,
+                )
+                for change, reason, detail in outcome.quarantine
+            ],
+        )
+
+
+def _tier(entity_type: str, data: dict[str, Any]) -> int:
+    entry = registry.registered(entity_type)
+    return entry.tier(data) if entry is not None else 9
+
+
+def _json(version: Version) -> str:
+    return json.dumps({"data": version.data, "clock": version.clock, "deleted": version.deleted})
+
+
+def _database_detail(exc: asyncpg.PostgresError) -> str:
+    # The constraint's name says what was wrong without leaking other rows' values.
+    constraint = getattr(exc, "constraint_name", None)
+    return f"refused by the database ({constraint or type(exc).__name__})"

@@ -1,0 +1,8 @@
+"""Every syncable entity type, registered by importing its domain's sync module."""
+
+from __future__ import annotations
+
+import server.catalog.sync
+import server.floor.sync
+import server.orders.sync
+import server.payments.sync  # noqa: F401  (imported for their registrations)

@@ -1,0 +1,228 @@
+"""The pull feed: every committed change after a cursor, never one skipped.
+
+Rows are stamped with the writing transaction's id (``xid8``) and a sequence number, and a
+pull returns only rows whose transaction is older than the oldest transaction still running
+(``pg_snapshot_xmin``). Every transaction below that mark has finished, so no row can later
+appear behind a cursor: the classic bug of cursors on a sequence or a timestamp, where a
+slow transaction commits "in the past" (docs/sync-protocol.md, notes §3), cannot happen.
+
+A new device starts from an empty cursor and gets a snapshot: every live entity older than
+a watermark, page by page in priority order (menu and floor, open orders, history), then
+the feed from that watermark on. Each pull is one REPEATABLE READ snapshot, so the rows,
+the next cursor and the device's last applied sequence agree with each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from server.db.engine import DB
+from server.errors import ValidationFailed
+from server.sync.errors import ResyncRequired
+from server.sync.protocol import EntityState, PullResponse
+from server.sync.registry import DeviceContext
+
+_MAX_SEQ = 2**63 - 1
+_FIRST_ID = UUID(int=0)
+
+
+class SnapshotCursor(msgspec.Struct, frozen=True, tag="s"):
+    watermark: int
+    """Entities last written by a transaction below this are in the snapshot."""
+    tier: int = -1
+    entity_type: str = ""
+    entity_id: UUID = _FIRST_ID
+
+
+class FeedCursor(msgspec.Struct, frozen=True, tag="f"):
+    xid: int
+    seq: int
+
+
+Cursor = SnapshotCursor | FeedCursor
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+
+
+def decode_cursor(text: str | None) -> Cursor | None:
+    if not text:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        cursor: Cursor = msgspec.json.decode(raw, type=Cursor)
+        return cursor
+    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
+        raise ValidationFailed("cursor is not one this server issued", field="cursor") from exc
+
+
+_COLUMNS = "entity_type, entity_id, location_id, data, clock, deleted"
+_SCOPE = "restaurant_id = $1 AND (location_id = $2 OR location_id IS NULL)"
+
+
+async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> PullResponse:
+    """The next page of changes for ``device`` after ``cursor``."""
+    position = decode_cursor(cursor)
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            xmin = int(await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+            last_seq = await conn.fetchval(
+                "SELECT last_seq FROM sync_devices WHERE device_id = $1", device.device_id
+            )
+            if position is None:
+                position = SnapshotCursor(watermark=xmin)
+            if isinstance(position, FeedCursor):
+                await _refuse_if_purged(conn, device, position)
+                page = await _feed_page(conn, device, position, limit)
+            else:
+                page = await _snapshot_page(conn, device, position, limit)
+        acked = position.xid if isinstance(position, FeedCursor) else None
+        await _remember_pull(conn, device, acked)
+    rows, next_cursor, has_more, phase = page
+    return PullResponse(
+        changes=[_state(row) for row in rows],
+        cursor=encode_cursor(next_cursor),
+        has_more=has_more,
+        phase=phase,
+        last_applied_seq=int(last_seq or 0),
+    )
+
+
+Page = tuple[list[asyncpg.Record], Cursor, bool, Literal["snapshot", "feed"]]
+
+
+async def _snapshot_page(
+    conn: asyncpg.Connection, device: DeviceContext, at: SnapshotCursor, limit: int
+) -> Page:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS}, tier FROM sync_entities WHERE {_SCOPE} AND NOT deleted"
+        " AND change_xid < $3::text::xid8 AND (tier, entity_type, entity_id) > ($4, $5, $6)"
+        " ORDER BY tier, entity_type, entity_id LIMIT $7",
+        device.restaurant_id,
+        device.location_id,
+        str(at.watermark),
+        at.tier,
+        at.entity_type,
+        at.entity_id,
+        limit + 1,
+    )
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        following: Cursor = SnapshotCursor(
+            at.watermark, last["tier"], last["entity_type"], last["entity_id"]
+        )
+        return rows, following, True, "snapshot"
+    # Snapshot done: everything written from the watermark on comes through the feed.
+    return rows, FeedCursor(xid=at.watermark - 1, seq=_MAX_SEQ), True, "snapshot"
+
+
+async def _feed_page(
+    conn: asyncpg.Connection, device: DeviceContext, after: FeedCursor, limit: int
+) -> Page:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS}, change_xid::text AS xid, change_seq FROM sync_entities"
+        f" WHERE {_SCOPE} AND (change_xid, change_seq) > ($3::text::xid8, $4)"
+        " AND change_xid < pg_snapshot_xmin(pg_current_snapshot())"
+        " ORDER BY change_xid, change_seq LIMIT $5",
+        device.restaurant_id,
+        device.location_id,
+        str(after.xid),
+        after.seq,
+        limit + 1,
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    following = FeedCursor(int(rows[-1]["xid"]), rows[-1]["change_seq"]) if rows else after
+    return rows, following, has_more, "feed"
+
+
+async def _refuse_if_purged(
+    conn: asyncpg.Connection, device: DeviceContext, after: FeedCursor
+) -> None:
+    purged = await conn.fetchval(
+        "SELECT purged_xid::text FROM sync_horizons WHERE restaurant_id = $1",
+        device.restaurant_id,
+    )
+    if purged is not None and after.xid < int(purged):
+        raise ResyncRequired(
+            "this device was offline longer than deletions are kept; pull from an empty"
+            " cursor (changes waiting to be pushed are still accepted)",
+            field="cursor",
+        )
+
+
+async def _remember_pull(
+    conn: asyncpg.Connection, device: DeviceContext, acked: int | None
+) -> None:
+    """Record how far the device has confirmed, so tombstones it still needs are kept."""
+    await conn.execute(
+        "INSERT INTO sync_devices (device_id, restaurant_id, location_id, last_pull_at, pulled_xid)"
+        " VALUES ($1, $2, $3, now(), $4::text::xid8) ON CONFLICT (device_id) DO UPDATE SET"
+        " last_pull_at = now(),"
+        " pulled_xid = coalesce(excluded.pulled_xid, sync_devices.pulled_xid)",
+        device.device_id,
+        device.restaurant_id,
+        device.location_id,
+        None if acked is None else str(acked),
+    )
+
+
+async def purge_tombstones(*, restaurant_id: UUID, max_offline: timedelta) -> int:
+    """Delete tombstones every active device has pulled past and older than ``max_offline``.
+
+    A device that has not pulled within ``max_offline`` no longer holds tombstones back; if
+    it comes back with a cursor from before the purge it is told to resync.
+    """
+    cutoff = datetime.now(UTC) - max_offline
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn, conn.transaction():
+        horizon = await conn.fetchval(
+            "SELECT min(pulled_xid)::text FROM sync_devices d JOIN devices USING (restaurant_id)"
+            " WHERE d.restaurant_id = $1 AND devices.id = d.device_id"
+            " AND devices.revoked_at IS NULL AND d.last_pull_at >= $2",
+            restaurant_id,
+            cutoff,
+        )
+        condition = "restaurant_id = $1 AND deleted AND updated_at < $2"
+        args: list[Any] = [restaurant_id, cutoff]
+        if horizon is not None:
+            condition += " AND change_xid < $3::text::xid8"
+            args.append(horizon)
+        gone = await conn.fetchrow(
+            f"WITH gone AS (DELETE FROM sync_entities WHERE {condition} RETURNING change_xid)"
+            " SELECT count(*) AS count, max(change_xid)::text AS purged FROM gone",
+            *args,
+        )
+        count, purged = int(gone["count"]), gone["purged"]
+        if purged is None:
+            return 0
+        await conn.execute(
+            "INSERT INTO sync_horizons (restaurant_id, purged_xid) VALUES ($1, $2::text::xid8)"
+            " ON CONFLICT (restaurant_id) DO UPDATE SET purged_xid ="
+            " greatest(sync_horizons.purged_xid, excluded.purged_xid)",
+            restaurant_id,
+            str(int(purged) + 1),
+        )
+        return count
+
+
+def _state(row: asyncpg.Record) -> EntityState:
+    return EntityState(
+        entity_type=row["entity_type"],
+        entity_id=row["entity_id"],
+        location_id=row["location_id"],
+        data=json.loads(row["data"]),
+        clock=json.loads(row["clock"]),
+        deleted=row["deleted"],
+    )

@@ -1,0 +1,116 @@
+"""The sync wire format (``docs/sync-protocol.md``); JSON Schemas in ``shared/schema/sync/``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from msgspec import Meta, field
+
+from server.wire import Input, Wire
+
+SCHEMA_VERSION = 1
+"""The wire schema this server speaks. Additive changes keep the number."""
+
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+MAX_CHANGES_PER_BATCH = 500
+PULL_LIMIT_DEFAULT = 500
+PULL_LIMIT_MAX = 2000
+
+Seq = Annotated[int, Meta(ge=1, le=2**53)]
+EntityType = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+Hlc = Annotated[str, Meta(min_length=1, max_length=120)]
+Clock = Annotated[dict[str, Annotated[int, Meta(ge=0)]], Meta(max_length=256)]
+Outcome = Literal["applied", "merged", "stale", "duplicate", "rejected"]
+
+
+class ChangeIn(Input, kw_only=True):
+    """One change a device made, in the order it made them."""
+
+    seq: Seq
+    """The device's own counter: 1, 2, 3, ... with no gaps, across batches and restarts."""
+    entity_type: EntityType
+    entity_id: UUID
+    op: Literal["upsert", "delete"]
+    fields: dict[str, Any] = field(default_factory=dict)
+    """For an upsert, the fields this change set (counters: the amount to add)."""
+    clock: Clock
+    """The entity's vector clock after this change on the device."""
+    hlc: Hlc
+    """The device's hybrid logical clock when it made the change."""
+
+
+class PushRequest(Input, kw_only=True):
+    batch_id: UUID
+    """Chosen by the device; a retried batch keeps its id and its changes."""
+    device_id: UUID
+    schema_version: int
+    app_version: Annotated[str, Meta(min_length=1, max_length=40)]
+    changes: Annotated[list[ChangeIn], Meta(min_length=1, max_length=MAX_CHANGES_PER_BATCH)]
+
+
+class EntityState(Wire, kw_only=True):
+    """An entity as the server holds it."""
+
+    entity_type: str
+    entity_id: UUID
+    location_id: UUID | None
+    data: dict[str, Any]
+    clock: dict[str, int]
+    deleted: bool
+
+
+class ChangeResult(Wire, kw_only=True):
+    seq: int
+    entity_type: str
+    entity_id: UUID
+    outcome: Outcome
+    """applied, merged (a concurrent change was merged; see the conflict log), stale (already
+    incorporated), duplicate, or rejected (kept in the quarantine, see ``reason``)."""
+    state: EntityState | None
+    """The entity after this change; the device replaces its copy with it."""
+    reason: str | None = None
+    detail: str | None = None
+
+
+class PushResponse(Wire, kw_only=True):
+    batch_id: UUID
+    last_applied_seq: int
+    results: list[ChangeResult]
+
+
+class PullResponse(Wire, kw_only=True):
+    changes: list[EntityState]
+    cursor: str
+    """Opaque; send it back as ``cursor`` to continue."""
+    has_more: bool
+    phase: Literal["snapshot", "feed"]
+    """snapshot while a new device is bootstrapping, then feed."""
+    last_applied_seq: int
+    """The highest of this device's own changes whose effects are in what it has pulled."""
+    schema_version: int = SCHEMA_VERSION
+
+
+class QuarantinedChange(Wire, kw_only=True):
+    id: int
+    at: str
+    device_id: UUID
+    location_id: UUID
+    batch_id: UUID
+    seq: int
+    change: dict[str, Any]
+    reason: str
+    detail: str
+
+
+class ConflictEntry(Wire, kw_only=True):
+    id: int
+    at: str
+    location_id: UUID | None
+    entity_type: str
+    entity_id: UUID
+    device_id: UUID
+    rule: str
+    current: dict[str, Any]
+    incoming: dict[str, Any]
+    outcome: dict[str, Any]
