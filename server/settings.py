@@ -70,6 +70,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     employee_session_ttl_seconds: int = 1800
     """How long an employee stays signed in on an iPad after a PIN (NIST AAL2 idle: 30 min)."""
 
+    sync_max_offline_days: int = 30
+    """Deletions are kept at least this long for iPads that are offline; one offline longer
+    than this must pull again from scratch (its unsent changes are still accepted)."""
+
     signing_key_file: Path | None = None
     """JSON Web Key Set holding the private signing keys; generated under ``data_dir`` if unset."""
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from server.cli import db, demo, dev, keys
+from server.cli import db, demo, dev, keys, sync
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,6 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.register(commands)
     demo.register(commands)
     keys.register(commands)
+    sync.register(commands)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code
