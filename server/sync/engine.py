@@ -99,7 +99,9 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
         touched = False
         if fresh:
             outcome = await _apply_isolating_failures(conn, device, request.batch_id, fresh)
-            results += outcome.results
+            # Answered from what was just stored (jsonb orders keys its own way), so a replay
+            # of this batch is byte-for-byte the same answer.
+            results += await _stored_results(conn, device, fresh)
             touched = any(result.outcome in _WRITES for result in outcome.results)
             last_seq = fresh[-1].seq
             await conn.execute(
@@ -288,6 +290,21 @@ def _state(entity_type: str, entity_id: UUID, current: Current) -> EntityState:
 async def _lock_entities(
     conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
 ) -> dict[Key, Current]:
+    """The current states of the batch's entities, locked until commit.
+
+    Row locks cannot cover an entity that does not exist yet, so two iPads creating the same
+    one at once (availability ids are derived, not random) would both see "new" and the
+    second write would replace the first. A transaction-scoped advisory lock per entity,
+    taken in one sorted order so batches cannot deadlock, serialises them.
+    """
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT hashtextextended("
+        "$1::text || ':' || kind || ':' || id::text, 0) AS key"
+        " FROM unnest($2::text[], $3::uuid[]) AS batch (kind, id) ORDER BY key) AS keys",
+        str(device.restaurant_id),
+        [change.entity_type for change in changes],
+        [change.entity_id for change in changes],
+    )
     rows = await conn.fetch(
         "SELECT entity_type, entity_id, location_id, data, clock, field_hlcs, deleted"
         " FROM sync_entities WHERE restaurant_id = $1 AND (entity_type, entity_id) IN"

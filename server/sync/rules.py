@@ -25,7 +25,7 @@ Rules, in the order :func:`resolve` checks them (``ordering`` is
 9   an upsert changing a ``create_only`` field       rejected   create_only_field
 10  ordering ``equal``                               duplicate
 11  ordering ``before``: the row already has it      stale      (counter deltas still add)
-12  ordering ``after``: the change dominates          applied
+12  ordering ``after``: the change dominates         applied
     - a state move not in ``allowed[current]``       rejected   state_backwards
     - a ``sticky_true`` field going true -> false    rejected   sticky_field
     - an upsert on a tombstone resurrects it, and    rejected   missing_fields,
@@ -34,9 +34,10 @@ Rules, in the order :func:`resolve` checks them (``ordering`` is
 ==  ===============================================  =========  ===========================
 
 A concurrent merge settles each field the change carries by its kind: counters add their
-delta (``counter``), the state field keeps the higher rank (``state_rank``), sticky flags
-keep true if either side is true (``sticky``), and every other field keeps the value with
-the newer HLC (``lww``; a value without a stored HLC loses). A delete against a live row,
+delta (``counter``), the state field keeps the higher rank (``state_rank``), a sticky flag
+stays true if either side is true (``sticky``; otherwise it is an ordinary field), and
+every other field keeps the value with the newer HLC (``lww``; a value without a stored HLC
+loses). A delete against a live row,
 or anything against a tombstone, ends deleted (``delete_wins``). The merged clock is
 ``increment(merge(current, change), server_actor)``, so it strictly dominates both sides
 and every device that pulls it sees a new version. ``rule`` names the rules that settled a
@@ -50,8 +51,7 @@ order, provided each device stamps its writes with an HLC later than those it ha
 that agrees with the kept value.
 
 Values are compared as canonical JSON, so ``1``, ``1.0`` and ``true`` are three different
-values here, as they are on the iPad. Tombstones carry no data: the engine keeps the last
-live version in the conflict log.
+values here, as they are on the iPad. Tombstones carry no data.
 """
 
 from __future__ import annotations
@@ -107,8 +107,7 @@ class StateMachine(msgspec.Struct, frozen=True):
                 if state not in self.ranks or target not in self.ranks:
                     raise ValueError(f"{state!r} -> {target!r} names an unknown state")
                 # A move down in rank applied in one order would be undone by the rank
-                # merge in the other, so devices would disagree: model "reopen" as a
-                # new, higher state instead.
+                # merge in the other: model "reopen" as a new, higher state instead.
                 if self.ranks[target] <= self.ranks[state]:
                     raise ValueError(f"{state!r} -> {target!r} does not go up in rank")
 
@@ -225,10 +224,14 @@ def _resolve(
     if current is None:
         if change.op == "delete":
             return _decided("applied", _tombstone(clock))
-        return _decided("applied", _created(spec, {}, fields, change.hlc, clock))
+        return _decided("applied", _created(spec, fields, change.hlc, clock))
 
     if spec.immutable and change.op == "upsert":
-        changed = sorted(name for name in fields if not _same_as_stored(current, name, fields))
+        changed = sorted(
+            name
+            for name, value in fields.items()
+            if name not in current.data or not _same(current.data[name], value)
+        )
         if changed:
             raise Rejected(
                 "immutable",
@@ -236,7 +239,7 @@ def _resolve(
             )
         return _decided("duplicate", current)
     for name in sorted(spec.create_only & fields.keys()):
-        if name in current.data and not _same_as_stored(current, name, fields):
+        if name in current.data and not _same(current.data[name], fields[name]):
             raise Rejected("create_only_field", f"The {spec.entity_type}'s {name} cannot change.")
 
     match compare(clock, current.clock):
@@ -262,11 +265,7 @@ def _tombstone(clock: dict[str, int]) -> Version:
 
 
 def _created(
-    spec: EntitySpec,
-    stored_hlcs: Mapping[str, str],
-    fields: Mapping[str, Any],
-    hlc: str,
-    clock: dict[str, int],
+    spec: EntitySpec, fields: Mapping[str, Any], hlc: str, clock: dict[str, int]
 ) -> Version:
     """A new row (or a resurrected tombstone): complete, in a known state, counters from 0."""
     missing = sorted(spec.required_on_create - fields.keys())
@@ -274,17 +273,12 @@ def _created(
         raise Rejected("missing_fields", f"A new {spec.entity_type} needs {', '.join(missing)}.")
     _check_known_state(spec, fields)
     # A counter's first delta is its total: it starts from 0.
-    return Version(
-        data=dict(fields), clock=clock, field_hlcs={**stored_hlcs, **dict.fromkeys(fields, hlc)}
-    )
+    return Version(data=dict(fields), clock=clock, field_hlcs=dict.fromkeys(fields, hlc))
 
 
 def _with_late_deltas(spec: EntitySpec, current: Version, fields: Mapping[str, Any]) -> Version:
-    """The stored row plus a stale change's counter deltas, and nothing else from it.
-
-    Exactly-once push means the engine never hands us the same change twice, so a delta in
-    a change the row has already overtaken has still never been counted.
-    """
+    """The stored row plus a stale change's counter deltas, and nothing else from it."""
+    # Exactly-once push means we never see a change twice: its delta is not yet counted.
     deltas = {name: fields[name] for name in spec.counters & fields.keys()}
     if not deltas or current.deleted:
         return current
@@ -306,7 +300,7 @@ def _applied(
     if change.op == "delete":
         return _tombstone(merged_clock)
     if current.deleted:
-        return _created(spec, current.field_hlcs, fields, change.hlc, merged_clock)
+        return _created(spec, fields, change.hlc, merged_clock)
     _check_known_state(spec, fields)
     if spec.state is not None and spec.state.field in fields:
         before, after = current.data.get(spec.state.field), fields[spec.state.field]
@@ -370,7 +364,7 @@ def _merged(
             ranks = spec.state.ranks
             # A stored state the spec no longer knows ranks below every known one.
             incoming_wins = stored not in ranks or ranks[value] > ranks[stored]
-        elif name in spec.sticky_true:
+        elif name in spec.sticky_true and (stored is True or value is True):
             rule, incoming_wins = "sticky", value is True
         else:
             rule, incoming_wins = "lww", incoming_newer
@@ -391,16 +385,10 @@ def _check_known_state(spec: EntitySpec, fields: Mapping[str, Any]) -> None:
 
 def _parsed(text: str | None) -> Hlc | None:
     """A stored HLC, or ``None`` if there is none (or it is unreadable): it then loses."""
-    if text is None:
-        return None
     try:
-        return parse_hlc(text)
+        return parse_hlc(text) if text is not None else None
     except ValueError:
         return None
-
-
-def _same_as_stored(current: Version, name: str, fields: Mapping[str, Any]) -> bool:
-    return name in current.data and _same(current.data[name], fields[name])
 
 
 def _same(a: object, b: object) -> bool:
