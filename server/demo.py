@@ -140,7 +140,7 @@ async def _ensure_employees() -> None:
                     restaurant_id=RESTAURANT_ID,
                     name=employee.name,
                     role=employee.role,
-                    pin_hash=hash_password(employee.pin),
+                    pin_hash=await hash_password(employee.pin),
                 )
             )
 
@@ -158,7 +158,7 @@ async def _load() -> None:
                 restaurant_id=rid,
                 email=login.email,
                 name=login.role.value.title(),
-                password_hash=hash_password(login.password),
+                password_hash=await hash_password(login.password),
                 role=login.role,
             )
             for login in CREDENTIALS.logins

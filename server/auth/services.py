@@ -18,7 +18,7 @@ BACK_OFFICE_ROLES = frozenset({Role.owner, Role.manager})
 async def login(*, body: LoginRequest, keys: SigningKeys, settings: Settings) -> TokenPair:
     """Exchange email and password for a token pair; every failure answers alike."""
     user = await User.select().where(User.email == body.email.strip().lower()).first()
-    password_ok = verify_password(user["password_hash"] if user else None, body.password)
+    password_ok = await verify_password(user["password_hash"] if user else None, body.password)
     if user is None or not password_ok or not user["active"]:
         raise NotAuthenticated("email or password is wrong")
     if Role(user["role"]) not in BACK_OFFICE_ROLES:

@@ -55,7 +55,7 @@ async def create_employee(*, restaurant_id: UUID, body: s.EmployeeCreate) -> s.E
             "restaurant_id": restaurant_id,
             "name": body.name,
             "role": body.role,
-            "pin_hash": hash_password(body.pin) if body.pin is not None else None,
+            "pin_hash": await hash_password(body.pin) if body.pin is not None else None,
         },
     )
     return _out(row)
@@ -78,7 +78,7 @@ async def set_pin(*, restaurant_id: UUID, employee_id: UUID, pin: str) -> s.Empl
         Employee,
         restaurant_id=restaurant_id,
         row_id=employee_id,
-        values={"pin_hash": hash_password(pin), "pin_failures": 0, "pin_locked_at": None},
+        values={"pin_hash": await hash_password(pin), "pin_failures": 0, "pin_locked_at": None},
     )
     return _out(row)
 
@@ -96,7 +96,7 @@ async def verify_pin(*, restaurant_id: UUID, employee_id: UUID, pin: str) -> s.E
     )
     usable = row is not None and row["active"] and row["pin_locked_at"] is None
     # Always one full argon2 verification, so timing does not tell who exists.
-    matches = verify_password(row["pin_hash"] if usable and row else None, pin)
+    matches = await verify_password(row["pin_hash"] if usable and row else None, pin)
     if row is not None and row["pin_locked_at"] is not None:
         raise Forbidden("this PIN is locked; a manager must reset it", reason="pin_locked")
     if not usable or not matches or row is None:

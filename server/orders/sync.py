@@ -112,7 +112,8 @@ def validate_order(change: Change, current: Version | None, device: DeviceContex
         raise Rejected("wrong_prefix", f"this iPad numbers its orders {device.prefix}-…")
     numbered = isinstance(fields.number, str) and isinstance(fields.device_seq, int)
     if numbered and fields.number != format_order_number(
-        str(fields.device_prefix), int(fields.device_seq)  # type: ignore[arg-type]
+        str(fields.device_prefix),
+        int(fields.device_seq),  # type: ignore[arg-type]
     ):
         raise Rejected("bad_number", "number must be the prefix and sequence, like A-0042")
     _check_range("covers", fields.covers, 0, 500)
@@ -171,7 +172,9 @@ async def project_orders(
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
         " discount_reason = excluded.discount_reason,"
         " service_charge_bp = excluded.service_charge_bp, tip = excluded.tip,"
-        " closed_at = excluded.closed_at, updated_at = now()",
+        " closed_at = excluded.closed_at, updated_at = now()"
+        # Ids are chosen by iPads: one restaurant's push must never update another's row.
+        " WHERE orders.restaurant_id = excluded.restaurant_id",
         rows,
     )
     order_ids = [item.entity_id for item in written]
@@ -185,6 +188,7 @@ async def project_orders(
         conn, restaurant_id, [(row["entity_id"], _json(row["data"])) for row in pending]
     )
     await reprice(conn, order_ids)
+    await _retier_lines(conn, restaurant_id, order_ids)
 
 
 async def project_lines(
@@ -194,7 +198,34 @@ async def project_lines(
     await _upsert_lines(
         conn, restaurant_id, [(item.entity_id, item.version.data) for item in written]
     )
-    await reprice(conn, list({UUID(str(item.version.data["order_id"])) for item in written}))
+    order_ids = list({UUID(str(item.version.data["order_id"])) for item in written})
+    await reprice(conn, order_ids)
+    await _retier_lines(conn, restaurant_id, order_ids)
+
+
+async def _retier_lines(
+    conn: asyncpg.Connection, restaurant_id: UUID, order_ids: Sequence[UUID]
+) -> None:
+    """A line bootstraps with its order: open orders' lines first, closed orders' with history.
+
+    A line whose tier changes is stamped as a new write, as if it had changed: a snapshot in
+    progress only walks rows written before it began, so moving one inside it could skip or
+    repeat it. Devices receive the line once more through the feed, unchanged.
+    """
+    await conn.execute(
+        "UPDATE sync_entities AS line SET tier = retiered.tier,"
+        " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq')"
+        " FROM (SELECT line.entity_id, CASE WHEN parent.data->>'status' IN ('open', 'sent')"
+        " THEN 1 ELSE 2 END AS tier FROM sync_entities AS line JOIN sync_entities AS parent"
+        " ON parent.restaurant_id = line.restaurant_id AND parent.entity_type = 'order'"
+        " AND parent.entity_id = (line.data->>'order_id')::uuid"
+        " WHERE line.restaurant_id = $1 AND line.entity_type = 'order_line'"
+        " AND (line.data->>'order_id')::uuid = ANY($2::uuid[])) AS retiered"
+        " WHERE line.restaurant_id = $1 AND line.entity_type = 'order_line'"
+        " AND line.entity_id = retiered.entity_id AND line.tier <> retiered.tier",
+        restaurant_id,
+        order_ids,
+    )
 
 
 async def _upsert_lines(
@@ -211,7 +242,7 @@ async def _upsert_lines(
         " ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity,"
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
         " voided = excluded.voided, notes = excluded.notes, position = excluded.position,"
-        " updated_at = now()",
+        " updated_at = now() WHERE order_lines.restaurant_id = excluded.restaurant_id",
         [
             (
                 line_id, restaurant_id, UUID(str(data["order_id"])), _uuid(data.get("product_id")),

@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -33,18 +33,25 @@ from server.sync.registry import DeviceContext
 _MAX_SEQ = 2**63 - 1
 _FIRST_ID = UUID(int=0)
 
+# Bounds of the columns a cursor is compared with (xid8, bigint, smallint): a cursor outside
+# them was not issued here, and PostgreSQL would fail on it or, for a negative xid, wrap it.
+# (xid8 goes to 2**64 - 1, but msgspec bounds stop at int64, and no xid gets that far.)
+_Xid = Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEQ)]
+_Seq = Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEQ)]
+_Tier = Annotated[int, msgspec.Meta(ge=-1, le=2**15 - 1)]
+
 
 class SnapshotCursor(msgspec.Struct, frozen=True, tag="s"):
-    watermark: int
+    watermark: Annotated[int, msgspec.Meta(ge=1, le=_MAX_SEQ)]
     """Entities last written by a transaction below this are in the snapshot."""
-    tier: int = -1
+    tier: _Tier = -1
     entity_type: str = ""
     entity_id: UUID = _FIRST_ID
 
 
 class FeedCursor(msgspec.Struct, frozen=True, tag="f"):
-    xid: int
-    seq: int
+    xid: _Xid
+    seq: _Seq
 
 
 Cursor = SnapshotCursor | FeedCursor

@@ -293,7 +293,7 @@ async def add_user(app: Litestar, tenant: Tenant, role: Role, email: str) -> dic
             restaurant_id=tenant.restaurant_id,
             email=email,
             name=f"Test {role}",
-            password_hash=hash_password(PASSWORD),
+            password_hash=await hash_password(PASSWORD),
             role=role,
         )
     )

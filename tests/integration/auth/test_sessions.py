@@ -23,7 +23,7 @@ async def _user(tenant: Tenant, role: Role = Role.manager) -> tuple[str, str]:
             restaurant_id=tenant.restaurant_id,
             email=email,
             name="Pat",
-            password_hash=hash_password(password),
+            password_hash=await hash_password(password),
             role=role,
         )
     )
