@@ -88,6 +88,7 @@ async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> Pull
             )
             if position is None:
                 position = SnapshotCursor(watermark=xmin)
+            _refuse_if_from_the_future(position, xmin)
             if isinstance(position, FeedCursor):
                 await _refuse_if_purged(conn, device, position)
                 page = await _feed_page(conn, device, position, limit)
@@ -152,6 +153,21 @@ async def _feed_page(
     rows = rows[:limit]
     following = FeedCursor(int(rows[-1]["xid"]), rows[-1]["change_seq"]) if rows else after
     return rows, following, has_more, "feed"
+
+
+def _refuse_if_from_the_future(position: Cursor, xmin: int) -> None:
+    """Every cursor this database issued is below its current watermark, which only grows.
+
+    One above it was issued by another database, e.g. before a restore from backup: going on
+    from it would skip everything written since the backup, so the device starts again.
+    """
+    mark = position.xid + 1 if isinstance(position, FeedCursor) else position.watermark
+    if mark > xmin:
+        raise ResyncRequired(
+            "this cursor is ahead of the server (was the database restored?); pull from an"
+            " empty cursor (changes waiting to be pushed are still accepted)",
+            field="cursor",
+        )
 
 
 async def _refuse_if_purged(
