@@ -63,6 +63,15 @@ def page_size(limit: int | None) -> int:
     return limit
 
 
+def decode_id_cursor(cursor: str | None) -> int | None:
+    """The id a newest-first page of an append-only log ended at (its ids only grow)."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or len(cursor) > 19:
+        raise ValidationFailed("cursor is not one this server issued", field="cursor")
+    return int(cursor)
+
+
 def encode_cursor(position: Position) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(position)).decode().rstrip("=")
 

@@ -11,7 +11,7 @@ from server.audit.schemas import AuditEntryOut
 from server.auth.dependencies import allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
-from server.pagination import Page, page_size
+from server.pagination import Page, decode_id_cursor, page_size
 
 
 @get(
@@ -27,7 +27,7 @@ async def list_audit(
 ) -> Page[AuditEntryOut]:
     entries, next_cursor = await services.list_entries(
         restaurant_id=caller.restaurant_id,
-        before=services.parse_before(cursor),
+        before=decode_id_cursor(cursor),
         limit=page_size(limit),
     )
     return Page(items=entries, next_cursor=next_cursor)

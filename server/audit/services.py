@@ -11,7 +11,6 @@ import msgspec
 from server.audit.schemas import AuditEntryOut
 from server.audit.tables import AuditEntry
 from server.auth.tokens import Caller
-from server.errors import ValidationFailed
 
 
 async def record(
@@ -77,11 +76,3 @@ async def list_entries(
     rows = rows[:limit]
     cursor = str(rows[-1]["id"]) if more and rows else None
     return msgspec.convert(rows, list[AuditEntryOut]), cursor
-
-
-def parse_before(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 19:
-        raise ValidationFailed("cursor is not one this server issued", field="cursor")
-    return int(cursor)

@@ -13,7 +13,7 @@ from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.devices.services import require_active_device
 from server.errors import ValidationFailed
-from server.pagination import Page, page_size
+from server.pagination import Page, decode_id_cursor, page_size
 from server.sync import engine, feed, reports
 from server.sync.protocol import (
     PULL_LIMIT_DEFAULT,
@@ -88,7 +88,7 @@ class SyncController(Controller):
     ) -> Page[ConflictEntry]:
         return await reports.conflicts(
             restaurant_id=caller.restaurant_id,
-            before=reports.parse_before(cursor),
+            before=decode_id_cursor(cursor),
             limit=page_size(limit),
         )
 
@@ -105,6 +105,6 @@ class SyncController(Controller):
     ) -> Page[QuarantinedChange]:
         return await reports.quarantine(
             restaurant_id=caller.restaurant_id,
-            before=reports.parse_before(cursor),
+            before=decode_id_cursor(cursor),
             limit=page_size(limit),
         )

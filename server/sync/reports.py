@@ -7,17 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from server.db.engine import DB
-from server.errors import ValidationFailed
 from server.pagination import Page
 from server.sync.protocol import ConflictEntry, QuarantinedChange
-
-
-def parse_before(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 19:
-        raise ValidationFailed("cursor is not one this server issued", field="cursor")
-    return int(cursor)
 
 
 async def conflicts(*, restaurant_id: UUID, before: int | None, limit: int) -> Page[ConflictEntry]:
