@@ -47,6 +47,7 @@ from server.errors import (
     Unavailable,
     ValidationFailed,
 )
+from server.sync.errors import ResyncRequired, UpgradeRequired
 
 _STRING = Schema(type=OpenAPIType.STRING)
 
@@ -84,6 +85,8 @@ _DOCUMENTED_ERRORS: tuple[type[FynloError], ...] = (
     PayloadTooLarge,
     RateLimited,
     Unavailable,
+    ResyncRequired,
+    UpgradeRequired,
 )
 _ERRORS = {error.status: error for error in _DOCUMENTED_ERRORS}
 _WRITES = frozenset({"post", "put", "patch"})
@@ -169,7 +172,10 @@ def finish_openapi(app: Litestar, *, page_size_max: int) -> None:
                 _drop_null(parameter)
                 _describe_paging(parameter, page_size_max)
         responses = operation.responses = dict(operation.responses or {})
-        for status in sorted(_error_statuses(method, operation, secured=secured)):
+        statuses = _error_statuses(method, operation, secured=secured)
+        # Handlers name their own further refusals: ``opt={"errors": (ResyncRequired, ...)}``.
+        statuses |= {error.status for error in handler.opt.get("errors", ())}
+        for status in sorted(statuses):
             responses[str(status)] = _problem_response(status)
 
 

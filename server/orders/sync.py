@@ -212,19 +212,43 @@ async def _retier_lines(
     progress only walks rows written before it began, so moving one inside it could skip or
     repeat it. Devices receive the line once more through the feed, unchanged.
     """
-    await conn.execute(
-        "UPDATE sync_entities AS line SET tier = retiered.tier,"
-        " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq')"
-        " FROM (SELECT line.entity_id, CASE WHEN parent.data->>'status' IN ('open', 'sent')"
-        " THEN 1 ELSE 2 END AS tier FROM sync_entities AS line JOIN sync_entities AS parent"
-        " ON parent.restaurant_id = line.restaurant_id AND parent.entity_type = 'order'"
-        " AND parent.entity_id = (line.data->>'order_id')::uuid"
-        " WHERE line.restaurant_id = $1 AND line.entity_type = 'order_line'"
-        " AND (line.data->>'order_id')::uuid = ANY($2::uuid[])) AS retiered"
-        " WHERE line.restaurant_id = $1 AND line.entity_type = 'order_line'"
-        " AND line.entity_id = retiered.entity_id AND line.tier <> retiered.tier",
+    # Two single-table reads and an update by key, never one join on the jsonb order id:
+    # nothing indexes that id, and with stale statistics PostgreSQL planned the join as
+    # nested loops over every line of the restaurant for every line (seconds per push once
+    # a restaurant has a few thousand lines; load/sync_bench.py).
+    lines = await conn.fetch(
+        "SELECT entity_id, (data->>'order_id')::uuid AS order_id, tier FROM sync_entities"
+        " WHERE restaurant_id = $1 AND entity_type = 'order_line'"
+        " AND (data->>'order_id')::uuid = ANY($2::uuid[])",
         restaurant_id,
         order_ids,
+    )
+    if not lines:
+        return
+    parents = await conn.fetch(
+        "SELECT entity_id, CASE WHEN data->>'status' IN ('open', 'sent') THEN 1 ELSE 2 END"
+        " AS tier FROM sync_entities WHERE restaurant_id = $1 AND entity_type = 'order'"
+        " AND entity_id = ANY($2::uuid[])",
+        restaurant_id,
+        list({line["order_id"] for line in lines}),
+    )
+    tiers = {parent["entity_id"]: parent["tier"] for parent in parents}
+    moved = [
+        (line["entity_id"], tiers[line["order_id"]])
+        for line in lines
+        if line["order_id"] in tiers and line["tier"] != tiers[line["order_id"]]
+    ]
+    if not moved:
+        return
+    await conn.execute(
+        "UPDATE sync_entities AS line SET tier = moved.tier,"
+        " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq')"
+        " FROM unnest($2::uuid[], $3::smallint[]) AS moved (entity_id, tier)"
+        " WHERE line.restaurant_id = $1 AND line.entity_type = 'order_line'"
+        " AND line.entity_id = moved.entity_id AND line.tier <> moved.tier",
+        restaurant_id,
+        [entity_id for entity_id, _ in moved],
+        [tier for _, tier in moved],
     )
 
 

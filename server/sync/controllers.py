@@ -15,6 +15,7 @@ from server.devices.services import require_active_device
 from server.errors import ValidationFailed
 from server.pagination import Page, decode_id_cursor, page_size
 from server.sync import engine, feed, reports
+from server.sync.errors import DeviceMismatch, ResyncRequired, SequenceGap, UpgradeRequired
 from server.sync.protocol import (
     PULL_LIMIT_DEFAULT,
     PULL_LIMIT_MAX,
@@ -43,6 +44,11 @@ async def _device(caller: Caller) -> DeviceContext:
     )
 
 
+# Further refusals, so the OpenAPI document lists them (see server/openapi.py).
+PUSH_ERRORS = (DeviceMismatch, SequenceGap, UpgradeRequired)
+PULL_ERRORS = (ResyncRequired, UpgradeRequired)
+
+
 class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["sync"]
@@ -61,7 +67,11 @@ class SyncController(Controller):
     ) -> PushResponse:
         return await engine.push(device=await _device(caller), request=data)
 
-    @get("/pull", summary="Changes after a cursor", opt=allow(Permission.sync_device))
+    @get(
+        "/pull",
+        summary="Changes after a cursor",
+        opt={**allow(Permission.sync_device), "errors": PULL_ERRORS},
+    )
     async def pull(
         self,
         caller: NamedDependency[Caller],
@@ -70,10 +80,11 @@ class SyncController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = PULL_LIMIT_DEFAULT,
     ) -> PullResponse:
+        device = await _device(caller)
         engine.check_versions(schema_version, app_version)
         if not 1 <= limit <= PULL_LIMIT_MAX:
             raise ValidationFailed(f"limit must be between 1 and {PULL_LIMIT_MAX}", field="limit")
-        return await feed.pull(device=await _device(caller), cursor=cursor, limit=limit)
+        return await feed.pull(device=device, cursor=cursor, limit=limit)
 
     @get(
         "/conflicts",

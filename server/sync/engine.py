@@ -157,7 +157,9 @@ async def _apply_isolating_failures(
     try:
         async with conn.transaction():  # a savepoint: undone alone if the database refuses
             return await _apply(conn, device, batch_id, changes)
-    except asyncpg.PostgresError:
+    except asyncpg.PostgresError as exc:
+        if _transient(exc):
+            raise
         log.warning("batch refused by the database; applying change by change", exc_info=True)
     merged = Outcome()
     for change in changes:
@@ -165,6 +167,8 @@ async def _apply_isolating_failures(
             async with conn.transaction():
                 single = await _apply(conn, device, batch_id, [change])
         except asyncpg.PostgresError as exc:
+            if _transient(exc):
+                raise
             single = Outcome()
             reason, detail = "database_refused", _database_detail(exc)
             single.results.append(_rejection(change, None, reason, detail))
@@ -454,6 +458,18 @@ def _tier(entity_type: str, data: dict[str, Any]) -> int:
 
 def _json(version: Version) -> str:
     return json.dumps({"data": version.data, "clock": version.clock, "deleted": version.deleted})
+
+
+# SQLSTATE classes worth retrying whole: the same batch may well apply next time (a deadlock
+# or serialization victim, a lock or statement timeout, a server going down). Quarantining
+# such a change would drop a valid write. https://www.postgresql.org/docs/current/errcodes-appendix.html
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_TRANSIENT_STATES = frozenset({"55P03"})  # lock_not_available
+
+
+def _transient(exc: asyncpg.PostgresError) -> bool:
+    state: str = getattr(exc, "sqlstate", None) or ""
+    return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
 
 
 def _database_detail(exc: asyncpg.PostgresError) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -241,11 +240,13 @@ async def purge_tombstones(*, restaurant_id: UUID, max_offline: timedelta) -> in
 
 
 def _state(row: asyncpg.Record) -> EntityState:
+    # msgspec decodes PostgreSQL's jsonb text to the same values as json.loads, 3-5x faster;
+    # it was half the server's time in a bootstrap (load/sync_bench.py).
     return EntityState(
         entity_type=row["entity_type"],
         entity_id=row["entity_id"],
         location_id=row["location_id"],
-        data=json.loads(row["data"]),
-        clock=json.loads(row["clock"]),
+        data=msgspec.json.decode(row["data"]),
+        clock=msgspec.json.decode(row["clock"]),
         deleted=row["deleted"],
     )
