@@ -19,7 +19,7 @@ from server.errors import ValidationFailed, field_in_message, message_without_pa
 
 async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
     """Refuse a body whose JSON types do not match the handler's ``data`` type exactly."""
-    _check_query_instants(request)
+    _check_query_values(request)
     parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
     if parameter is None:
         return
@@ -38,11 +38,14 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
         raise ValidationFailed("the body is not valid JSON", field="body") from exc
 
 
-def _check_query_instants(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query instant that is not an RFC 3339 date-time, as the document says."""
+def _check_query_values(request: Request[Any, Any, Any]) -> None:
+    """Refuse query values the document does not allow: "null", and instants not in RFC 3339."""
     for name, parameter in request.route_handler.parsed_fn_signature.parameters.items():
         if name not in request.query_params:
             continue
+        if request.query_params[name] == "null":
+            # Lax mode reads the text "null" as "not given"; the document says to leave it out.
+            raise ValidationFailed("leave the parameter out rather than sending null", field=name)
         if datetime not in (parameter.annotation, *get_args(parameter.annotation)):
             continue
         try:

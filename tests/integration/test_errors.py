@@ -157,3 +157,11 @@ async def test_implausible_instants_are_refused(
     )
     problem = assert_problem(response, 400, "validation_failed")
     assert problem["field"] == "opened_from"
+
+
+async def test_a_query_parameter_sent_as_null_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.get("/api/v1/tables", params={"limit": "null"}, headers=tenant.headers)
+    problem = assert_problem(response, 400, "validation_failed")
+    assert problem["field"] == "limit"
