@@ -288,6 +288,7 @@ def _state(entity_type: str, entity_id: UUID, current: Current) -> EntityState:
         data=current.version.data,
         clock=current.version.clock,
         deleted=current.version.deleted,
+        hlc=max(current.version.field_hlcs.values(), default=None),
     )
 
 

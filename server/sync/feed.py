@@ -71,7 +71,7 @@ def decode_cursor(text: str | None) -> Cursor | None:
         raise ValidationFailed("cursor is not one this server issued", field="cursor") from exc
 
 
-_COLUMNS = "entity_type, entity_id, location_id, data, clock, deleted"
+_COLUMNS = "entity_type, entity_id, location_id, data, clock, deleted, field_hlcs"
 _SCOPE = "restaurant_id = $1 AND (location_id = $2 OR location_id IS NULL)"
 
 
@@ -249,4 +249,10 @@ def _state(row: asyncpg.Record) -> EntityState:
         data=msgspec.json.decode(row["data"]),
         clock=msgspec.json.decode(row["clock"]),
         deleted=row["deleted"],
+        hlc=_newest(msgspec.json.decode(row["field_hlcs"])),
     )
+
+
+def _newest(field_hlcs: dict[str, str]) -> str | None:
+    # HLC texts are fixed-width, so the greatest string is the newest clock.
+    return max(field_hlcs.values(), default=None)

@@ -58,6 +58,9 @@ class EntityState(Wire, kw_only=True):
     data: dict[str, Any]
     clock: dict[str, int]
     deleted: bool
+    hlc: str | None = None
+    """The newest HLC among the writes that made this state; a device passes it to its
+    HLC's ``receive`` so its next writes order after everything it has seen."""
 
 
 class ChangeResult(Wire, kw_only=True):

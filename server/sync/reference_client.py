@@ -21,8 +21,9 @@ so a "restart" is ``ReferenceDevice.restore(send, device.state())``):
   ``bootstrap`` collects what the snapshot mentions until it is read to the end).
 - ``hlc``: the device's hybrid logical clock (:func:`server.sync.clock.tick`), stamped on
   every change so concurrent writes settle last-writer-wins without trusting one wall
-  clock. Pulled states carry no HLC (the wire format has none), so :meth:`observe_hlc`
-  (:func:`server.sync.clock.receive`) is only fed the HLCs a caller learns elsewhere.
+  clock. Every state the server sends carries the newest HLC that wrote it, which
+  :meth:`observe_hlc` (:func:`server.sync.clock.receive`) folds in, so the device's next
+  writes order after everything it has seen even if its wall clock is behind.
 
 What the device shows is ``store``: ``confirmed`` with the outbox replayed on top (a rebase,
 as Replicache does): a pulled state never hides a local change the server has not
@@ -369,6 +370,8 @@ class ReferenceDevice:
                 # Rejected without a state to show: the change simply leaves the outbox, so
                 # the device shows the confirmed state again (or nothing, for a new entity).
                 continue
+            if state.get("hlc"):
+                self.observe_hlc(state["hlc"])
             incoming = Entity(state["data"], state["clock"], state["deleted"])
             known = self.confirmed.get(key)
             # A replayed answer describes the entity as it was then; never step back to it.
@@ -464,6 +467,8 @@ class ReferenceDevice:
     def _apply_pulled(self, states: list[dict[str, Any]]) -> None:
         for state in states:
             key = entity_key(state["entity_type"], state["entity_id"])
+            if state.get("hlc"):
+                self.observe_hlc(state["hlc"])
             self.confirmed[key] = Entity(state["data"], state["clock"], state["deleted"])
             if self.bootstrap is not None:
                 self.bootstrap.add(key)

@@ -313,7 +313,8 @@ async def server_states(tenant: Tenant) -> dict[tuple[str, str], dict[str, Any]]
     """The live entities a device at the tenant's location should hold, as the server has them."""
     assert DB.pool is not None
     rows = await DB.pool.fetch(
-        "SELECT entity_type, entity_id, location_id, data, clock, deleted FROM sync_entities"
+        "SELECT entity_type, entity_id, location_id, data, clock, deleted, field_hlcs"
+        " FROM sync_entities"
         " WHERE restaurant_id = $1 AND (location_id = $2 OR location_id IS NULL) AND NOT deleted",
         tenant.restaurant_id,
         tenant.location_id,
@@ -326,6 +327,7 @@ async def server_states(tenant: Tenant) -> dict[tuple[str, str], dict[str, Any]]
             "data": json.loads(row["data"]),
             "clock": json.loads(row["clock"]),
             "deleted": row["deleted"],
+            "hlc": max(json.loads(row["field_hlcs"]).values(), default=None),
         }
         for row in rows
     ]
