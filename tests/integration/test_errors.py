@@ -14,20 +14,7 @@ from litestar import Litestar, get
 from server.app import create_app
 from server.settings import Settings
 from tests.factories import Tenant
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"https://docs.fynlo.app/errors#{code}"
-    assert isinstance(body["title"], str) and body["title"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
+from tests.problems import assert_problem
 
 
 async def test_unknown_route_is_404(client: httpx.AsyncClient) -> None:

@@ -9,18 +9,7 @@ import httpx
 import pytest
 
 from tests.factories import Tenant
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, code: str, field: str | None) -> None:
-    """The response is an RFC 9457 problem with this status, code and (maybe) field."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body.get("field") == field
+from tests.problems import PROBLEM, assert_problem
 
 
 async def create(client: httpx.AsyncClient, tenant: Tenant, path: str, body: Any) -> Any:

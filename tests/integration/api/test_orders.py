@@ -12,19 +12,9 @@ import pytest
 
 from server.settings import get_settings
 from tests.factories import Tenant, make_order
+from tests.problems import PROBLEM, assert_problem
 
-PROBLEM = "application/problem+json"
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def assert_problem(response: httpx.Response, status: int, code: str, field: str | None) -> None:
-    """The response is an RFC 9457 problem with this status, code and (maybe) field."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body.get("field") == field
 
 
 async def listed(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> list[str]:

@@ -23,8 +23,8 @@ from server.db.engine import DB
 from server.restaurants.tables import Location
 from tests.factories import Ipad, Tenant, make_ipad
 from tests.integration.sync.test_push_pull import change, new_order, prefix_of, push
+from tests.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 MENU_TYPES = ("category", "product", "modifier_group", "modifier")
 TIER_0 = frozenset({*MENU_TYPES, "availability", "floor_table", "table_state"})
 CLOSED = ("paid", "voided")
@@ -55,15 +55,6 @@ def key(state: dict[str, Any]) -> tuple[str, str]:
 def version(state: dict[str, Any]) -> str:
     """One stored version of one entity: its identity and everything it holds."""
     return json.dumps(state, sort_keys=True)
-
-
-def assert_problem(response: httpx.Response, status: int, code: str, field: str | None) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body.get("field") == field
 
 
 # ---------------------------------------------------------------------------------------
