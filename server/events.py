@@ -10,7 +10,6 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import msgspec
 
@@ -61,7 +60,3 @@ class InProcessBus(EventBus):
 
 bus: EventBus = InProcessBus()
 """The process's bus; the real-time layer may replace it with one that crosses processes."""
-
-
-def describe(event: Any) -> str:
-    return msgspec.json.encode(event).decode()

@@ -212,7 +212,8 @@ def _decide(
         return _reject(outcome, change, current, "read_only", "only the back office changes it")
     location_id = device.location_id if entry.spec.scope == "location" else None
     if current is not None and current.location_id != location_id:
-        return _reject(outcome, change, current, "wrong_location", "it belongs to another location")
+        # No state in the answer: this iPad must not see another location's entity.
+        return _reject(outcome, change, None, "wrong_location", "it belongs to another location")
     try:
         hlc, _clamped = bound_drift(parse_hlc(change.hlc), now_ms=now_ms)
     except ValueError:

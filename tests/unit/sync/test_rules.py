@@ -102,7 +102,8 @@ def tombstone(clock: dict[str, int]) -> Version:
 OPEN_ORDER = stored({"number": 101, "status": "open", "table": "T4"}, {"ipad-1": 1})
 
 
-def rejected(decision: Decision, reason: str) -> str:
+def assert_rejected(decision: Decision, reason: str) -> str:
+    """Check ``decision`` refused the change for ``reason`` with an explanation; return it."""
     assert decision.outcome == "rejected"
     assert decision.reason == reason
     assert decision.rule is None
@@ -125,14 +126,14 @@ class TestCreate:
 
     def test_missing_fields_are_named(self) -> None:
         decision = resolve(ORDER, None, upsert({"table": "T4"}, {"ipad-1": 1}))
-        detail = rejected(decision, "missing_fields")
+        detail = assert_rejected(decision, "missing_fields")
         assert decision.version is None
         assert "number, status" in detail
 
     @pytest.mark.parametrize("status", ["closed", 3, None, True])
     def test_unknown_state(self, status: object) -> None:
         change = upsert({"number": 1, "status": status}, {"ipad-1": 1})
-        rejected(resolve(ORDER, None, change), "unknown_state")
+        assert_rejected(resolve(ORDER, None, change), "unknown_state")
 
     def test_delete_of_an_unknown_row_leaves_a_tombstone(self) -> None:
         decision = resolve(TABLE, None, delete({"ipad-1": 1}))
@@ -153,7 +154,7 @@ class TestRefusals:
     def test_bad_clock(self, clock: Any) -> None:
         change = Change("upsert", {"number": 1, "status": "open"}, clock, at(1), "ipad-1")
         decision = resolve(ORDER, OPEN_ORDER, change)
-        rejected(decision, "bad_clock")
+        assert_rejected(decision, "bad_clock")
         assert decision.version == OPEN_ORDER  # a refusal leaves the row as it was
 
     @pytest.mark.parametrize(
@@ -161,16 +162,18 @@ class TestRefusals:
     )
     def test_bad_hlc(self, hlc: str) -> None:
         change = upsert({"number": 1, "status": "open"}, {"ipad-1": 1}, hlc)
-        rejected(resolve(ORDER, None, change), "bad_hlc")
+        assert_rejected(resolve(ORDER, None, change), "bad_hlc")
 
     @pytest.mark.parametrize("delta", [1.0, "2", True, None])
     def test_counter_delta_must_be_a_whole_number(self, delta: object) -> None:
-        rejected(resolve(STOCK, None, upsert({"on_hand": delta}, {"ipad-1": 1})), "bad_counter")
+        assert_rejected(
+            resolve(STOCK, None, upsert({"on_hand": delta}, {"ipad-1": 1})), "bad_counter"
+        )
 
     def test_delete_not_allowed_even_before_the_row_exists(self) -> None:
-        detail = rejected(resolve(ORDER, None, delete({"ipad-1": 1})), "delete_not_allowed")
+        detail = assert_rejected(resolve(ORDER, None, delete({"ipad-1": 1})), "delete_not_allowed")
         assert "void" in detail
-        rejected(resolve(ORDER, OPEN_ORDER, delete({"ipad-1": 2})), "delete_not_allowed")
+        assert_rejected(resolve(ORDER, OPEN_ORDER, delete({"ipad-1": 2})), "delete_not_allowed")
 
     def test_rejected_carries_code_and_detail(self) -> None:
         error = Rejected("wrong_prefix", "this iPad numbers its orders A-…")
@@ -239,7 +242,7 @@ class TestStateMachine:
     def test_moves_not_allowed_are_refused(self, before: str, after: str) -> None:
         current = stored({"number": 101, "status": before}, {"ipad-1": 2})
         decision = resolve(ORDER, current, upsert({"status": after}, {"ipad-1": 3}))
-        detail = rejected(decision, "state_backwards")
+        detail = assert_rejected(decision, "state_backwards")
         assert before in detail and after in detail
         assert decision.version == current
 
@@ -249,11 +252,11 @@ class TestStateMachine:
         assert resolve(ORDER, current, change).outcome == "applied"
 
     def test_unknown_state_on_update(self) -> None:
-        rejected(
+        assert_rejected(
             resolve(ORDER, OPEN_ORDER, upsert({"status": "lost"}, {"ipad-1": 2})), "unknown_state"
         )
         concurrent = upsert({"status": "lost"}, {"ipad-2": 1})
-        rejected(resolve(ORDER, OPEN_ORDER, concurrent), "unknown_state")
+        assert_rejected(resolve(ORDER, OPEN_ORDER, concurrent), "unknown_state")
 
     def test_a_stored_state_the_spec_no_longer_knows_can_move_anywhere(self) -> None:
         current = stored({"number": 101, "status": "legacy"}, {"ipad-1": 2})
@@ -270,7 +273,7 @@ class TestSticky:
 
     def test_unvoiding_is_refused(self) -> None:
         decision = resolve(LINE, self.VOIDED_LINE, upsert({"voided": False}, {"ipad-1": 3}))
-        rejected(decision, "sticky_field")
+        assert_rejected(decision, "sticky_field")
 
     def test_voiding_again_is_fine(self) -> None:
         decision = resolve(LINE, self.VOIDED_LINE, upsert({"voided": True}, {"ipad-1": 3}))
@@ -308,11 +311,11 @@ class TestImmutableAndCreateOnly:
     )
     def test_any_change_is_refused(self, fields: dict[str, Any]) -> None:
         decision = resolve(CASH, self.PAYMENT, upsert(fields, {"ipad-1": 2}))
-        rejected(decision, "immutable")
+        assert_rejected(decision, "immutable")
         assert decision.version == self.PAYMENT
 
     def test_create_only_field_cannot_change(self) -> None:
-        detail = rejected(
+        detail = assert_rejected(
             resolve(ORDER, OPEN_ORDER, upsert({"number": 102}, {"ipad-1": 2})), "create_only_field"
         )
         assert "number" in detail
@@ -438,7 +441,7 @@ class TestResurrection:
     def test_an_incomplete_resurrection_is_refused(self) -> None:
         spec = msgspec.structs.replace(LINE, deletable=True)
         change = upsert({"quantity": 1}, {"ipad-1": 3})
-        rejected(resolve(spec, tombstone({"ipad-1": 2}), change), "missing_fields")
+        assert_rejected(resolve(spec, tombstone({"ipad-1": 2}), change), "missing_fields")
 
     def test_dominating_delete(self) -> None:
         current = stored({"covers": 2}, {"ipad-1": 1})
