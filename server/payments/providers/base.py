@@ -1,0 +1,134 @@
+"""What every payment provider offers the payments service, in our own words.
+
+A provider translates between our one state machine (``server.payments.states``) and its own
+API. It never touches the database: the service writes the payment row first, then asks the
+provider, then records what the provider said. Every call that creates something carries an
+idempotency key derived from our own ids, so a retry after a lost response can never create
+a second charge at the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+import msgspec
+
+from server.payments.states import PaymentState, RefundState
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or answered 5xx; the outcome of the call is unknown.
+
+    The payment stays as it was; the same call may be retried (same idempotency key).
+    """
+
+
+class ProviderRefused(Exception):
+    """The provider understood the call and said no (a decline, an invalid amount)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class WebhookRejected(Exception):
+    """A webhook whose signature, timestamp or body does not verify. Nothing may change."""
+
+
+class NewPayment(msgspec.Struct, frozen=True, kw_only=True):
+    payment_id: UUID
+    """Our id: the provider's idempotency key and metadata are derived from it."""
+    amount: int
+    """Minor units the customer is charged (sale + tip + any surcharge)."""
+    currency: str
+    reference: str
+    """Shown on the customer's bank statement or receipt, e.g. the order number."""
+    expires_at: datetime | None = None
+    wallet_token: str | None = None
+    """Apple Pay: the payment token from PassKit, turned into a card PaymentMethod."""
+
+
+class ProviderPayment(msgspec.Struct, frozen=True, kw_only=True):
+    reference: str
+    """The provider's id for this payment (a PaymentIntent id, a TrueLayer payment id)."""
+    state: PaymentState
+    link: str | None = None
+    """Where the customer approves the payment (the hosted payment page behind the QR)."""
+    client_secret: str | None = None
+    """What a Stripe client needs to confirm a card on the iPad."""
+    failure_reason: str | None = None
+    provider_fee: int | None = None
+    """The provider's own fee in minor units, once it reports one (never recomputed)."""
+
+
+class ProviderRefund(msgspec.Struct, frozen=True, kw_only=True):
+    reference: str
+    state: RefundState
+    failure_reason: str | None = None
+
+
+class ProviderEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One verified webhook, reduced to what changes our records."""
+
+    event_id: str
+    """The provider's event id; an event seen before is acknowledged and ignored."""
+    kind: Literal["payment", "refund"]
+    reference: str
+    """The provider's id of the payment or refund the event is about."""
+    payment_id: UUID | None
+    """Our payment id, from the metadata we sent, when the provider echoes it."""
+    refund_id: UUID | None = None
+    """Our refund id, for refund events whose provider echoes our metadata."""
+    state: PaymentState | RefundState
+    occurred_at: datetime
+    failure_reason: str | None = None
+    provider_fee: int | None = None
+
+
+class Provider(Protocol):
+    name: str
+    """``stripe`` or ``open_banking``: stored on the payment, names the webhook route."""
+
+    async def create(self, payment: NewPayment) -> ProviderPayment: ...
+
+    async def status(self, reference: str) -> ProviderPayment: ...
+
+    async def cancel(self, reference: str) -> ProviderPayment: ...
+
+    async def refund(
+        self, reference: str, *, refund_id: UUID, amount: int, currency: str
+    ) -> ProviderRefund: ...
+
+    async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> ProviderEvent | None:
+        """The event in a signed webhook, or None for event kinds we do not act on.
+
+        Raises WebhookRejected if the signature, timestamp (older than 300 s) or body is bad.
+        """
+        ...
+
+
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One movement of money in the provider's own books, for reconciliation."""
+
+    kind: Literal["payment", "refund"]
+    reference: str
+    """The provider's id of the payment or refund."""
+    payment_id: UUID | None
+    """Our payment id, from the metadata we sent."""
+    amount: int
+    """Minor units, positive for both kinds."""
+    currency: str
+    fee: int | None
+    """The provider's fee on this movement, as it reports it."""
+    at: datetime
+
+
+class LedgerSource(Protocol):
+    """A provider whose books can be listed, for ``fynlo reconcile``."""
+
+    name: str
+
+    async def ledger(self, since: datetime, until: datetime) -> list[LedgerEntry]: ...
