@@ -35,6 +35,12 @@ from server.health.controllers import health, ready
 from server.logs import RequestContextMiddleware, configure_logging
 from server.openapi import ClosedStructSchemas, finish_openapi
 from server.orders.controllers import OrderController
+from server.payments.controllers import (
+    OrderPaymentsController,
+    PaymentController,
+    WebhookController,
+)
+from server.payments.setup import payments_running
 from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
@@ -96,13 +102,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EmployeeController,
             list_audit,
             SyncController,
+            PaymentController,
+            OrderPaymentsController,
+            WebhookController,
         ],
         guards=[authenticate, authorize],
         dependencies={"caller": Provide(provide_caller)},
         middleware=[RequestContextMiddleware, metrics.middleware, AuditMiddleware],
         exception_handlers={Exception: problem_response},
         before_request=check_body_strictly,
-        lifespan=[database_pool],
+        lifespan=[database_pool, payments_running(settings)],
         request_max_body_size=settings.max_body_bytes,
         plugins=[ClosedStructSchemas()],
         openapi_config=OpenAPIConfig(

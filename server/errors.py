@@ -224,6 +224,8 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
     retry_after = error.extra.pop("retry_after", None) if isinstance(error, RateLimited) else None
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    if "retry_after_seconds" in error.extra:  # worth retrying: say when, in the body and header
+        headers["Retry-After"] = str(error.extra["retry_after_seconds"])
     return Response(
         content=problem_body(error, instance=request.url.path, request_id=request_id),
         status_code=error.status,

@@ -80,6 +80,76 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     """Redis URL for shared rate limits and real-time fan-out; in-process when unset."""
 
+    payment_fakes: bool = False
+    """Start the fake Stripe and Open Banking sandbox in-process on 127.0.0.1 and point the
+    providers at them (``fynlo dev`` turns this on unless real providers are configured)."""
+
+    payment_qr_ttl_seconds: int = 900
+    """How long a pay-by-bank QR code (and its payment) stays open: 15 minutes."""
+
+    payment_poll_seconds: int = 30
+    """How often the poller looks for payments past expiry and refunds left unsent."""
+
+    idempotency_retention_days: int = 7
+    """How long an ``Idempotency-Key`` and its response are kept (an iPad may retry late)."""
+
+    provider_timeout_seconds: float = 10.0
+    """Longest wait for one payment provider call before its outcome counts as unknown."""
+
+    provider_failure_threshold: int = 5
+    """Consecutive provider failures that open its circuit (then calls fail fast with 503)."""
+
+    provider_circuit_reset_seconds: float = 30.0
+    """How long an open circuit stays open before one trial call is let through."""
+
+    fee_schedule_file: Path | None = None
+    """JSON fee schedule (version + per-method rates); the product plan's defaults if unset."""
+
+    stripe_api_key: str | None = None
+    """Stripe secret key (``sk_...``); card and Apple Pay are off when unset."""
+
+    stripe_webhook_secret: str | None = None
+    """Signing secret of the Stripe webhook endpoint (``whsec_...``)."""
+
+    stripe_api_base: str | None = None
+    """Stripe API base URL; unset means Stripe itself."""
+
+    open_banking_api_base: str | None = None
+    """Pay-by-bank provider API base URL (TrueLayer-v3-shaped); pay-by-bank is off when unset."""
+
+    open_banking_auth_base: str | None = None
+    """Where OAuth access tokens are issued (TrueLayer's auth host); the API base when unset."""
+
+    open_banking_client_id: str | None = None
+    """OAuth client id for the pay-by-bank provider."""
+
+    open_banking_client_secret: str | None = None
+    """OAuth client secret for the pay-by-bank provider (a secret: never logged)."""
+
+    open_banking_jwks_url: str | None = None
+    """The only URL the provider's webhook signing keys are fetched from."""
+
+    open_banking_signing_kid: str | None = None
+    """Key id of our request-signing key registered with the provider."""
+
+    open_banking_signing_key_file: Path | None = None
+    """PEM file of our private request-signing key (EC P-521)."""
+
+    open_banking_merchant_account_id: str | None = None
+    """The restaurant-facing merchant account payments are paid into."""
+
+    apple_pay_merchant_id: str = "merchant.app.fynlo"
+    """Apple Pay merchant identifier sent when validating a web Apple Pay session."""
+
+    apple_pay_validation_urls: str = (
+        "https://apple-pay-gateway.apple.com/paymentservices/paymentSession,"
+        "https://apple-pay-gateway-cert.apple.com/paymentservices/paymentSession"
+    )
+    """Comma-separated validation URLs we will call; anything else is refused (no SSRF)."""
+
+    apple_pay_certificate_file: Path | None = None
+    """PEM merchant identity certificate and key for Apple's mutual-TLS validation call."""
+
     @property
     def key_file(self) -> Path:
         """Where the token signing keys live."""
@@ -90,6 +160,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("FYNLO_ACCESS_TOKEN_TTL_SECONDS must be between 1 and 900")
         if self.page_size_default > self.page_size_max:
             raise ValueError("FYNLO_PAGE_SIZE_DEFAULT must not exceed FYNLO_PAGE_SIZE_MAX")
+        if self.payment_fakes and self.environment == "production":
+            raise ValueError("FYNLO_PAYMENT_FAKES is for development; configure real providers")
+        if not 60 <= self.payment_qr_ttl_seconds <= 3600:
+            raise ValueError("FYNLO_PAYMENT_QR_TTL_SECONDS must be between 60 and 3600")
+        if self.idempotency_retention_days < 1:
+            raise ValueError("FYNLO_IDEMPOTENCY_RETENTION_DAYS must be at least 1")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
 

@@ -30,6 +30,9 @@ class Permission(StrEnum):
     orders_view = "orders.view"
     orders_void = "orders.void"
     orders_discount_over_threshold = "orders.discount_over_threshold"
+    payments_take = "payments.take"
+    payments_view = "payments.view"
+    payments_manage = "payments.manage"
     payments_refund = "payments.refund"
     devices_enrol = "devices.enrol"
     devices_manage = "devices.manage"
@@ -65,6 +68,10 @@ POLICY: dict[Permission, Rule] = {
     Permission.orders_view: Rule(_STAFF),
     Permission.orders_void: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
     Permission.orders_discount_over_threshold: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
+    # Taking payment needs someone signed in at the till, never a bare iPad.
+    Permission.payments_take: Rule(_MANAGERS | _FRONT_OF_HOUSE),
+    Permission.payments_view: Rule(_MANAGERS | _FRONT_OF_HOUSE),
+    Permission.payments_manage: Rule(_MANAGERS),
     Permission.payments_refund: Rule(_MANAGERS, with_approval=frozenset({Role.cashier})),
     Permission.devices_enrol: Rule(_MANAGERS),
     Permission.devices_manage: Rule(_MANAGERS),

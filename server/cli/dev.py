@@ -59,6 +59,7 @@ def run_dev(args: argparse.Namespace) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             get_settings.cache_clear()
+        _use_fake_providers_unless_configured()
         credentials = asyncio.run(_prepare())
         _banner(credentials)
         # uvicorn installs its own SIGINT/SIGTERM handlers and returns after a graceful stop.
@@ -74,6 +75,15 @@ def run_dev(args: argparse.Namespace) -> int:
         if cluster is not None:
             print("Stopping PostgreSQL ...", flush=True)
             cluster.stop()
+
+
+def _use_fake_providers_unless_configured() -> None:
+    """`make run` takes payments end to end against the fakes, unless real ones are set."""
+    settings = get_settings()
+    if settings.stripe_api_key or settings.open_banking_api_base:
+        return
+    os.environ.setdefault("FYNLO_PAYMENT_FAKES", "true")
+    get_settings.cache_clear()
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""``fynlo``: one subcommand per noun (dev, serve, db, demo, keys)."""
+"""``fynlo``: one subcommand per noun (dev, serve, db, demo, keys, sync, reconcile, payments)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from server.cli import db, demo, dev, keys, sync
+from server.cli import db, demo, dev, keys, payments, sync
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,6 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.register(commands)
     keys.register(commands)
     sync.register(commands)
+    payments.register(commands)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

@@ -22,6 +22,7 @@ APP_REGISTRY = AppRegistry(
         "server.devices.piccolo_app",
         "server.audit.piccolo_app",
         "server.sync.piccolo_app",
+        "server.payments.piccolo_app",
     ]
 )
 

@@ -15,6 +15,7 @@ the rest, so the two parts always add up to the total.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -95,3 +96,18 @@ def quote(amount: int, schedule: FeeSchedule = DEFAULT_SCHEDULE) -> list[Fee]:
 def _total(amount: int, rates: MethodFees) -> int:
     exact_bp = amount * (rates.provider_bp + rates.platform_bp)
     return round_half_up(exact_bp + rates.provider_fixed * BASIS_POINTS, BASIS_POINTS)
+
+
+def load_schedule(path: Path | None) -> FeeSchedule:
+    """The schedule in ``path`` (JSON, same shape as ``FeeSchedule``), else the defaults.
+
+    Every method must be priced: a schedule that forgets one is refused at start-up rather
+    than charging it at zero.
+    """
+    if path is None:
+        return DEFAULT_SCHEDULE
+    schedule = msgspec.json.decode(path.read_bytes(), type=FeeSchedule)
+    missing = set(Method) - set(schedule.methods)
+    if missing:
+        raise ValueError(f"{path}: no fees for {', '.join(sorted(missing))}")
+    return schedule

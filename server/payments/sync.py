@@ -1,18 +1,27 @@
 """Cash taken offline syncs as an append-only, immutable record.
 
-The payments work validates these against the order and the ledger; until then they are
-kept exactly as the iPad recorded them. A payment is never edited or deleted: a mistake is
-corrected with a refund, which is a record of its own.
+The fields are checked when the change arrives (``validate_cash_payment``), and the payment
+is checked against its order when it is projected into ``payments``: the order must be one
+the server has, at the iPad's location, in the same currency, and not voided. A payment that
+fails those checks is quarantined with the reason (kept and shown to a manager, never
+dropped: the cash is in a drawer somewhere). Two iPads taking cash for the same order
+offline is accepted (the money is real) and shows as an overpayment in `fynlo reconcile`.
+A payment is never edited or deleted: a mistake is corrected with a refund.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
-from server.sync.registry import DeviceContext, register
+from server.payments import ledger
+from server.payments.fees import Method, fee_for
+from server.payments.services import schedule
+from server.sync.registry import DeviceContext, ProjectionRefused, Written, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 
 CASH_PAYMENT = EntitySpec(
@@ -50,4 +59,48 @@ def validate_cash_payment(change: Change, current: Version | None, device: Devic
         raise Rejected("invalid_fields", "currency is an ISO 4217 code such as GBP")
 
 
-register(CASH_PAYMENT, tier=1, validate=validate_cash_payment)
+async def project_cash_payments(
+    conn: asyncpg.Connection, restaurant_id: UUID, written: Sequence[Written]
+) -> None:
+    """Enter synced cash payments into the ledger and settle their orders."""
+    for item in written:
+        fields = msgspec.convert(item.version.data, CashPaymentFields, strict=False)
+        order = await conn.fetchrow(
+            "SELECT location_id, status, currency FROM orders WHERE id = $1 AND restaurant_id = $2",
+            fields.order_id,
+            restaurant_id,
+        )
+        if order is None or order["location_id"] != item.location_id:
+            raise ProjectionRefused("unknown_order", "cash taken for an order the server lacks")
+        if order["currency"] != fields.currency:
+            raise ProjectionRefused("currency_mismatch", f"the order is in {order['currency']}")
+        if order["status"] == "voided":
+            raise ProjectionRefused("order_voided", "cash taken for a voided order")
+        fees = fee_for(fields.amount + fields.tip, Method.cash, schedule())
+        inserted = await conn.fetchval(
+            "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider,"
+            " state, currency, amount, tip, tendered, fee_schedule, estimated_provider_fee,"
+            " platform_fee, provider_reference, employee_id, source, created_at, updated_at,"
+            " succeeded_at) VALUES ($1, $2, $3, $4, 'cash', 'cash', 'succeeded', $5, $6, $7, $8,"
+            " $9, $10, $11, $12, $13, 'sync', $14, now(), $14) ON CONFLICT (id) DO NOTHING"
+            " RETURNING true",
+            item.entity_id,
+            restaurant_id,
+            item.location_id,
+            fields.order_id,
+            fields.currency,
+            fields.amount,
+            fields.tip,
+            fields.tendered,
+            schedule().version,
+            fees.provider_fee,
+            fees.platform_fee,
+            f"cash-{item.entity_id}",
+            fields.employee_id,
+            fields.taken_at,
+        )
+        if inserted:
+            await ledger.settle_order(conn, restaurant_id, fields.order_id)
+
+
+register(CASH_PAYMENT, tier=1, validate=validate_cash_payment, project=project_cash_payments)

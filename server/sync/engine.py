@@ -157,7 +157,7 @@ async def _apply_isolating_failures(
     try:
         async with conn.transaction():  # a savepoint: undone alone if the database refuses
             return await _apply(conn, device, batch_id, changes)
-    except asyncpg.PostgresError as exc:
+    except (asyncpg.PostgresError, registry.ProjectionRefused) as exc:
         if _transient(exc):
             raise
         log.warning("batch refused by the database; applying change by change", exc_info=True)
@@ -166,11 +166,11 @@ async def _apply_isolating_failures(
         try:
             async with conn.transaction():
                 single = await _apply(conn, device, batch_id, [change])
-        except asyncpg.PostgresError as exc:
+        except (asyncpg.PostgresError, registry.ProjectionRefused) as exc:
             if _transient(exc):
                 raise
             single = Outcome()
-            reason, detail = "database_refused", _database_detail(exc)
+            reason, detail = _refusal(exc)
             single.results.append(_rejection(change, None, reason, detail))
             single.quarantine.append((change, reason, detail))
             await _write_results(conn, device, batch_id, single)
@@ -469,9 +469,15 @@ _TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 _TRANSIENT_STATES = frozenset({"55P03"})  # lock_not_available
 
 
-def _transient(exc: asyncpg.PostgresError) -> bool:
+def _transient(exc: asyncpg.PostgresError | registry.ProjectionRefused) -> bool:
     state: str = getattr(exc, "sqlstate", None) or ""
     return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
+
+
+def _refusal(exc: asyncpg.PostgresError | registry.ProjectionRefused) -> tuple[str, str]:
+    if isinstance(exc, registry.ProjectionRefused):
+        return exc.reason, exc.detail
+    return "database_refused", _database_detail(exc)
 
 
 def _database_detail(exc: asyncpg.PostgresError) -> str:

@@ -53,6 +53,20 @@ async def record_server_change(
     )
 
 
+async def record_server_change_in(
+    conn: asyncpg.Connection,
+    *,
+    restaurant_id: UUID,
+    entity_type: str,
+    entity_id: UUID,
+    location_id: UUID | None,
+    data: dict[str, Any],
+) -> None:
+    """``record_server_change`` on the caller's own connection and transaction, for code that
+    works with asyncpg directly; the caller pokes devices once it has committed."""
+    await _record(conn, restaurant_id, entity_type, entity_id, location_id, data, False)
+
+
 async def _record(
     conn: asyncpg.Connection,
     restaurant_id: UUID,

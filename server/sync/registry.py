@@ -36,6 +36,17 @@ class Written:
     version: Version
 
 
+class ProjectionRefused(Exception):
+    """Raised by a projection when a state cannot enter the domain's tables (a payment for an
+    order the server does not have). The change is quarantined with ``reason``: kept and
+    shown to a manager, never dropped."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
 Validate = Callable[[Change, Version | None, DeviceContext], None]
 """Domain checks beyond the merge spec; raise ``rules.Rejected`` to refuse a change."""
 

@@ -19,6 +19,9 @@ SIGN_IN_OPERATIONS = {  # credentials travel in the body instead
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/devices/enroll"),
+    # Providers prove who they are by signing the body (Stripe-Signature, Tl-Signature).
+    ("POST", "/api/v1/payments/webhooks/stripe"),
+    ("POST", "/api/v1/payments/webhooks/open-banking"),
 }
 PUBLIC_OPERATIONS = SIGN_IN_OPERATIONS | {
     ("GET", "/.well-known/jwks.json"),

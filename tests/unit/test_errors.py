@@ -22,7 +22,7 @@ def _all_errors(root: type[errors.FynloError]) -> list[type[errors.FynloError]]:
 
 
 def test_every_code_is_documented_with_its_status() -> None:
-    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", DOCS.read_text(), re.MULTILINE))
+    rows = dict(re.findall(r"^\| `([a-z_.]+)` \| (\d{3}) \|", DOCS.read_text(), re.MULTILINE))
     for error in _all_errors(errors.FynloError):
         assert rows.get(error.code) == str(error.status), f"document {error.code} in errors.md"
 

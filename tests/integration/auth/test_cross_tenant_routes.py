@@ -30,7 +30,12 @@ from litestar.routes import HTTPRoute
 from server.auth import ratelimit
 from server.auth.permissions import DEVICE, Actor, Permission, decide
 from server.auth.tables import Role
+from server.payments import gateway
+from server.payments.gateway import Gateway
+from server.payments.providers.cash import CashProvider
 from tests.factories import Tenant, make_employee, make_ipad, make_order, make_tenant, sign_in
+from tests.fakes.open_banking import start_open_banking_sandbox
+from tests.fakes.stripe import start_stripe_fake
 
 # A TEST-NET-1 peer of our own, so this module's requests spend nobody else's budgets.
 PEER: Final = ("192.0.2.32", 40032)
@@ -199,8 +204,33 @@ async def new_device(world: World, tenant: Tenant) -> str:
     return str((await make_ipad(world.app, tenant, name=f"Till {next(world.numbers)}")).device_id)
 
 
+async def paid(world: World, tenant: Tenant, method: str, **body: Any) -> str:
+    """A payment of ``tenant`` towards a new order (cash succeeds; others wait)."""
+    order = await make_order(tenant, seq=next(world.numbers), lines=[("Pizza", 2500, 1, 2000)])
+    response = await world.http.post(
+        "/api/v1/payments",
+        json={"order_id": str(order), "method": method, "amount": 1000, **body},
+        headers={**tenant.headers, "Idempotency-Key": str(uuid4())},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_payment(world: World, tenant: Tenant) -> str:
+    return await paid(world, tenant, "cash", tendered=1000)
+
+
+async def new_waiting_card(world: World, tenant: Tenant) -> str:
+    return await paid(world, tenant, "card")
+
+
+async def new_qr_payment(world: World, tenant: Tenant) -> str:
+    return await paid(world, tenant, "open_banking")
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
+    "payment_id": new_payment,
     "location_id": new_location,
     "table_id": new_table,
     "category_id": new_category,
@@ -210,6 +240,13 @@ MAKERS: Final[dict[str, Maker]] = {
     "order_id": new_order,
     "employee_id": new_employee,
     "device_id": new_device,
+}
+# Routes that only accept some rows of a kind: B's own control row is made to suit.
+CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
+    ("POST", "/api/v1/payments/{payment_id:uuid}/confirm"): new_waiting_card,
+    ("POST", "/api/v1/payments/{payment_id:uuid}/cancel"): new_waiting_card,
+    ("GET", "/api/v1/payments/{payment_id:uuid}/qr.png"): new_qr_payment,
+    ("GET", "/api/v1/payments/{payment_id:uuid}/qr.svg"): new_qr_payment,
 }
 # Ids named otherwise than the path parameter of their kind.
 ALIASES: Final = {"modifier_group_ids": "group_id"}
@@ -304,10 +341,19 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/employees"): {"name": "Hijacker", "role": Role.server.value},
     ("PATCH", "/api/v1/employees/{employee_id:uuid}"): {"name": "Hijacked", "active": False},
     ("PUT", "/api/v1/employees/{employee_id:uuid}/pin"): {"pin": "5937"},
+    ("POST", "/api/v1/payments"): {
+        "order_id": Own("order_id"),
+        "method": "cash",
+        "amount": 100,
+        "tendered": 100,
+    },
+    ("POST", "/api/v1/payments/{payment_id:uuid}/confirm"): {"payment_method": "pm_card_visa"},
+    ("POST", "/api/v1/payments/{payment_id:uuid}/refunds"): {"amount": 1, "reason": "probe"},
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/availability"): {"location_id": Own("location_id")},
+    ("GET", "/api/v1/payments/reports/daily"): {"start": "2026-11-01", "end": "2026-11-30"},
 }
 
 # B's callers. Routes whose handler needs an enrolled iPad get one; the rest B's owner.
@@ -371,7 +417,11 @@ class Probe:
             "/".join(segments),
             params=query,
             json=body,
-            headers=self.world.b_headers[caller_for(endpoint.handler)],
+            # Payment routes need a key; a fresh one each time, as for a new operation.
+            headers={
+                **self.world.b_headers[caller_for(endpoint.handler)],
+                "Idempotency-Key": str(uuid4()),
+            },
         )
 
 
@@ -427,7 +477,8 @@ async def check(world: World, slot: Slot, reader: str) -> str | None:
     if slot.where == "body" and theirs.status_code < 400:
         return f"A's id and a random id are both accepted ({short(theirs)})"
     # The same request with B's own row must work, or the comparison above proves nothing.
-    control = await probe.send(await MAKERS[kind](world, world.b))
+    maker = CONTROL_MAKERS.get(slot.endpoint.key, MAKERS[kind])
+    control = await probe.send(await maker(world, world.b))
     if control.status_code >= 300:
         return f"B's own row is refused too ({short(control)}): fix the body or the caller"
     return None
@@ -450,7 +501,27 @@ async def world(app: Litestar) -> AsyncIterator[World]:
             "ipad+manager": (await sign_in(app, ipad, manager, PIN)).headers,
         }
         assert set(world.b_headers) == set(B_ACTORS)
-        yield world
+        # Real providers' fakes, so that every kind of payment can be made and probed.
+        stripe, bank = start_stripe_fake(), start_open_banking_sandbox()
+        gateway.install(
+            Gateway(
+                {
+                    "cash": CashProvider(),
+                    "stripe": stripe.provider(),
+                    "open_banking": bank.provider(),
+                },
+                failure_threshold=5,
+                reset_seconds=30,
+            )
+        )
+        try:
+            yield world
+        finally:
+            gateway.install(None)
+            await stripe.aclose()
+            await bank.aclose()
+            stripe.stop()
+            bank.stop()
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -465,7 +536,9 @@ def test_every_id_a_route_takes_has_a_factory(app: Litestar) -> None:
     assert unread == [], "no GET route reads one row of these kinds"
     unused = sorted(set(MAKERS) - {kind_of(slot.name) for slot in found})
     assert unused == [], "factories for ids no route takes any more"
-    stale = sorted({*BODIES, *QUERIES} - {endpoint.key for endpoint in endpoints(app)})
+    stale = sorted(
+        {*BODIES, *QUERIES, *CONTROL_MAKERS} - {endpoint.key for endpoint in endpoints(app)}
+    )
     assert stale == [], "bodies or queries for routes that no longer exist"
 
 

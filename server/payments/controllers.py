@@ -1,0 +1,303 @@
+"""Payment HTTP handlers. Every mutating one requires an ``Idempotency-Key`` header."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+
+from server.auth.dependencies import PUBLIC, allow
+from server.auth.permissions import Permission
+from server.auth.tokens import Caller
+from server.errors import ValidationFailed
+from server.payments import errors as e
+from server.payments import idempotency, qr, refunds, reports, services, webhooks
+from server.payments import schemas as s
+from server.payments.apple_pay import merchant_session
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=idempotency.KEY_HEADER,
+        description="Unique per intended operation (a UUID); a retry sends the same one.",
+        required=False,
+    ),
+]
+JSON = "application/json"
+_MUTATION_ERRORS: tuple[type[Exception], ...] = (
+    idempotency.KeyReused,
+    idempotency.KeyInProgress,
+    e.ProviderDown,
+)
+
+
+def _answer(answer: tuple[int, bytes]) -> Response[bytes]:
+    status, body = answer
+    return Response(content=body, status_code=status, media_type=JSON)
+
+
+class PaymentController(Controller):
+    path = "/api/v1/payments"
+    tags = ["payments"]
+
+    @post(
+        summary="Take a payment towards an order (QR pay-by-bank, card, Apple Pay or cash)",
+        status_code=201,
+        opt=allow(Permission.payments_take)
+        | {"errors": (*_MUTATION_ERRORS, e.ExceedsRemaining, e.OrderNotPayable)},
+    )
+    async def create_payment(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        data: JSONBody[s.CreatePayment],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Payment]:
+        answer = await services.create_payment(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            employee_id=caller.employee_id,
+            device_id=caller.device_id,
+            data=data,
+            key=idempotency.check_key(idempotency_key),
+            body=await request.body(),
+        )
+        return _answer(answer)  # type: ignore[return-value]
+
+    @get("/{payment_id:uuid}", summary="One payment", opt=allow(Permission.payments_view))
+    async def get_payment(
+        self, caller: NamedDependency[Caller], payment_id: FromPath[UUID]
+    ) -> s.Payment:
+        return await services.get_payment(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+        )
+
+    @post(
+        "/{payment_id:uuid}/confirm",
+        status_code=200,
+        summary="Charge a waiting card payment with the card reader's PaymentMethod",
+        opt=allow(Permission.payments_take) | {"errors": (*_MUTATION_ERRORS, e.NotConfirmable)},
+    )
+    async def confirm_card(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        payment_id: FromPath[UUID],
+        data: JSONBody[s.ConfirmCard],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Payment]:
+        answer = await services.confirm_card(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+            data=data,
+            key=idempotency.check_key(idempotency_key),
+            body=await request.body(),
+        )
+        return _answer(answer)  # type: ignore[return-value]
+
+    @post(
+        "/{payment_id:uuid}/cancel",
+        status_code=200,
+        summary="Cancel a payment still waiting for the customer",
+        opt=allow(Permission.payments_take) | {"errors": (*_MUTATION_ERRORS, e.NotCancelable)},
+    )
+    async def cancel_payment(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        payment_id: FromPath[UUID],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Payment]:
+        answer = await services.cancel_payment(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+            key=idempotency.check_key(idempotency_key),
+            body=await request.body(),
+        )
+        return _answer(answer)  # type: ignore[return-value]
+
+    @get(
+        "/{payment_id:uuid}/qr.png",
+        summary="QR code of the pay-by-bank link, PNG (gone once expired)",
+        media_type="image/png",
+        opt=allow(Permission.payments_take) | {"errors": (e.QrExpired,)},
+    )
+    async def qr_png(self, caller: NamedDependency[Caller], payment_id: FromPath[UUID]) -> bytes:
+        link = await qr.payment_link(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+        )
+        return qr.png(link)
+
+    @get(
+        "/{payment_id:uuid}/qr.svg",
+        summary="QR code of the pay-by-bank link, SVG (gone once expired)",
+        media_type="image/svg+xml",
+        opt=allow(Permission.payments_take) | {"errors": (e.QrExpired,)},
+    )
+    async def qr_svg(self, caller: NamedDependency[Caller], payment_id: FromPath[UUID]) -> bytes:
+        link = await qr.payment_link(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+        )
+        return qr.svg(link)
+
+    @post(
+        "/{payment_id:uuid}/refunds",
+        status_code=201,
+        summary="Refund all or part of a payment (managers; a cashier with approval)",
+        opt=allow(Permission.payments_refund)
+        | {"errors": (*_MUTATION_ERRORS, e.NotRefundable, e.RefundExceedsCaptured)},
+    )
+    async def refund_payment(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        payment_id: FromPath[UUID],
+        data: JSONBody[s.CreateRefund],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Refund]:
+        answer = await refunds.refund_payment(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            requested_by=caller.actor_id,
+            payment_id=payment_id,
+            data=data,
+            key=idempotency.check_key(idempotency_key),
+            body=await request.body(),
+        )
+        return _answer(answer)  # type: ignore[return-value]
+
+    @get(
+        "/{payment_id:uuid}/refunds",
+        summary="A payment's refunds, oldest first",
+        opt=allow(Permission.payments_view),
+    )
+    async def list_refunds(
+        self, caller: NamedDependency[Caller], payment_id: FromPath[UUID]
+    ) -> list[s.Refund]:
+        await services.get_payment(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+        )
+        return await refunds.list_refunds(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+        )
+
+    @get(
+        "/quote",
+        summary="Each method's fees for an amount, and what the customer would pay",
+        opt=allow(Permission.payments_take),
+    )
+    async def quote(self, caller: NamedDependency[Caller], amount: FromQuery[int]) -> s.Quote:
+        if not 0 < amount <= s.MAX_AMOUNT:
+            raise ValidationFailed(
+                f"amount must be 1 to {s.MAX_AMOUNT} minor units", field="amount"
+            )
+        return await services.quote(restaurant_id=caller.restaurant_id, amount=amount)
+
+    @get(
+        "/policy", summary="The restaurant's surcharge policy", opt=allow(Permission.payments_take)
+    )
+    async def get_policy(self, caller: NamedDependency[Caller]) -> s.Policy:
+        return await services.get_policy(restaurant_id=caller.restaurant_id)
+
+    @put(
+        "/policy",
+        summary="Absorb card fees, or offer customers to pay them",
+        opt=allow(Permission.payments_manage),
+    )
+    async def set_policy(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.PolicyUpdate]
+    ) -> s.Policy:
+        return await services.set_policy(
+            restaurant_id=caller.restaurant_id, surcharge=data.surcharge
+        )
+
+    @get(
+        "/reports/daily",
+        summary="Takings, tips, refunds and fees per day and method",
+        opt=allow(Permission.reports_view),
+    )
+    async def daily_report(
+        self,
+        caller: NamedDependency[Caller],
+        start: FromQuery[date],
+        end: FromQuery[date],
+        location_id: FromQuery[UUID | None] = None,
+    ) -> list[s.DailyRevenue]:
+        if end < start or (end - start).days > 366:
+            raise ValidationFailed(
+                "end must be on or after start, at most a year later", field="end"
+            )
+        return await reports.daily_revenue(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id or location_id,
+            start=start,
+            end=end,
+        )
+
+    @post(
+        "/apple-pay/merchant-session",
+        status_code=200,
+        summary="Validate an Apple Pay on the web session with Apple",
+        opt=allow(Permission.payments_take) | {"errors": (e.ValidationUrlRefused, e.ProviderDown)},
+    )
+    async def apple_pay_session(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.MerchantSessionRequest]
+    ) -> dict[str, Any]:
+        return await merchant_session(validation_url=data.validation_url, domain=data.domain)
+
+
+class OrderPaymentsController(Controller):
+    path = "/api/v1/orders/{order_id:uuid}/payments"
+    tags = ["payments"]
+
+    @get(
+        summary="What is paid, waiting and left to pay on an order",
+        opt=allow(Permission.payments_view),
+    )
+    async def order_payments(
+        self, caller: NamedDependency[Caller], order_id: FromPath[UUID]
+    ) -> s.OrderPayments:
+        return await services.order_payments(
+            restaurant_id=caller.restaurant_id, location_id=caller.location_id, order_id=order_id
+        )
+
+
+class WebhookController(Controller):
+    """Provider webhooks: public, authenticated by their signature on the raw body."""
+
+    path = "/api/v1/payments/webhooks"
+    tags = ["payments"]
+
+    @post(
+        "/stripe",
+        status_code=200,
+        summary="Stripe events (Stripe-Signature verified by the Stripe SDK)",
+        opt=PUBLIC | {"errors": (e.InvalidWebhook, e.UnknownWebhookTarget, e.WebhookNotConfigured)},
+    )
+    async def stripe(self, request: Request[Any, Any, Any]) -> s.WebhookAck:
+        return await webhooks.receive("stripe", request.headers, await request.body())
+
+    @post(
+        "/open-banking",
+        status_code=200,
+        summary="Pay-by-bank events (Tl-Signature verified with truelayer-signing)",
+        opt=PUBLIC | {"errors": (e.InvalidWebhook, e.UnknownWebhookTarget, e.WebhookNotConfigured)},
+    )
+    async def open_banking(self, request: Request[Any, Any, Any]) -> s.WebhookAck:
+        return await webhooks.receive("open_banking", request.headers, await request.body())

@@ -1,0 +1,71 @@
+"""Payment errors; each code is documented in docs/errors.md."""
+
+from __future__ import annotations
+
+from server.errors import ClientError, Conflict, NotFound, Unavailable, ValidationFailed
+
+
+class ProviderDown(Unavailable):
+    """The provider did not answer, or its circuit is open; nothing was charged twice and a
+    retry with the same Idempotency-Key carries on where this one stopped."""
+
+    code = "payment.provider_unavailable"
+    title = "The payment provider is unavailable; retry, or take another method"
+
+
+class ExceedsRemaining(Conflict):
+    code = "payment.exceeds_remaining"
+    title = "The amount is more than is left to pay on the order"
+
+
+class OrderNotPayable(Conflict):
+    code = "payment.order_not_payable"
+    title = "The order is voided or already paid"
+
+
+class NotCancelable(Conflict):
+    code = "payment.not_cancelable"
+    title = "Only a payment still waiting for the customer can be canceled"
+
+
+class NotConfirmable(Conflict):
+    code = "payment.not_confirmable"
+    title = "Only a card payment waiting for its card can be confirmed"
+
+
+class QrExpired(ClientError):
+    status = 410
+    code = "payment.qr_expired"
+    title = "This payment's QR code has expired or the payment has ended"
+
+
+class NotRefundable(Conflict):
+    code = "refund.not_refundable"
+    title = "Only a succeeded payment can be refunded"
+
+
+class RefundExceedsCaptured(Conflict):
+    code = "refund.exceeds_captured"
+    title = "The refund is more than is left to refund on this payment"
+
+
+class InvalidWebhook(ClientError):
+    code = "webhook.invalid"
+    title = "The webhook's signature, timestamp or body did not verify"
+
+
+class UnknownWebhookTarget(NotFound):
+    """Answered non-2xx on purpose, so the provider retries rather than drops the event."""
+
+    code = "webhook.unknown_target"
+    title = "No payment or refund matches this event yet"
+
+
+class WebhookNotConfigured(NotFound):
+    code = "webhook.not_configured"
+    title = "This server takes no payments through that provider"
+
+
+class ValidationUrlRefused(ValidationFailed):
+    code = "apple_pay.validation_url"
+    title = "The Apple Pay validation URL is not one of Apple's"

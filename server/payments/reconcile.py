@@ -1,0 +1,329 @@
+"""Reconcile our ledger with each provider's own books, to the penny, both ways.
+
+For a window of time, every movement the provider lists (a charge, a refund) must match a
+payment or refund of ours in the same state and amount, and every succeeded payment or
+refund of ours must appear in the provider's books. The provider's actual fee is recorded
+where we have none and compared where we do. Our own books are checked too: orders paid
+more than their total (two iPads took cash offline), payments stuck past expiry, refunds
+stuck pending. Nothing is deleted or changed except filling in a missing provider fee:
+findings are evidence for a person to act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from server.payments import gateway
+from server.payments.providers.base import LedgerEntry, LedgerSource
+from server.payments.services import connection, transaction
+
+# Provider books and ours stamp the same movement a little apart; entries this close
+# outside the window are still matched, so a payment at 23:59:59 is not "missing".
+SLACK = timedelta(hours=1)
+STUCK_AFTER = timedelta(minutes=5)
+REFUND_STUCK_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    detail: str
+    provider: str | None = None
+    payment_id: UUID | None = None
+    reference: str | None = None
+    ours: int | None = None
+    theirs: int | None = None
+
+
+@dataclass
+class Report:
+    since: datetime
+    until: datetime
+    findings: list[Finding] = field(default_factory=list)
+    ours_net: dict[str, int] = field(default_factory=dict)
+    theirs_net: dict[str, int] = field(default_factory=dict)
+    fees_recorded: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return not self.findings and self.ours_net == self.theirs_net
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "balanced": self.balanced,
+            "ours_net": self.ours_net,
+            "theirs_net": self.theirs_net,
+            "fees_recorded": self.fees_recorded,
+            "findings": [
+                {k: (str(v) if isinstance(v, UUID) else v) for k, v in f.__dict__.items()}
+                for f in self.findings
+            ],
+        }
+
+
+async def reconcile(
+    since: datetime, until: datetime, *, restaurant_id: UUID | None = None
+) -> Report:
+    """Reconcile every provider for the window; ``restaurant_id`` narrows it to one restaurant
+    (the provider's movements that are another restaurant's are left out)."""
+    report = Report(since=since, until=until)
+    for name, provider in gateway.current().providers.items():
+        if hasattr(provider, "ledger"):
+            await _reconcile_provider(name, provider, report, restaurant_id)  # type: ignore[arg-type]
+    await _check_our_books(report, restaurant_id)
+    return report
+
+
+async def _reconcile_provider(
+    name: str, source: LedgerSource, report: Report, restaurant_id: UUID | None
+) -> None:
+    entries = await gateway.current().call(
+        name,
+        lambda p: p.ledger(report.since - SLACK, report.until + SLACK),  # type: ignore[attr-defined]
+    )
+    if restaurant_id is not None:
+        entries = await _not_elsewhere(name, entries, restaurant_id)
+    in_window = [e for e in entries if report.since <= e.at < report.until]
+    report.theirs_net[name] = sum(e.amount if e.kind == "payment" else -e.amount for e in in_window)
+    async with connection() as conn:
+        payments = await conn.fetch(
+            "SELECT id, provider_reference, state, charged, provider_fee, succeeded_at"
+            " FROM payments WHERE provider = $1 AND ($5::uuid IS NULL OR restaurant_id = $5)"
+            " AND (provider_reference = ANY($2::text[])"
+            " OR (state = 'succeeded' AND succeeded_at >= $3 AND succeeded_at < $4))",
+            name,
+            [e.reference for e in entries if e.kind == "payment"],
+            report.since,
+            report.until,
+            restaurant_id,
+        )
+        refunds = await conn.fetch(
+            "SELECT r.id, r.payment_id, r.provider_reference, r.state, r.amount, r.updated_at"
+            " FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.provider = $1"
+            " AND ($5::uuid IS NULL OR p.restaurant_id = $5)"
+            " AND (r.provider_reference = ANY($2::text[])"
+            " OR (r.state = 'succeeded' AND r.updated_at >= $3 AND r.updated_at < $4))",
+            name,
+            [e.reference for e in entries if e.kind == "refund"],
+            report.since,
+            report.until,
+            restaurant_id,
+        )
+    ours_in_window = sum(
+        p["charged"]
+        for p in payments
+        if p["state"] == "succeeded" and report.since <= p["succeeded_at"] < report.until
+    ) - sum(
+        r["amount"]
+        for r in refunds
+        if r["state"] == "succeeded" and report.since <= r["updated_at"] < report.until
+    )
+    report.ours_net[name] = ours_in_window
+    await _match_payments(name, entries, payments, report)
+    _match_refunds(name, entries, refunds, report)
+
+
+async def _match_payments(
+    name: str, entries: list[LedgerEntry], payments: list[Any], report: Report
+) -> None:
+    by_reference = {p["provider_reference"]: p for p in payments if p["provider_reference"]}
+    seen: set[UUID] = set()
+    for entry in (e for e in entries if e.kind == "payment"):
+        ours = by_reference.get(entry.reference)
+        if ours is None:
+            if report.since <= entry.at < report.until:
+                report.findings.append(
+                    Finding(
+                        kind="unknown_at_fynlo",
+                        detail="the provider took this payment; we have no record of it",
+                        provider=name,
+                        payment_id=entry.payment_id,
+                        reference=entry.reference,
+                        theirs=entry.amount,
+                    )
+                )
+            continue
+        seen.add(ours["id"])
+        if ours["state"] != "succeeded":
+            report.findings.append(
+                Finding(
+                    kind="state_mismatch",
+                    detail=f"the provider took the money; ours is {ours['state']}: refund it",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=entry.reference,
+                    ours=0,
+                    theirs=entry.amount,
+                )
+            )
+        elif ours["charged"] != entry.amount:
+            report.findings.append(
+                Finding(
+                    kind="amount_mismatch",
+                    detail="charged amounts differ",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=entry.reference,
+                    ours=ours["charged"],
+                    theirs=entry.amount,
+                )
+            )
+        if entry.fee is not None and ours["provider_fee"] is None:
+            async with transaction() as conn:
+                await conn.execute(
+                    "UPDATE payments SET provider_fee = $2 WHERE id = $1 AND provider_fee IS NULL",
+                    ours["id"],
+                    entry.fee,
+                )
+            report.fees_recorded += 1
+        elif entry.fee is not None and ours["provider_fee"] != entry.fee:
+            report.findings.append(
+                Finding(
+                    kind="fee_mismatch",
+                    detail="the fee we recorded differs from the provider's books",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=entry.reference,
+                    ours=ours["provider_fee"],
+                    theirs=entry.fee,
+                )
+            )
+    for ours in payments:
+        in_window = ours["succeeded_at"] and report.since <= ours["succeeded_at"] < report.until
+        if ours["state"] == "succeeded" and in_window and ours["id"] not in seen:
+            report.findings.append(
+                Finding(
+                    kind="missing_at_provider",
+                    detail="we recorded this payment as succeeded; the provider has no charge",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=ours["provider_reference"],
+                    ours=ours["charged"],
+                )
+            )
+
+
+def _match_refunds(
+    name: str, entries: list[LedgerEntry], refunds: list[Any], report: Report
+) -> None:
+    by_reference = {r["provider_reference"]: r for r in refunds if r["provider_reference"]}
+    seen: set[UUID] = set()
+    for entry in (e for e in entries if e.kind == "refund"):
+        ours = by_reference.get(entry.reference)
+        if ours is None:
+            if report.since <= entry.at < report.until:
+                report.findings.append(
+                    Finding(
+                        kind="unknown_refund",
+                        detail="the provider paid out a refund we have no record of",
+                        provider=name,
+                        payment_id=entry.payment_id,
+                        reference=entry.reference,
+                        theirs=entry.amount,
+                    )
+                )
+            continue
+        seen.add(ours["id"])
+        if ours["state"] != "succeeded" or ours["amount"] != entry.amount:
+            report.findings.append(
+                Finding(
+                    kind="refund_mismatch",
+                    detail=f"ours is {ours['state']} for {ours['amount']}",
+                    provider=name,
+                    payment_id=ours["payment_id"],
+                    reference=entry.reference,
+                    ours=ours["amount"],
+                    theirs=entry.amount,
+                )
+            )
+    for ours in refunds:
+        in_window = report.since <= ours["updated_at"] < report.until
+        if ours["state"] == "succeeded" and in_window and ours["id"] not in seen:
+            report.findings.append(
+                Finding(
+                    kind="refund_missing_at_provider",
+                    detail="we recorded this refund as done; the provider has none",
+                    provider=name,
+                    payment_id=ours["payment_id"],
+                    reference=ours["provider_reference"],
+                    ours=ours["amount"],
+                )
+            )
+
+
+async def _not_elsewhere(
+    name: str, entries: list[LedgerEntry], restaurant_id: UUID
+) -> list[LedgerEntry]:
+    """The entries that are this restaurant's, or nobody's we know."""
+    async with connection() as conn:
+        owners = await conn.fetch(
+            "SELECT provider_reference AS reference, restaurant_id FROM payments"
+            " WHERE provider = $1 AND provider_reference = ANY($2::text[])"
+            " UNION ALL SELECT r.provider_reference, r.restaurant_id FROM refunds r"
+            " JOIN payments p ON p.id = r.payment_id"
+            " WHERE p.provider = $1 AND r.provider_reference = ANY($2::text[])",
+            name,
+            [e.reference for e in entries],
+        )
+    owner = {row["reference"]: row["restaurant_id"] for row in owners}
+    return [e for e in entries if owner.get(e.reference, restaurant_id) == restaurant_id]
+
+
+async def _check_our_books(report: Report, restaurant_id: UUID | None) -> None:
+    async with connection() as conn:
+        overpaid = await conn.fetch(
+            "SELECT o.id, o.total_due, sum(p.amount)::bigint AS paid FROM orders o"
+            " JOIN payments p ON p.order_id = o.id AND p.state = 'succeeded'"
+            " WHERE $1::uuid IS NULL OR o.restaurant_id = $1"
+            " GROUP BY o.id HAVING sum(p.amount) > o.total_due",
+            restaurant_id,
+        )
+        stuck = await conn.fetch(
+            "SELECT id, provider, state FROM payments"
+            " WHERE state IN ('created', 'awaiting_customer', 'authorizing')"
+            " AND ($2::uuid IS NULL OR restaurant_id = $2)"
+            " AND coalesce(expires_at, created_at) < now() - $1::interval",
+            STUCK_AFTER,
+            restaurant_id,
+        )
+        pending = await conn.fetch(
+            "SELECT r.payment_id, r.amount, p.provider FROM refunds r"
+            " JOIN payments p ON p.id = r.payment_id"
+            " WHERE r.state = 'pending' AND r.created_at < now() - $1::interval"
+            " AND ($2::uuid IS NULL OR p.restaurant_id = $2)",
+            REFUND_STUCK_AFTER,
+            restaurant_id,
+        )
+    for row in overpaid:
+        report.findings.append(
+            Finding(
+                kind="overpaid_order",
+                detail=f"order {row['id']} took more than its total: refund the difference",
+                ours=row["paid"],
+                theirs=row["total_due"],
+            )
+        )
+    for row in stuck:
+        report.findings.append(
+            Finding(
+                kind="stuck_payment",
+                detail=f"still {row['state']} past its expiry; the poller has not settled it",
+                provider=row["provider"],
+                payment_id=row["id"],
+            )
+        )
+    for row in pending:
+        report.findings.append(
+            Finding(
+                kind="stuck_refund",
+                detail="pending for over an hour",
+                provider=row["provider"],
+                payment_id=row["payment_id"],
+                ours=row["amount"],
+            )
+        )

@@ -1,0 +1,166 @@
+"""Payment bodies on the wire. Amounts are integer minor units in ``currency``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import Meta
+
+from server.payments.fees import Method
+from server.payments.states import PaymentState, RefundState
+from server.wire import Input, Wire
+
+MAX_AMOUNT = 100_000_000  # £1,000,000: far above any bill, far below integer trouble
+Amount = Annotated[int, Meta(gt=0, le=MAX_AMOUNT)]
+Tip = Annotated[int, Meta(ge=0, le=MAX_AMOUNT)]
+SurchargePolicy = Literal["absorb", "pass_on"]
+
+
+class CreatePayment(Input, kw_only=True):
+    order_id: UUID
+    method: Method
+    amount: Amount
+    """What this payment puts towards the order's total (one part of a split bill)."""
+    tip: Tip = 0
+    """Given on top of the bill at payment time; recorded apart from the sale."""
+    accept_surcharge: bool = False
+    """Under a ``pass_on`` policy: the customer agreed to pay the method's fee. If not, the
+    restaurant absorbs it."""
+    tendered: Tip | None = None
+    """Cash only: what the customer handed over; the answer says the change."""
+    wallet_token: Annotated[str, Meta(min_length=1, max_length=20_000)] | None = None
+    """Apple Pay only: the PassKit payment token."""
+    payment_method: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    """Card only: a Stripe PaymentMethod from the card reader, to charge at once."""
+
+
+class ConfirmCard(Input, kw_only=True):
+    payment_method: Annotated[str, Meta(min_length=1, max_length=255)]
+
+
+class CreateRefund(Input, kw_only=True):
+    amount: Amount | None = None
+    """Defaults to everything still refundable."""
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Fees(Wire, kw_only=True):
+    schedule: str
+    estimated_provider_fee: int
+    platform_fee: int
+    provider_fee: int | None
+    """The provider's own figure, once it reports it; never recomputed by us."""
+
+
+class Qr(Wire, kw_only=True):
+    png: str
+    svg: str
+    link: str
+    expires_at: datetime
+
+
+class Payment(Wire, kw_only=True):
+    id: UUID
+    order_id: UUID
+    location_id: UUID
+    method: Method
+    state: PaymentState
+    currency: str
+    amount: int
+    tip: int
+    surcharge: int
+    charged: int
+    """What the customer pays: amount + tip + surcharge."""
+    tendered: int | None
+    change: int | None
+    refunded: int
+    fees: Fees
+    qr: Qr | None
+    client_secret: str | None
+    failure_reason: str | None
+    fallback: list[Method]
+    """After a decline or expiry: the methods to offer instead, best first."""
+    open_drawer: bool
+    created_at: datetime
+    succeeded_at: datetime | None
+
+
+class Refund(Wire, kw_only=True):
+    id: UUID
+    payment_id: UUID
+    amount: int
+    currency: str
+    state: RefundState
+    reason: str
+    failure_reason: str | None
+    created_at: datetime
+
+
+class OrderPayments(Wire, kw_only=True):
+    order_id: UUID
+    currency: str
+    total_due: int
+    paid: int
+    """Succeeded payments' amounts towards the bill (tips and surcharges excluded)."""
+    in_flight: int
+    """Payments still waiting for the customer or the bank."""
+    remaining: int
+    tips: int
+    refunded: int
+    order_status: str
+    payments: list[Payment]
+
+
+class MethodQuote(Wire, kw_only=True):
+    method: Method
+    provider_fee: int
+    platform_fee: int
+    total_fee: int
+    saving_vs_card: int
+    surcharge: int
+    """What the customer would be asked to add under this restaurant's policy."""
+    customer_pays: int
+
+
+class Quote(Wire, kw_only=True):
+    amount: int
+    currency: str
+    schedule: str
+    surcharge_policy: SurchargePolicy
+    methods: list[MethodQuote]
+
+
+class Policy(Wire, kw_only=True):
+    surcharge: SurchargePolicy
+
+
+class PolicyUpdate(Input, kw_only=True):
+    surcharge: SurchargePolicy
+
+
+class MerchantSessionRequest(Input, kw_only=True):
+    validation_url: Annotated[str, Meta(min_length=1, max_length=500)]
+    domain: Annotated[str, Meta(min_length=1, max_length=253)]
+
+
+class DailyRevenue(Wire, kw_only=True):
+    day: date
+    method: Method
+    currency: str
+    payments: int
+    charged: int
+    tips: int
+    surcharges: int
+    refunded: int
+    platform_fees: int
+    estimated_provider_fees: int
+    provider_fees: int
+    """Sum of the provider's reported fees; ``fees_unreported`` payments have none yet."""
+    fees_unreported: int
+
+
+class WebhookAck(Wire, kw_only=True):
+    received: bool
+    duplicate: bool

@@ -1,0 +1,487 @@
+"""Taking a payment: create, confirm a card, cancel, and read back.
+
+Every mutating call follows the same three steps, so a lost answer or a crash at any point
+can be retried with the same ``Idempotency-Key`` without charging twice:
+
+1. one transaction claims the key and writes the payment row (state ``created``), so a
+   webhook that beats our own answer always finds its payment;
+2. the provider is called outside any transaction, with an idempotency key derived from
+   the payment id (a retry reaches the same provider object);
+3. one transaction records what the provider said and stores the answer under the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from uuid import UUID, uuid4
+
+import asyncpg
+import msgspec
+
+from server import events
+from server.db.engine import DB
+from server.errors import NotFound, ValidationFailed
+from server.payments import gateway, idempotency, ledger
+from server.payments import schemas as s
+from server.payments.errors import (
+    ExceedsRemaining,
+    NotCancelable,
+    NotConfirmable,
+    OrderNotPayable,
+    ProviderDown,
+)
+from server.payments.fees import FeeSchedule, Method, fee_for, load_schedule
+from server.payments.fees import quote as quote_fees
+from server.payments.gateway import PROVIDER_OF
+from server.payments.providers.base import (
+    NewPayment,
+    Provider,
+    ProviderPayment,
+    ProviderRefused,
+    ProviderUnavailable,
+)
+from server.payments.states import ENDINGS, PaymentState
+from server.payments.views import load_payment
+from server.settings import get_settings
+
+T = TypeVar("T")
+
+Answer = tuple[int, bytes]
+"""Status code and JSON body, exactly as stored for replays."""
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[asyncpg.Connection]:
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn:
+        yield conn
+
+
+_schedule: FeeSchedule | None = None
+
+
+def schedule() -> FeeSchedule:
+    """The fee schedule in force (from ``fee_schedule_file``, else the product plan)."""
+    global _schedule
+    if _schedule is None:
+        _schedule = load_schedule(get_settings().fee_schedule_file)
+    return _schedule
+
+
+async def surcharge_policy(conn: asyncpg.Connection, restaurant_id: UUID) -> s.SurchargePolicy:
+    policy = await conn.fetchval(
+        "SELECT surcharge FROM payment_policies WHERE restaurant_id = $1", restaurant_id
+    )
+    return "pass_on" if policy == "pass_on" else "absorb"
+
+
+def surcharge_for(amount: int, method: Method, policy: s.SurchargePolicy) -> int:
+    """The fee the customer may be asked to add; zero when the restaurant absorbs fees."""
+    if policy == "absorb":
+        return 0
+    return fee_for(amount, method, schedule()).total_fee
+
+
+async def create_payment(
+    *,
+    restaurant_id: UUID,
+    location_id: UUID | None,
+    employee_id: UUID | None,
+    device_id: UUID | None,
+    data: s.CreatePayment,
+    key: str,
+    body: bytes,
+) -> Answer:
+    _check_method_fields(data)
+    try:  # a method with no provider configured is refused before anything is written
+        gateway.current().provider(PROVIDER_OF[data.method])
+    except ProviderUnavailable as exc:
+        raise ProviderDown(str(exc)) from exc
+    retention = timedelta(days=get_settings().idempotency_retention_days)
+    async with transaction() as conn:
+        claimed = await idempotency.claim(
+            conn,
+            restaurant_id=restaurant_id,
+            key=key,
+            fingerprint=idempotency.fingerprint("POST /api/v1/payments", body),
+            retention=retention,
+        )
+        if isinstance(claimed, idempotency.Replay):
+            return claimed.status_code, claimed.body
+        payment_id = claimed.resource_id
+        if payment_id is None:
+            payment_id = await _insert_payment(
+                conn, restaurant_id, location_id, employee_id, device_id, data
+            )
+            await idempotency.attach(
+                conn, restaurant_id=restaurant_id, key=key, resource=payment_id
+            )
+
+    async def start(provider: Provider, row: asyncpg.Record) -> ProviderPayment:
+        result = await provider.create(
+            NewPayment(
+                payment_id=row["id"],
+                amount=row["charged"],
+                currency=row["currency"].strip(),
+                reference=await statement_reference(row["order_id"]),
+                expires_at=row["expires_at"],
+                wallet_token=data.wallet_token,
+            )
+        )
+        if data.payment_method and result.state is PaymentState.awaiting_customer:
+            result = await _confirm(provider, result.reference, data.payment_method)
+        return result
+
+    return await _drive(restaurant_id, location_id, payment_id, key, 201, start, only_new=True)
+
+
+async def confirm_card(
+    *,
+    restaurant_id: UUID,
+    location_id: UUID | None,
+    payment_id: UUID,
+    data: s.ConfirmCard,
+    key: str,
+    body: bytes,
+) -> Answer:
+    """Charge a card payment with the PaymentMethod the iPad's card reader produced."""
+    retention = timedelta(days=get_settings().idempotency_retention_days)
+    async with transaction() as conn:
+        claimed = await idempotency.claim(
+            conn,
+            restaurant_id=restaurant_id,
+            key=key,
+            fingerprint=idempotency.fingerprint(f"POST {payment_id}/confirm", body),
+            retention=retention,
+        )
+        if isinstance(claimed, idempotency.Replay):
+            return claimed.status_code, claimed.body
+        row = await _visible(conn, payment_id, restaurant_id, location_id)
+        if row["method"] != Method.card or row["provider_reference"] is None:
+            raise NotConfirmable()
+        await idempotency.attach(conn, restaurant_id=restaurant_id, key=key, resource=payment_id)
+
+    async def confirm(provider: Provider, row: asyncpg.Record) -> ProviderPayment:
+        if row["state"] != PaymentState.awaiting_customer:
+            return ProviderPayment(reference=row["provider_reference"], state=row["state"])
+        return await _confirm(provider, row["provider_reference"], data.payment_method)
+
+    return await _drive(restaurant_id, location_id, payment_id, key, 200, confirm)
+
+
+async def cancel_payment(
+    *, restaurant_id: UUID, location_id: UUID | None, payment_id: UUID, key: str, body: bytes
+) -> Answer:
+    """Stop a payment still waiting for the customer (a QR nobody will scan)."""
+    retention = timedelta(days=get_settings().idempotency_retention_days)
+    async with transaction() as conn:
+        claimed = await idempotency.claim(
+            conn,
+            restaurant_id=restaurant_id,
+            key=key,
+            fingerprint=idempotency.fingerprint(f"POST {payment_id}/cancel", body),
+            retention=retention,
+        )
+        if isinstance(claimed, idempotency.Replay):
+            return claimed.status_code, claimed.body
+        row = await _visible(conn, payment_id, restaurant_id, location_id)
+        if PaymentState(row["state"]) in ENDINGS and row["state"] != PaymentState.canceled:
+            raise NotCancelable(field="state")
+        await idempotency.attach(conn, restaurant_id=restaurant_id, key=key, resource=payment_id)
+
+    async def cancel(provider: Provider, row: asyncpg.Record) -> ProviderPayment:
+        if row["provider_reference"] is None:  # the provider never heard of it
+            return ProviderPayment(reference="", state=PaymentState.canceled)
+        if PaymentState(row["state"]) in ENDINGS:
+            return ProviderPayment(reference=row["provider_reference"], state=row["state"])
+        return await provider.cancel(row["provider_reference"])
+
+    return await _drive(restaurant_id, location_id, payment_id, key, 200, cancel)
+
+
+async def _drive(
+    restaurant_id: UUID,
+    location_id: UUID | None,
+    payment_id: UUID,
+    key: str,
+    status_code: int,
+    action: Callable[[Provider, asyncpg.Record], Awaitable[ProviderPayment]],
+    *,
+    only_new: bool = False,
+) -> Answer:
+    """Steps 2 and 3: call the provider for ``payment_id`` and store the outcome and answer."""
+    async with connection() as conn:
+        row = await conn.fetchrow("SELECT * FROM payments WHERE id = $1", payment_id)
+    assert row is not None
+    # A resumed create whose provider call already landed skips straight to the answer.
+    if not (only_new and row["provider_reference"] is not None):
+        try:
+            result = await gateway.current().call(row["provider"], lambda p: action(p, row))
+        except ProviderUnavailable as exc:
+            async with transaction() as conn:
+                await idempotency.release(conn, restaurant_id=restaurant_id, key=key)
+            raise ProviderDown(str(exc), retry_after_seconds=5) from exc
+        except ProviderRefused as exc:
+            result = ProviderPayment(
+                reference=row["provider_reference"] or "",
+                state=PaymentState.failed,
+                failure_reason=exc.reason,
+            )
+        await record_outcome(payment_id, result, source="api")
+    async with transaction() as conn:
+        view = await load_payment(
+            conn, payment_id, restaurant_id=restaurant_id, location_id=location_id
+        )
+        body = msgspec.json.encode(view)
+        await idempotency.finish(
+            conn, restaurant_id=restaurant_id, key=key, status_code=status_code, body=body
+        )
+    return status_code, body
+
+
+async def record_outcome(payment_id: UUID, result: ProviderPayment, *, source: str) -> bool:
+    """Apply what a provider said about a payment; True if the state moved."""
+    async with transaction() as conn:
+        row = await ledger.lock_payment(conn, payment_id)
+        assert row is not None
+        if result.link or result.client_secret:
+            await conn.execute(
+                "UPDATE payments SET link = coalesce(link, $2),"
+                " client_secret = coalesce(client_secret, $3) WHERE id = $1",
+                payment_id,
+                result.link,
+                result.client_secret,
+            )
+        moved = await ledger.move_payment(
+            conn,
+            row,
+            result.state,
+            source=source,
+            failure_reason=result.failure_reason,
+            provider_fee=result.provider_fee,
+            reference=result.reference or None,
+        )
+    if moved and result.state is PaymentState.succeeded:
+        await poke_devices(row["restaurant_id"], row["location_id"])
+    return moved
+
+
+async def poke_devices(restaurant_id: UUID, location_id: UUID) -> None:
+    """Tell the location's iPads to pull: an order there may just have been paid."""
+    await events.bus.publish(
+        events.SyncPoke(restaurant_id=str(restaurant_id), location_id=str(location_id))
+    )
+
+
+async def _confirm(provider: Provider, reference: str, payment_method: str) -> ProviderPayment:
+    confirm = getattr(provider, "confirm", None)
+    if confirm is None:
+        raise ProviderRefused("this provider confirms no cards", reason="not_a_card_provider")
+    result: ProviderPayment = await confirm(reference, payment_method)
+    return result
+
+
+def _check_method_fields(data: s.CreatePayment) -> None:
+    if (data.tendered is not None) != (data.method is Method.cash):
+        raise ValidationFailed("tendered is required for cash, and only for cash", field="tendered")
+    if data.tendered is not None and data.tendered < data.amount + data.tip:
+        raise ValidationFailed("tendered must cover the amount and the tip", field="tendered")
+    if (data.wallet_token is not None) != (data.method is Method.apple_pay):
+        raise ValidationFailed(
+            "wallet_token is required for apple_pay, and only for apple_pay", field="wallet_token"
+        )
+    if data.payment_method is not None and data.method is not Method.card:
+        raise ValidationFailed("payment_method is only for card", field="payment_method")
+
+
+async def _insert_payment(
+    conn: asyncpg.Connection,
+    restaurant_id: UUID,
+    location_id: UUID | None,
+    employee_id: UUID | None,
+    device_id: UUID | None,
+    data: s.CreatePayment,
+) -> UUID:
+    order = await conn.fetchrow(
+        "SELECT id, location_id, status, total_due, currency FROM orders"
+        " WHERE id = $1 AND restaurant_id = $2 AND ($3::uuid IS NULL OR location_id = $3)"
+        " FOR UPDATE",  # payments on one order queue here, so two cannot both take the rest
+        data.order_id,
+        restaurant_id,
+        location_id,
+    )
+    if order is None:
+        raise ValidationFailed("no such order", field="order_id")
+    if order["status"] in ("paid", "voided"):
+        raise OrderNotPayable(f"the order is {order['status']}", field="order_id")
+    remaining = (
+        order["total_due"]
+        - await ledger.paid_towards(conn, order["id"])
+        - await ledger.in_flight_towards(conn, order["id"])
+    )
+    if data.amount > remaining:
+        raise ExceedsRemaining(
+            f"{remaining} is left to pay (payments in progress count until they end)",
+            field="amount",
+            remaining=remaining,
+        )
+    policy = await surcharge_policy(conn, restaurant_id)
+    surcharge = (
+        surcharge_for(data.amount + data.tip, data.method, policy) if data.accept_surcharge else 0
+    )
+    fees = fee_for(data.amount + data.tip + surcharge, data.method, schedule())
+    ttl = get_settings().payment_qr_ttl_seconds
+    expires_at = (
+        datetime.now(UTC) + timedelta(seconds=ttl) if data.method is Method.open_banking else None
+    )
+    payment_id = uuid4()
+    await conn.execute(
+        "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider, state,"
+        " currency, amount, tip, surcharge, tendered, fee_schedule, estimated_provider_fee,"
+        " platform_fee, expires_at, employee_id, device_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+        " $16, $17)",
+        payment_id,
+        restaurant_id,
+        order["location_id"],
+        order["id"],
+        data.method,
+        PROVIDER_OF[data.method],
+        order["currency"],
+        data.amount,
+        data.tip,
+        surcharge,
+        data.tendered,
+        schedule().version,
+        fees.provider_fee,
+        fees.platform_fee,
+        expires_at,
+        employee_id,
+        device_id,
+    )
+    return payment_id
+
+
+async def _visible(
+    conn: asyncpg.Connection, payment_id: UUID, restaurant_id: UUID, location_id: UUID | None
+) -> asyncpg.Record:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM payments WHERE id = $1 AND restaurant_id = $2"
+        " AND ($3::uuid IS NULL OR location_id = $3) FOR UPDATE",
+        payment_id,
+        restaurant_id,
+        location_id,
+    )
+    if row is None:
+        raise NotFound("no such payment")
+    return row
+
+
+async def statement_reference(order_id: UUID) -> str:
+    """What the customer's statement shows: the order number, the same on every retry."""
+    async with connection() as conn:
+        number: str = await conn.fetchval("SELECT number FROM orders WHERE id = $1", order_id)
+    return f"Fynlo {number}"
+
+
+async def get_payment(
+    *, restaurant_id: UUID, location_id: UUID | None, payment_id: UUID
+) -> s.Payment:
+    async with connection() as conn:
+        return await load_payment(
+            conn, payment_id, restaurant_id=restaurant_id, location_id=location_id
+        )
+
+
+async def order_payments(
+    *, restaurant_id: UUID, location_id: UUID | None, order_id: UUID
+) -> s.OrderPayments:
+    """Everything paid, waiting and refunded on one order: what the till shows at the end."""
+    async with connection() as conn:
+        order = await conn.fetchrow(
+            "SELECT id, status, total_due, currency FROM orders WHERE id = $1"
+            " AND restaurant_id = $2 AND ($3::uuid IS NULL OR location_id = $3)",
+            order_id,
+            restaurant_id,
+            location_id,
+        )
+        if order is None:
+            raise NotFound("no such order")
+        ids = await conn.fetch(
+            "SELECT id FROM payments WHERE order_id = $1 ORDER BY created_at, id", order_id
+        )
+        payments = [
+            await load_payment(conn, r["id"], restaurant_id=restaurant_id, location_id=None)
+            for r in ids
+        ]
+        paid = await ledger.paid_towards(conn, order_id)
+        in_flight = await ledger.in_flight_towards(conn, order_id)
+    return s.OrderPayments(
+        order_id=order_id,
+        currency=order["currency"],
+        total_due=order["total_due"],
+        paid=paid,
+        in_flight=in_flight,
+        remaining=max(0, order["total_due"] - paid - in_flight),
+        tips=sum(p.tip for p in payments if p.state is PaymentState.succeeded),
+        refunded=sum(p.refunded for p in payments),
+        order_status=order["status"],
+        payments=payments,
+    )
+
+
+async def quote(*, restaurant_id: UUID, amount: int) -> s.Quote:
+    async with connection() as conn:
+        policy = await surcharge_policy(conn, restaurant_id)
+        currency = await conn.fetchval(
+            "SELECT currency FROM restaurants WHERE id = $1", restaurant_id
+        )
+    fees = schedule()
+    methods = []
+    for fee in quote_fees(amount, fees):
+        surcharge = surcharge_for(amount, fee.method, policy)
+        methods.append(
+            s.MethodQuote(
+                method=fee.method,
+                provider_fee=fee.provider_fee,
+                platform_fee=fee.platform_fee,
+                total_fee=fee.total_fee,
+                saving_vs_card=fee.saving_vs_card,
+                surcharge=surcharge,
+                customer_pays=amount + surcharge,
+            )
+        )
+    return s.Quote(
+        amount=amount,
+        currency=currency,
+        schedule=fees.version,
+        surcharge_policy=policy,
+        methods=methods,
+    )
+
+
+async def get_policy(*, restaurant_id: UUID) -> s.Policy:
+    async with connection() as conn:
+        return s.Policy(surcharge=await surcharge_policy(conn, restaurant_id))
+
+
+async def set_policy(*, restaurant_id: UUID, surcharge: s.SurchargePolicy) -> s.Policy:
+    async with transaction() as conn:
+        await conn.execute(
+            "INSERT INTO payment_policies (restaurant_id, surcharge) VALUES ($1, $2)"
+            " ON CONFLICT (restaurant_id) DO UPDATE SET surcharge = excluded.surcharge,"
+            " updated_at = now()",
+            restaurant_id,
+            surcharge,
+        )
+    return s.Policy(surcharge=surcharge)

@@ -1,0 +1,99 @@
+"""Payment and refund rows as wire bodies: the one place a row becomes an answer."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from server.errors import NotFound
+from server.payments import schemas as s
+from server.payments.fees import Method
+from server.payments.states import ENDINGS, PaymentState
+
+# What to offer when a payment fails or expires, best first: the issue's product promise is
+# card and Apple Pay after a bank payment; cash is always there.
+_FALLBACK_ORDER = (Method.card, Method.apple_pay, Method.open_banking, Method.cash)
+
+
+def payment_path(payment_id: UUID) -> str:
+    return f"/api/v1/payments/{payment_id}"
+
+
+def payment_view(row: asyncpg.Record, refunded: int) -> s.Payment:
+    state = PaymentState(row["state"])
+    method = Method(row["method"])
+    waiting = state not in ENDINGS
+    qr = None
+    if method is Method.open_banking and row["link"] and waiting and row["expires_at"]:
+        base = payment_path(row["id"])
+        qr = s.Qr(
+            png=f"{base}/qr.png",
+            svg=f"{base}/qr.svg",
+            link=row["link"],
+            expires_at=row["expires_at"],
+        )
+    tendered = row["tendered"]
+    failed = state in (PaymentState.failed, PaymentState.expired)
+    return s.Payment(
+        id=row["id"],
+        order_id=row["order_id"],
+        location_id=row["location_id"],
+        method=method,
+        state=state,
+        currency=row["currency"].strip(),
+        amount=row["amount"],
+        tip=row["tip"],
+        surcharge=row["surcharge"],
+        charged=row["charged"],
+        tendered=tendered,
+        change=None if tendered is None else tendered - row["charged"],
+        refunded=refunded,
+        fees=s.Fees(
+            schedule=row["fee_schedule"],
+            estimated_provider_fee=row["estimated_provider_fee"],
+            platform_fee=row["platform_fee"],
+            provider_fee=row["provider_fee"],
+        ),
+        qr=qr,
+        client_secret=row["client_secret"] if waiting else None,
+        failure_reason=row["failure_reason"],
+        fallback=[m for m in _FALLBACK_ORDER if m is not method] if failed else [],
+        open_drawer=method is Method.cash and state is PaymentState.succeeded,
+        created_at=row["created_at"],
+        succeeded_at=row["succeeded_at"],
+    )
+
+
+async def load_payment(
+    conn: asyncpg.Connection,
+    payment_id: UUID,
+    *,
+    restaurant_id: UUID,
+    location_id: UUID | None,
+) -> s.Payment:
+    """A payment of this restaurant (and of the iPad's location); anything else is missing."""
+    row = await conn.fetchrow(
+        "SELECT p.*, (SELECT coalesce(sum(amount), 0)::bigint FROM refunds r"
+        " WHERE r.payment_id = p.id AND r.state = 'succeeded') AS refunded FROM payments p"
+        " WHERE p.id = $1 AND p.restaurant_id = $2 AND ($3::uuid IS NULL OR p.location_id = $3)",
+        payment_id,
+        restaurant_id,
+        location_id,
+    )
+    if row is None:
+        raise NotFound("no such payment")
+    return payment_view(row, row["refunded"])
+
+
+def refund_view(row: asyncpg.Record) -> s.Refund:
+    return s.Refund(
+        id=row["id"],
+        payment_id=row["payment_id"],
+        amount=row["amount"],
+        currency=row["currency"].strip(),
+        state=row["state"],
+        reason=row["reason"],
+        failure_reason=row["failure_reason"],
+        created_at=row["created_at"],
+    )

@@ -1,0 +1,142 @@
+"""The pay-by-bank QR flow: a code that works for 15 minutes, then offers the fallback.
+
+Here the bank's webhooks never arrive (nobody delivers them), so the poller is what settles
+stuck payments, as it must when a provider's webhook is lost.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import httpx
+import pytest
+from PIL import Image
+
+from server.db.engine import DB
+from server.payments import poller
+from tests.factories import Tenant, make_order
+from tests.fakes.open_banking import OpenBankingSandbox
+from tests.integration.payments.api import order_payments, pay
+from tests.problems import assert_problem
+
+pytestmark = pytest.mark.usefixtures("with_bank")
+PIZZA = [("Pizza", 2500, 1, 2000)]
+
+
+async def qr_payment(client: httpx.AsyncClient, tenant: Tenant) -> tuple[dict[str, object], UUID]:
+    order_id = await make_order(tenant, seq=1, lines=PIZZA)
+    response = await pay(client, tenant.headers, order_id, method="open_banking", amount=2500)
+    assert response.status_code == 201, response.text
+    return response.json(), order_id
+
+
+async def age(payment_id: object, minutes: int) -> None:
+    """Move the payment's own clock back, as if it had been created ``minutes`` ago."""
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE payments SET expires_at = expires_at - $2::interval,"
+            " updated_at = updated_at - $2::interval, created_at = created_at - $2::interval"
+            " WHERE id = $1",
+            UUID(str(payment_id)),
+            timedelta(minutes=minutes),
+        )
+
+
+async def test_the_qr_code_carries_the_payment_link_for_15_minutes(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    payment, _ = await qr_payment(client, tenant)
+    assert payment["state"] == "awaiting_customer"
+    qr = payment["qr"]
+    assert isinstance(qr, dict)
+    expires_at = datetime.fromisoformat(qr["expires_at"])
+    left = expires_at - datetime.now(UTC)
+    assert timedelta(minutes=14) < left <= timedelta(minutes=15)
+    assert "/pay/" in qr["link"]
+    png = await client.get(qr["png"], headers=tenant.headers)
+    assert (png.status_code, png.headers["content-type"]) == (200, "image/png")
+    image = Image.open(io.BytesIO(png.content))
+    assert image.size[0] == image.size[1] > 200
+    svg = await client.get(qr["svg"], headers=tenant.headers)
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.text.startswith("<svg") and "<path" in svg.text
+
+
+async def test_approving_on_the_bank_page_pays_the_order(
+    client: httpx.AsyncClient, tenant: Tenant, open_banking_sandbox: OpenBankingSandbox
+) -> None:
+    payment, order_id = await qr_payment(client, tenant)
+    link = str(payment["qr"]["link"])  # type: ignore[index]
+    async with httpx.AsyncClient(trust_env=False) as phone:  # the customer's phone
+        page = await phone.get(link)
+        assert page.status_code == 200 and "£25.00" in page.text
+        approve = page.text.split('action="', 2)[1].split('"', 1)[0]
+        assert approve.endswith("/approve")
+        token = httpx.URL(link).params["resource_token"]
+        done = await phone.post(httpx.URL(link).join(approve), data={"resource_token": token})
+        assert done.status_code == 200, done.text
+    await age(payment["id"], 3)  # quiet for 3 minutes: the poller asks the bank
+    report = await poller.sweep()
+    assert report.moved >= 1
+    summary = await order_payments(client, tenant.headers, order_id)
+    assert (summary["order_status"], summary["payments"][0]["state"]) == ("paid", "succeeded")
+    gone = await client.get(f"/api/v1/payments/{payment['id']}/qr.png", headers=tenant.headers)
+    assert_problem(gone, 410, "payment.qr_expired")
+
+
+async def test_an_abandoned_qr_expires_and_offers_card_and_apple_pay(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    payment, order_id = await qr_payment(client, tenant)
+    await age(payment["id"], 16)
+    expired_qr = await client.get(
+        f"/api/v1/payments/{payment['id']}/qr.svg", headers=tenant.headers
+    )
+    assert_problem(expired_qr, 410, "payment.qr_expired")
+    report = await poller.sweep()
+    assert report.expired >= 1
+    got = (await client.get(f"/api/v1/payments/{payment['id']}", headers=tenant.headers)).json()
+    assert (got["state"], got["failure_reason"], got["qr"]) == ("expired", "expired", None)
+    assert got["fallback"][:2] == ["card", "apple_pay"]
+    fallback = await pay(
+        client,
+        tenant.headers,
+        order_id,
+        method="card",
+        amount=2500,
+        payment_method="pm_card_visa",
+    )
+    assert fallback.json()["state"] == "succeeded"
+    assert (await order_payments(client, tenant.headers, order_id))["order_status"] == "paid"
+
+
+async def test_staff_can_cancel_a_qr_and_the_bank_hears_of_it(
+    client: httpx.AsyncClient, tenant: Tenant, open_banking_sandbox: OpenBankingSandbox
+) -> None:
+    payment, order_id = await qr_payment(client, tenant)
+    cancel = await client.post(
+        f"/api/v1/payments/{payment['id']}/cancel",
+        headers={**tenant.headers, "Idempotency-Key": "cancel-1"},
+    )
+    assert cancel.json()["state"] == "canceled"
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn:
+        reference = await conn.fetchval(
+            "SELECT provider_reference FROM payments WHERE id = $1", UUID(str(payment["id"]))
+        )
+    at_bank = await open_banking_sandbox.provider().status(reference)
+    assert at_bank.state == "canceled"
+    assert (await order_payments(client, tenant.headers, order_id))["remaining"] == 2500
+
+
+async def test_a_qr_is_for_pay_by_bank_only(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    order_id = await make_order(tenant, seq=1)
+    cash = (
+        await pay(client, tenant.headers, order_id, method="cash", amount=300, tendered=300)
+    ).json()
+    assert cash["qr"] is None
+    response = await client.get(f"/api/v1/payments/{cash['id']}/qr.png", headers=tenant.headers)
+    assert_problem(response, 404, "not_found")
