@@ -21,7 +21,8 @@ from server.employees.tables import Employee
 from server.floor.tables import FloorTable
 from server.orders.numbers import format_order_number
 from server.orders.services import save_order
-from server.orders.tables import OrderStatus
+from server.orders.tables import Order, OrderStatus
+from server.payments.fees import DEFAULT_SCHEDULE
 from server.restaurants.tables import Location, Restaurant
 from server.wire import Wire
 
@@ -266,6 +267,7 @@ async def _orders(products: dict[str, dict[str, Any]]) -> None:
     for seq, (status, table, items, service_bp, tip) in enumerate(baskets, start=1):
         order_id = _id(f"order:{seq}")
         opened_at = now - timedelta(minutes=15 * (len(baskets) - seq + 1))
+        closed_at = opened_at + timedelta(minutes=50) if status == OrderStatus.paid else None
         order = {
             "id": order_id,
             "restaurant_id": RESTAURANT_ID,
@@ -280,7 +282,7 @@ async def _orders(products: dict[str, dict[str, Any]]) -> None:
             "service_charge_bp": service_bp,
             "tip": tip,
             "opened_at": opened_at,
-            "closed_at": opened_at + timedelta(minutes=50) if status == OrderStatus.paid else None,
+            "closed_at": closed_at,
         }
         lines = []
         for position, (name, quantity) in enumerate(items):
@@ -317,3 +319,22 @@ async def _orders(products: dict[str, dict[str, Any]]) -> None:
                 }
             )
         await save_order(order, lines)
+        if closed_at is not None:
+            await _paid_in_cash(order_id, taken_at=closed_at)
+
+
+async def _paid_in_cash(order_id: UUID, *, taken_at: datetime) -> None:
+    """The demo's closed orders were paid in cash, so the ledger and reports agree with them."""
+    await Order.raw(
+        "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider,"
+        " state, currency, amount, tendered, fee_schedule, estimated_provider_fee,"
+        " platform_fee, provider_reference, source, created_at, succeeded_at)"
+        " SELECT {}, restaurant_id, location_id, id, 'cash', 'cash', 'succeeded', currency,"
+        " total_due, total_due, {}, 0, 0, {}, 'api', {}, {} FROM orders WHERE id = {}",
+        _id(f"payment:{order_id}"),
+        DEFAULT_SCHEDULE.version,
+        f"cash-{_id(f'payment:{order_id}')}",
+        taken_at,
+        taken_at,
+        order_id,
+    )

@@ -9,7 +9,8 @@ bounded batches:
 2. calls the provider again for payments whose creation never got an answer, with the same
    idempotency key, so it finds the object it may already have made instead of a new one;
 3. sends refunds that are still pending without a provider reference, again with their key;
-4. fetches the provider's own fee for succeeded payments that have none yet;
+4. fetches the provider's own fee for recent succeeded payments that have none yet, where
+   the provider's payment carries it;
 5. deletes idempotency keys past their retention.
 
 Every step is idempotent, so two processes sweeping at once do no harm.
@@ -86,6 +87,7 @@ async def sweep() -> Sweep:
         unpriced = await conn.fetch(
             "SELECT id, provider, provider_reference FROM payments WHERE state = 'succeeded'"
             " AND provider_fee IS NULL AND provider <> 'cash' AND provider_reference IS NOT NULL"
+            " AND succeeded_at > now() - interval '1 day'"
             " ORDER BY succeeded_at LIMIT $1",
             BATCH,
         )
@@ -102,6 +104,11 @@ async def sweep() -> Sweep:
         except ProviderUnavailable:
             report.unreachable += 1
     for row in unpriced:
+        # Only where the payment itself carries the fee (Stripe's balance transaction); a
+        # pay-by-bank fee is in the merchant account's books, read by `fynlo reconcile`.
+        provider = gateway.current().providers.get(row["provider"])
+        if not getattr(provider, "fees_in_status", False):
+            continue
         result = await _ask(row["provider"], row["provider_reference"], report)
         if result is not None and result.provider_fee is not None:
             await record_outcome(row["id"], result, source="poller")

@@ -51,6 +51,8 @@ class StripeProvider:
     """The ``stripe`` provider. ``api_base`` None talks to api.stripe.com."""
 
     name = "stripe"
+    fees_in_status = True
+    """A succeeded payment's status carries Stripe's fee (its balance transaction)."""
 
     def __init__(
         self,

@@ -64,3 +64,29 @@ def test_a_refund_settles_once() -> None:
     assert advance_refund(RefundState.pending, RefundState.succeeded) is RefundState.succeeded
     assert advance_refund(RefundState.succeeded, RefundState.failed) is RefundState.succeeded
     assert advance_refund(RefundState.failed, RefundState.succeeded) is RefundState.failed
+
+
+# What providers actually report for one payment, in order: at most one ending.
+PROVIDER_PATHS = [
+    (PaymentState.awaiting_customer, PaymentState.authorizing, PaymentState.succeeded),
+    (PaymentState.awaiting_customer, PaymentState.authorizing, PaymentState.failed),
+    (PaymentState.awaiting_customer, PaymentState.failed),
+    (PaymentState.awaiting_customer, PaymentState.expired),
+    (PaymentState.awaiting_customer, PaymentState.canceled),
+    (PaymentState.awaiting_customer, PaymentState.authorizing),
+]
+
+
+@settings(max_examples=1000)
+@given(st.sampled_from(PROVIDER_PATHS), st.data())
+def test_a_providers_events_in_any_order_and_number_end_where_the_ordered_ones_do(
+    path: tuple[PaymentState, ...], data: st.DataObject
+) -> None:
+    ordered = PaymentState.created
+    for event in path:
+        ordered = advance(ordered, event)
+    repeated = [event for event in path for _ in range(data.draw(st.integers(1, 3)))]
+    shuffled = PaymentState.created
+    for event in data.draw(st.permutations(repeated)):
+        shuffled = advance(shuffled, event)
+    assert shuffled is ordered
