@@ -204,7 +204,11 @@ async def cancel_payment(
             return ProviderPayment(reference="", state=PaymentState.canceled)
         if PaymentState(row["state"]) in ENDINGS:
             return ProviderPayment(reference=row["provider_reference"], state=row["state"])
-        return await provider.cancel(row["provider_reference"])
+        try:
+            return await provider.cancel(row["provider_reference"])
+        except ProviderRefused:
+            # Too late to cancel (the bank is already paying): answer with where it is now.
+            return await provider.status(row["provider_reference"])
 
     return await _drive(restaurant_id, location_id, payment_id, key, 200, cancel)
 

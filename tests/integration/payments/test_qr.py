@@ -140,3 +140,22 @@ async def test_a_qr_is_for_pay_by_bank_only(client: httpx.AsyncClient, tenant: T
     assert cash["qr"] is None
     response = await client.get(f"/api/v1/payments/{cash['id']}/qr.png", headers=tenant.headers)
     assert_problem(response, 404, "not_found")
+
+
+async def test_a_cancel_that_comes_too_late_reports_the_payment_as_it_is(
+    client: httpx.AsyncClient, tenant: Tenant, open_banking_sandbox: OpenBankingSandbox
+) -> None:
+    """The customer approved just before staff pressed cancel: the money is taken, so say so."""
+    payment, order_id = await qr_payment(client, tenant)
+    assert DB.pool is not None
+    async with DB.pool.acquire() as conn:
+        reference = await conn.fetchval(
+            "SELECT provider_reference FROM payments WHERE id = $1", UUID(str(payment["id"]))
+        )
+    await open_banking_sandbox.approve(reference)
+    cancel = await client.post(
+        f"/api/v1/payments/{payment['id']}/cancel",
+        headers={**tenant.headers, "Idempotency-Key": "cancel-late"},
+    )
+    assert (cancel.status_code, cancel.json()["state"]) == (200, "succeeded")
+    assert (await order_payments(client, tenant.headers, order_id))["order_status"] == "paid"
