@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 
@@ -31,3 +35,18 @@ async def close_pool() -> None:
     """Close the pool, waiting for borrowed connections to come back."""
     if DB.pool is not None:
         await DB.close_connection_pool()
+
+
+@contextlib.asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection, for code that speaks SQL to asyncpg directly."""
+    assert DB.pool is not None, "the pool is opened by the app's lifespan or the CLI"
+    async with DB.pool.acquire() as conn:
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection inside a transaction that commits when the block ends."""
+    async with connection() as conn, conn.transaction():
+        yield conn

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.payments.errors import ProviderDown, ValidationUrlRefused
+from server.payments.providers.apple_pay_gateway import apple_pay_merchant_session
 from server.payments.providers.base import ProviderUnavailable
-from server.payments.providers.stripe import apple_pay_merchant_session
 from server.settings import get_settings
 
 

@@ -15,7 +15,7 @@ from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.errors import ValidationFailed
 from server.payments import errors as e
-from server.payments import idempotency, qr, refunds, reports, services, webhooks
+from server.payments import idempotency, qr, quotes, refunds, reports, services, webhooks
 from server.payments import schemas as s
 from server.payments.apple_pay import merchant_session
 
@@ -207,13 +207,13 @@ class PaymentController(Controller):
             raise ValidationFailed(
                 f"amount must be 1 to {s.MAX_AMOUNT} minor units", field="amount"
             )
-        return await services.quote(restaurant_id=caller.restaurant_id, amount=amount)
+        return await quotes.quote(restaurant_id=caller.restaurant_id, amount=amount)
 
     @get(
         "/policy", summary="The restaurant's surcharge policy", opt=allow(Permission.payments_take)
     )
     async def get_policy(self, caller: NamedDependency[Caller]) -> s.Policy:
-        return await services.get_policy(restaurant_id=caller.restaurant_id)
+        return await quotes.get_policy(restaurant_id=caller.restaurant_id)
 
     @put(
         "/policy",
@@ -223,9 +223,7 @@ class PaymentController(Controller):
     async def set_policy(
         self, caller: NamedDependency[Caller], data: JSONBody[s.PolicyUpdate]
     ) -> s.Policy:
-        return await services.set_policy(
-            restaurant_id=caller.restaurant_id, surcharge=data.surcharge
-        )
+        return await quotes.set_policy(restaurant_id=caller.restaurant_id, surcharge=data.surcharge)
 
     @get(
         "/reports/daily",

@@ -26,6 +26,7 @@ from uuid import UUID
 
 import asyncpg
 
+from server.db.engine import connection, transaction
 from server.payments import gateway, idempotency
 from server.payments.providers.base import (
     NewPayment,
@@ -34,12 +35,7 @@ from server.payments.providers.base import (
     ProviderUnavailable,
 )
 from server.payments.refunds import send_refund
-from server.payments.services import (
-    connection,
-    record_outcome,
-    statement_reference,
-    transaction,
-)
+from server.payments.services import record_outcome, statement_reference
 from server.payments.states import ENDINGS, PaymentState
 
 log = logging.getLogger("fynlo.payments.poller")

@@ -10,10 +10,10 @@ import qrcode
 import qrcode.image.svg
 from qrcode.constants import ERROR_CORRECT_M
 
+from server.db.engine import connection
 from server.errors import NotFound
 from server.payments.errors import QrExpired
 from server.payments.fees import Method
-from server.payments.services import connection
 from server.payments.states import ENDINGS, PaymentState
 
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from server.db.engine import connection, transaction
 from server.payments import gateway
 from server.payments.providers.base import LedgerEntry, LedgerSource
-from server.payments.services import connection, transaction
 
 # Provider books and ours stamp the same movement a little apart; entries this close
 # outside the window are still matched, so a payment at 23:59:59 is not "missing".

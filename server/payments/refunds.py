@@ -15,12 +15,12 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
+from server.db.engine import connection, transaction
 from server.errors import NotFound
 from server.payments import gateway, idempotency, ledger
 from server.payments import schemas as s
 from server.payments.errors import NotRefundable, ProviderDown, RefundExceedsCaptured
 from server.payments.providers.base import ProviderRefund, ProviderRefused, ProviderUnavailable
-from server.payments.services import connection, transaction
 from server.payments.states import PaymentState, RefundState
 from server.payments.views import refund_view
 from server.settings import get_settings

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from server.db.engine import connection
 from server.payments import schemas as s
-from server.payments.services import connection
 
 
 async def daily_revenue(

@@ -12,8 +12,7 @@ can be retried with the same ``Idempotency-Key`` without charging twice:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID, uuid4
@@ -22,7 +21,7 @@ import asyncpg
 import msgspec
 
 from server import events
-from server.db.engine import DB
+from server.db.engine import connection, transaction
 from server.errors import NotFound, ValidationFailed
 from server.payments import gateway, idempotency, ledger
 from server.payments import schemas as s
@@ -33,8 +32,7 @@ from server.payments.errors import (
     OrderNotPayable,
     ProviderDown,
 )
-from server.payments.fees import FeeSchedule, Method, fee_for, load_schedule
-from server.payments.fees import quote as quote_fees
+from server.payments.fees import Method, fee_for
 from server.payments.gateway import PROVIDER_OF
 from server.payments.providers.base import (
     NewPayment,
@@ -43,6 +41,7 @@ from server.payments.providers.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
+from server.payments.quotes import schedule, surcharge_for, surcharge_policy
 from server.payments.states import ENDINGS, PaymentState
 from server.payments.views import load_payment
 from server.settings import get_settings
@@ -51,45 +50,6 @@ T = TypeVar("T")
 
 Answer = tuple[int, bytes]
 """Status code and JSON body, exactly as stored for replays."""
-
-
-@contextlib.asynccontextmanager
-async def transaction() -> AsyncIterator[asyncpg.Connection]:
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn, conn.transaction():
-        yield conn
-
-
-@contextlib.asynccontextmanager
-async def connection() -> AsyncIterator[asyncpg.Connection]:
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
-        yield conn
-
-
-_schedule: FeeSchedule | None = None
-
-
-def schedule() -> FeeSchedule:
-    """The fee schedule in force (from ``fee_schedule_file``, else the product plan)."""
-    global _schedule
-    if _schedule is None:
-        _schedule = load_schedule(get_settings().fee_schedule_file)
-    return _schedule
-
-
-async def surcharge_policy(conn: asyncpg.Connection, restaurant_id: UUID) -> s.SurchargePolicy:
-    policy = await conn.fetchval(
-        "SELECT surcharge FROM payment_policies WHERE restaurant_id = $1", restaurant_id
-    )
-    return "pass_on" if policy == "pass_on" else "absorb"
-
-
-def surcharge_for(amount: int, method: Method, policy: s.SurchargePolicy) -> int:
-    """The fee the customer may be asked to add; zero when the restaurant absorbs fees."""
-    if policy == "absorb":
-        return 0
-    return fee_for(amount, method, schedule()).total_fee
 
 
 async def create_payment(
@@ -442,50 +402,3 @@ async def order_payments(
         order_status=order["status"],
         payments=payments,
     )
-
-
-async def quote(*, restaurant_id: UUID, amount: int) -> s.Quote:
-    async with connection() as conn:
-        policy = await surcharge_policy(conn, restaurant_id)
-        currency = await conn.fetchval(
-            "SELECT currency FROM restaurants WHERE id = $1", restaurant_id
-        )
-    fees = schedule()
-    methods = []
-    for fee in quote_fees(amount, fees):
-        surcharge = surcharge_for(amount, fee.method, policy)
-        methods.append(
-            s.MethodQuote(
-                method=fee.method,
-                provider_fee=fee.provider_fee,
-                platform_fee=fee.platform_fee,
-                total_fee=fee.total_fee,
-                saving_vs_card=fee.saving_vs_card,
-                surcharge=surcharge,
-                customer_pays=amount + surcharge,
-            )
-        )
-    return s.Quote(
-        amount=amount,
-        currency=currency,
-        schedule=fees.version,
-        surcharge_policy=policy,
-        methods=methods,
-    )
-
-
-async def get_policy(*, restaurant_id: UUID) -> s.Policy:
-    async with connection() as conn:
-        return s.Policy(surcharge=await surcharge_policy(conn, restaurant_id))
-
-
-async def set_policy(*, restaurant_id: UUID, surcharge: s.SurchargePolicy) -> s.Policy:
-    async with transaction() as conn:
-        await conn.execute(
-            "INSERT INTO payment_policies (restaurant_id, surcharge) VALUES ($1, $2)"
-            " ON CONFLICT (restaurant_id) DO UPDATE SET surcharge = excluded.surcharge,"
-            " updated_at = now()",
-            restaurant_id,
-            surcharge,
-        )
-    return s.Policy(surcharge=surcharge)

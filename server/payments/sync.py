@@ -20,7 +20,7 @@ import msgspec
 
 from server.payments import ledger
 from server.payments.fees import Method, fee_for
-from server.payments.services import schedule
+from server.payments.quotes import schedule
 from server.sync.registry import DeviceContext, ProjectionRefused, Written, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 

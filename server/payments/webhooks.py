@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from server.db.engine import transaction
 from server.payments import gateway, ledger
 from server.payments import schemas as s
 from server.payments.errors import (
@@ -26,7 +27,7 @@ from server.payments.errors import (
     WebhookNotConfigured,
 )
 from server.payments.providers.base import ProviderEvent, ProviderUnavailable, WebhookRejected
-from server.payments.services import poke_devices, record_outcome, transaction
+from server.payments.services import poke_devices, record_outcome
 from server.payments.states import PaymentState, RefundState
 
 log = logging.getLogger("fynlo.payments.webhooks")

@@ -14,6 +14,7 @@ import pytest
 import stripe
 
 from server.money import round_half_up
+from server.payments.providers.apple_pay_gateway import apple_pay_merchant_session
 from server.payments.providers.base import (
     NewPayment,
     Provider,
@@ -21,7 +22,7 @@ from server.payments.providers.base import (
     ProviderUnavailable,
     WebhookRejected,
 )
-from server.payments.providers.stripe import StripeProvider, apple_pay_merchant_session
+from server.payments.providers.stripe import StripeProvider
 from server.payments.states import PaymentState, RefundState
 from tests.fakes.stripe import StripeFake, start_stripe_fake, start_webhook_receiver
 
