@@ -21,6 +21,7 @@ import stripe
 MAX_ATTEMPTS = 5
 FIRST_RETRY_SECONDS = 0.1
 ATTEMPT_TIMEOUT_SECONDS = 2.0
+MAX_IN_FLIGHT = 8
 """With doubling backoff a delivery gives up within about 13 s (3 s waiting, 5 tries of 2 s)."""
 
 
@@ -56,6 +57,8 @@ class WebhookOutbox:
         self.deliveries: list[Delivery] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
+        # Like Stripe, a few deliveries at a time: a burst must not starve the receiver.
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def send(self, event: dict[str, Any]) -> None:
         """Record ``event`` signed; start delivering it if there is a URL (needs a running loop)."""
@@ -94,9 +97,10 @@ class WebhookOutbox:
                 await asyncio.sleep(FIRST_RETRY_SECONDS * 2**attempt)
                 self._sign(delivery)
             try:
-                response = await self._http.post(
-                    self.url, content=delivery.payload.encode(), headers=delivery.headers
-                )
+                async with self._slots:
+                    response = await self._http.post(
+                        self.url, content=delivery.payload.encode(), headers=delivery.headers
+                    )
             except httpx.HTTPError as exc:
                 delivery.attempts.append(type(exc).__name__)
                 continue
