@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
+from server import events
+
 
 class FynloEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine, configured late and without an import-time connection."""
@@ -47,6 +49,7 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
 
 @contextlib.asynccontextmanager
 async def transaction() -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection inside a transaction that commits when the block ends."""
-    async with connection() as conn, conn.transaction():
+    """A pooled connection inside a transaction that commits when the block ends; events
+    announced inside are published after the commit."""
+    async with events.collect(), connection() as conn, conn.transaction():
         yield conn

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from server import events
 from server.auth.tables import RefreshToken
 from server.db import scoped
 from server.db.engine import DB
@@ -138,6 +139,10 @@ async def revoke(*, restaurant_id: UUID, device_id: UUID) -> s.Device:
         await RefreshToken.update({RefreshToken.revoked_at: now}).where(
             (RefreshToken.device_id == device_id) & RefreshToken.revoked_at.is_null()
         )
+    # Its open real-time sockets close at once, on whichever server holds them.
+    await events.announce(
+        events.DeviceRevoked(restaurant_id=str(restaurant_id), device_id=str(device_id))
+    )
     return msgspec.convert(rows[0], s.Device)
 
 

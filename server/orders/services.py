@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from server import events
 from server.db import scoped
 from server.db.engine import DB
 from server.errors import Conflict, NotFound
@@ -107,8 +108,8 @@ async def void_order(
     *, restaurant_id: UUID, order_id: UUID, location_id: UUID | None, reason: str
 ) -> s.Order:
     """Void an open or sent order. Forward-only: a paid order is refunded, never voided."""
-    await _get_visible(restaurant_id, order_id, location_id)
-    async with DB.transaction():
+    order = await _get_visible(restaurant_id, order_id, location_id)
+    async with events.collect(), DB.transaction():
         rows = await Order.raw(
             "SELECT status FROM orders WHERE id = {} AND restaurant_id = {} FOR UPDATE",
             order_id,
@@ -125,6 +126,14 @@ async def void_order(
                     Order.notes: Order.notes + f"\nVoid: {reason}",
                 }
             ).where(Order.id == order_id)
+            await events.announce(
+                events.OrderStatusChanged(
+                    restaurant_id=str(restaurant_id),
+                    location_id=str(order["location_id"]),
+                    order_id=str(order_id),
+                    status=OrderStatus.voided,
+                )
+            )
     return await get_order(restaurant_id=restaurant_id, order_id=order_id, location_id=location_id)
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server import events
 from server.orders import pricing
 from server.orders.numbers import format_order_number
 from server.orders.tables import OrderStatus
@@ -148,6 +149,14 @@ async def project_orders(
 ) -> None:
     """Write synced orders into ``orders`` and bring in any lines that arrived first."""
     currency = await conn.fetchval("SELECT currency FROM restaurants WHERE id = $1", restaurant_id)
+    before = {
+        row["id"]: row["status"]
+        for row in await conn.fetch(
+            "SELECT id, status FROM orders WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
+            restaurant_id,
+            [item.entity_id for item in written],
+        )
+    }
     rows = []
     for item in written:
         data = item.version.data
@@ -177,6 +186,17 @@ async def project_orders(
         " WHERE orders.restaurant_id = excluded.restaurant_id",
         rows,
     )
+    for item in written:
+        status = item.version.data.get("status", "open")
+        if item.entity_id in before and before[item.entity_id] != status:
+            await events.announce(
+                events.OrderStatusChanged(
+                    restaurant_id=str(restaurant_id),
+                    location_id=str(item.location_id),
+                    order_id=str(item.entity_id),
+                    status=status,
+                )
+            )
     order_ids = [item.entity_id for item in written]
     pending = await conn.fetch(
         "SELECT entity_id, data FROM sync_entities WHERE restaurant_id = $1"

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from server import events
 from server.payments.states import PaymentState, RefundState, advance, advance_refund
 from server.sync.publish import record_server_change_in
 
@@ -69,6 +70,17 @@ async def move_payment(
         provider_fee,
         reference,
     )
+    if applied:
+        await events.announce(
+            events.PaymentStatusChanged(
+                restaurant_id=str(payment["restaurant_id"]),
+                location_id=str(payment["location_id"]),
+                payment_id=str(payment["id"]),
+                order_id=str(payment["order_id"]),
+                method=payment["method"],
+                state=new,
+            )
+        )
     if applied and new is PaymentState.succeeded:
         await settle_order(conn, payment["restaurant_id"], payment["order_id"])
     return applied
@@ -88,6 +100,14 @@ async def settle_order(conn: asyncpg.Connection, restaurant_id: UUID, order_id: 
         "UPDATE orders SET status = 'paid', closed_at = coalesce(closed_at, now()),"
         " updated_at = now() WHERE id = $1",
         order_id,
+    )
+    await events.announce(
+        events.OrderStatusChanged(
+            restaurant_id=str(restaurant_id),
+            location_id=str(order["location_id"]),
+            order_id=str(order_id),
+            status="paid",
+        )
     )
     if await _in_feed(conn, restaurant_id, order_id):
         # iPads learn the order is paid through the feed, like any other change.

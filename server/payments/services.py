@@ -20,7 +20,6 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
-from server import events
 from server.db.engine import connection, transaction
 from server.errors import NotFound, ValidationFailed
 from server.payments import gateway, idempotency, ledger
@@ -235,16 +234,7 @@ async def record_outcome(payment_id: UUID, result: ProviderPayment, *, source: s
             provider_fee=result.provider_fee,
             reference=result.reference or None,
         )
-    if moved and result.state is PaymentState.succeeded:
-        await poke_devices(row["restaurant_id"], row["location_id"])
     return moved
-
-
-async def poke_devices(restaurant_id: UUID, location_id: UUID) -> None:
-    """Tell the location's iPads to pull: an order there may just have been paid."""
-    await events.bus.publish(
-        events.SyncPoke(restaurant_id=str(restaurant_id), location_id=str(location_id))
-    )
 
 
 async def _confirm(provider: Provider, reference: str, payment_method: str) -> ProviderPayment:

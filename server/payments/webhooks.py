@@ -27,7 +27,7 @@ from server.payments.errors import (
     WebhookNotConfigured,
 )
 from server.payments.providers.base import ProviderEvent, ProviderUnavailable, WebhookRejected
-from server.payments.services import poke_devices, record_outcome
+from server.payments.services import record_outcome
 from server.payments.states import PaymentState, RefundState
 
 log = logging.getLogger("fynlo.payments.webhooks")
@@ -61,10 +61,9 @@ async def receive(provider_name: str, headers: Mapping[str, str], body: bytes) -
             moved, payment = await _apply_to_payment(conn, provider_name, event)
         else:
             await _apply_to_refund(conn, provider_name, event)
-    if payment is not None and moved and event.state is PaymentState.succeeded:
-        await poke_devices(payment["restaurant_id"], payment["location_id"])
-        if event.provider_fee is None:
-            await _fetch_fee(provider_name, payment["id"], event.reference)
+    succeeded = moved and event.state is PaymentState.succeeded
+    if payment is not None and succeeded and event.provider_fee is None:
+        await _fetch_fee(provider_name, payment["id"], event.reference)
     return s.WebhookAck(received=True, duplicate=False)
 
 

@@ -83,7 +83,7 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
     if len({change.seq for change in changes}) != len(changes):
         raise SequenceGap("a sequence number appears twice in the batch", field="changes")
     assert DB.pool is not None
-    async with DB.pool.acquire() as conn, conn.transaction():
+    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
         last_seq = await _lock_progress(conn, device)
         replayed = [change for change in changes if change.seq <= last_seq]
         fresh = [change for change in changes if change.seq > last_seq]
@@ -113,11 +113,12 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
                 request.schema_version,
                 request.app_version,
             )
-    if touched:
-        poke = events.SyncPoke(
-            restaurant_id=str(device.restaurant_id), location_id=str(device.location_id)
-        )
-        await events.bus.publish(poke)
+        if touched:
+            await events.announce(
+                events.SyncPoke(
+                    restaurant_id=str(device.restaurant_id), location_id=str(device.location_id)
+                )
+            )
     results.sort(key=lambda result: result.seq)
     return PushResponse(batch_id=request.batch_id, last_applied_seq=last_seq, results=results)
 
@@ -155,8 +156,10 @@ async def _apply_isolating_failures(
     conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
 ) -> Outcome:
     try:
-        async with conn.transaction():  # a savepoint: undone alone if the database refuses
-            return await _apply(conn, device, batch_id, changes)
+        # A savepoint: undone alone if the database refuses, with what it announced.
+        with events.savepoint():
+            async with conn.transaction():
+                return await _apply(conn, device, batch_id, changes)
     except (asyncpg.PostgresError, registry.ProjectionRefused) as exc:
         if _transient(exc):
             raise
@@ -164,8 +167,9 @@ async def _apply_isolating_failures(
     merged = Outcome()
     for change in changes:
         try:
-            async with conn.transaction():
-                single = await _apply(conn, device, batch_id, [change])
+            with events.savepoint():
+                async with conn.transaction():
+                    single = await _apply(conn, device, batch_id, [change])
         except (asyncpg.PostgresError, registry.ProjectionRefused) as exc:
             if _transient(exc):
                 raise
@@ -353,6 +357,16 @@ async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome
                 (entity_type, entity_id, current)
                 for (entity_type, entity_id), current in outcome.states.items()
             ],
+        )
+    for change, _, after, rule in outcome.conflicts:
+        await events.announce(
+            events.ConflictLogged(
+                restaurant_id=str(device.restaurant_id),
+                location_id=None if after.location_id is None else str(after.location_id),
+                entity_type=change.entity_type,
+                entity_id=str(change.entity_id),
+                rule=rule,
+            )
         )
     if outcome.conflicts:
         await conn.executemany(

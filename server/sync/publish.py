@@ -45,7 +45,7 @@ async def record_server_change(
         assert DB.pool is not None
         async with DB.pool.acquire() as conn, conn.transaction():
             await _record(conn, restaurant_id, entity_type, entity_id, location_id, data, deleted)
-    await events.bus.publish(
+    await events.announce(
         events.SyncPoke(
             restaurant_id=str(restaurant_id),
             location_id=None if location_id is None else str(location_id),
@@ -63,8 +63,14 @@ async def record_server_change_in(
     data: dict[str, Any],
 ) -> None:
     """``record_server_change`` on the caller's own connection and transaction, for code that
-    works with asyncpg directly; the caller pokes devices once it has committed."""
+    works with asyncpg directly inside ``events.collect()``."""
     await _record(conn, restaurant_id, entity_type, entity_id, location_id, data, False)
+    await events.announce(
+        events.SyncPoke(
+            restaurant_id=str(restaurant_id),
+            location_id=None if location_id is None else str(location_id),
+        )
+    )
 
 
 async def _record(
