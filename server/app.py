@@ -41,6 +41,9 @@ from server.payments.controllers import (
     WebhookController,
 )
 from server.payments.setup import payments_running
+from server.realtime.hub import Hub
+from server.realtime.setup import channels_plugin, realtime_running
+from server.realtime.socket import realtime_socket
 from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.configure(settings.database_url)
     signing_keys = SigningKeys.load_or_create(settings.key_file)
     limiter = limiter_from_settings(settings)
+    channels = channels_plugin(settings)
+    hub = Hub()
 
     @asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncIterator[None]:
@@ -105,15 +110,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PaymentController,
             OrderPaymentsController,
             WebhookController,
+            realtime_socket,
         ],
         guards=[authenticate, authorize],
         dependencies={"caller": Provide(provide_caller)},
         middleware=[RequestContextMiddleware, metrics.middleware, AuditMiddleware],
         exception_handlers={Exception: problem_response},
         before_request=check_body_strictly,
-        lifespan=[database_pool, payments_running(settings)],
+        lifespan=[database_pool, payments_running(settings), realtime_running(channels, hub)],
         request_max_body_size=settings.max_body_bytes,
-        plugins=[ClosedStructSchemas()],
+        plugins=[ClosedStructSchemas(), channels],
         openapi_config=OpenAPIConfig(
             title="Fynlo POS API",
             version=VERSION,
@@ -129,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
-        state=State({"signing_keys": signing_keys, "limiter": limiter}),
+        state=State({"signing_keys": signing_keys, "limiter": limiter, "realtime_hub": hub}),
         logging_config=None,
         debug=False,
     )

@@ -67,7 +67,8 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     """The id a newest-first page of an append-only log ended at (its ids only grow)."""
     if cursor is None:
         return None
-    if not cursor.isdigit() or len(cursor) > 19:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:
         raise ValidationFailed("cursor is not one this server issued", field="cursor")
     return int(cursor)
 

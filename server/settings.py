@@ -80,6 +80,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     """Redis URL for shared rate limits and real-time fan-out; in-process when unset."""
 
+    realtime_auth_seconds: float = 5.0
+    """A WebSocket must send its ``auth`` frame within this long, or it is closed (4401)."""
+
+    realtime_heartbeat_seconds: float = 20.0
+    """Seconds between the server's ``ping`` frames; a client silent for two is closed."""
+
+    realtime_max_backlog: int = 256
+    """Events a socket may have waiting; a client that falls further behind is closed (4429)."""
+
     payment_fakes: bool = False
     """Start the fake Stripe and Open Banking sandbox in-process on 127.0.0.1 and point the
     providers at them (``fynlo dev`` turns this on unless real providers are configured)."""

@@ -24,7 +24,7 @@ from litestar.handlers.base import BaseRouteHandler
 from server.auth import approvals
 from server.auth.keys import SigningKeys
 from server.auth.permissions import DEVICE, Permission, decide
-from server.auth.tokens import Caller, TokenKind, verify, verify_access_token
+from server.auth.tokens import Caller, TokenKind, access_caller, verify
 from server.devices.services import require_active_device
 from server.errors import Forbidden, NotAuthenticated
 from server.settings import get_settings
@@ -50,11 +50,23 @@ async def authenticate(
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated("send a token as 'Authorization: Bearer <token>'")
     keys: SigningKeys = connection.app.state.signing_keys
+    employee_token = connection.headers.get(EMPLOYEE_HEADER)
+    connection.state.caller, _ = await identify(keys, token, employee_token)
+
+
+async def identify(
+    keys: SigningKeys, token: str, employee_token: str | None = None
+) -> tuple[Caller, int]:
+    """Who the tokens name, and when the first of them expires (Unix seconds).
+
+    A back-office access token, or an iPad's device token with an optional employee
+    session token issued to that same device. Anything else is ``NotAuthenticated``.
+    """
     issuer = get_settings().jwt_issuer
-    if _token_type(token) == TokenKind.device.value:
-        connection.state.caller = await _device_caller(connection, keys, token, issuer)
-    else:
-        connection.state.caller = verify_access_token(keys, token, issuer=issuer)
+    if _token_type(token) != TokenKind.device.value:
+        claims = verify(keys, token, TokenKind.access, issuer=issuer)
+        return access_caller(claims), claims.exp
+    return await _device_caller(keys, token, issuer, employee_token)
 
 
 async def authorize(
@@ -92,29 +104,30 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
 
 
 async def _device_caller(
-    connection: ASGIConnection[Any, Any, Any, Any], keys: SigningKeys, token: str, issuer: str
-) -> Caller:
+    keys: SigningKeys, token: str, issuer: str, employee_token: str | None
+) -> tuple[Caller, int]:
     claims = verify(keys, token, TokenKind.device, issuer=issuer)
     # Checked on every request so that revoking a lost iPad takes effect at once.
     device = await require_active_device(restaurant_id=claims.rid, device_id=claims.sub)
-    employee_token = connection.headers.get(EMPLOYEE_HEADER)
     if not employee_token:
-        return Caller(
+        caller = Caller(
             restaurant_id=claims.rid,
             role=None,
             device_id=claims.sub,
             location_id=device.location_id,
         )
+        return caller, claims.exp
     session = verify(keys, employee_token, TokenKind.employee, issuer=issuer)
     if session.did != claims.sub or session.rid != claims.rid or session.role is None:
         raise NotAuthenticated("the employee session belongs to another device")
-    return Caller(
+    caller = Caller(
         restaurant_id=claims.rid,
         role=session.role,
         device_id=claims.sub,
         employee_id=session.sub,
         location_id=device.location_id,
     )
+    return caller, min(claims.exp, session.exp)
 
 
 def _token_type(token: str) -> str | None:

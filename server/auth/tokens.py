@@ -137,7 +137,11 @@ def issue_access_token(keys: SigningKeys, caller: Caller, *, issuer: str, ttl: i
 
 
 def verify_access_token(keys: SigningKeys, token: str, *, issuer: str) -> Caller:
-    claims = verify(keys, token, TokenKind.access, issuer=issuer)
+    return access_caller(verify(keys, token, TokenKind.access, issuer=issuer))
+
+
+def access_caller(claims: Claims) -> Caller:
+    """The back-office user a verified access token's claims name."""
     if claims.role is None:
         raise NotAuthenticated("invalid or expired token")
     return Caller(user_id=claims.sub, restaurant_id=claims.rid, role=claims.role)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 from typing import Any
@@ -127,7 +128,19 @@ def _serve() -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    ClosingServer(config).run()
+
+
+class ClosingServer(uvicorn.Server):
+    """uvicorn, but WebSockets hear 1001 ("going away") first when the server shuts down;
+    uvicorn alone would cut them with 1012. In-flight HTTP requests still finish."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        hub = getattr(getattr(app, "state", None), "realtime_hub", None)
+        if hub is not None:
+            await hub.close_all(grace=GRACEFUL_SHUTDOWN_SECONDS / 2)
+        await super().shutdown(sockets)
 
 
 def _banner(credentials: DemoCredentials) -> None:

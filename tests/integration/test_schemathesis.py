@@ -71,6 +71,8 @@ def live_server(
         FYNLO_DATABASE_URL=settings.database_url or "",
         FYNLO_DATA_DIR=str(settings.data_dir),
         FYNLO_PORT=str(port),
+        # Every method's provider exists (the fakes), so a 503 would be a real failure.
+        FYNLO_PAYMENT_FAKES="true",
     )
     log_path = tmp_path_factory.mktemp("fuzz") / "server.log"
     print(f"fynlo serve logs to {log_path}")  # shown with a failure, to match request ids

@@ -1,0 +1,1 @@
+"""Real-time updates over WebSockets, fanned out across server processes (issue 6)."""
