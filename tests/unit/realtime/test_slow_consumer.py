@@ -44,10 +44,12 @@ async def test_a_stuck_reader_is_closed_and_the_others_get_everything() -> None:
         link: Any = _Link(StuckSocket())  # type: ignore[arg-type]
         serving = asyncio.ensure_future(_serve(link, stuck, expires_at=int(time.time()) + 60))
         received: list[bytes] = []
+        arrived: asyncio.Queue[None] = asyncio.Queue()
 
         async def read_all() -> None:
             async for payload in healthy.iter_events():
                 received.append(payload)
+                arrived.put_nowait(None)
                 if len(received) == EVENTS:
                     return
 
@@ -55,8 +57,7 @@ async def test_a_stuck_reader_is_closed_and_the_others_get_everything() -> None:
         async with asyncio.timeout(5):
             for n in range(EVENTS):
                 await channels.wait_published(f'{{"n":{n}}}'.encode(), ["fynlo.r.location.l"])
-                while len(received) <= n:  # a healthy reader keeps up, event by event
-                    await asyncio.sleep(0.001)
+                await arrived.get()  # a healthy reader keeps up, event by event
             closing = await serving
             await reading
         assert (closing.code, closing.reason) == (
