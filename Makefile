@@ -55,6 +55,7 @@ migrations: $(BIN)/fynlo ## Generate migrations for model changes: make migratio
 openapi: $(BIN)/fynlo ## Regenerate shared/schema/openapi.json from the code
 	$(BIN)/python -m server.openapi_export shared/schema/openapi.json
 	$(BIN)/python -m server.sync.schema_export shared/schema/sync
+	$(BIN)/python -m server.realtime.schema_export shared/schema/realtime
 
 clean: ## Remove the virtualenv (keeps .fynlo/, the dev database)
 	rm -rf $(VENV)

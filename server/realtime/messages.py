@@ -40,12 +40,7 @@ class Ping(msgspec.Struct, frozen=True, kw_only=True, tag="ping"):
     """Unix milliseconds."""
 
 
-class Error(msgspec.Struct, frozen=True, kw_only=True, tag="error"):
-    code: str
-    detail: str
-
-
-ServerMessage = Welcome | Ping | Error
+ServerMessage = Welcome | Ping
 
 # Close codes (4000-4999 are the application's; RFC 6455 section 7.4.2).
 GOING_AWAY = 1001

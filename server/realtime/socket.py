@@ -112,6 +112,8 @@ async def realtime_socket(
         await channels.unsubscribe(subscriber, names)
         await presence.seen(caller, online=False)
     if ending is not None:
+        if ending.code in (m.TOO_SLOW, m.REVOKED):
+            log.info("closing a socket", extra={"code": ending.code, "reason": ending.reason})
         await _close(socket, ending)
 
 
