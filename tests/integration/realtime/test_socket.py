@@ -22,7 +22,7 @@ from tests.integration.realtime.conftest import (
     next_of,
     socket,
 )
-from tests.integration.sync.test_push_rules import change, order_fields, prefix_of, push
+from tests.integration.sync.test_push_rules import change, device, order_fields, prefix_of, push
 
 
 @pytest_asyncio.fixture
@@ -179,3 +179,28 @@ async def test_a_client_that_reconnects_pulls_what_it_missed(
             "/api/v1/sync/pull", params={**params, "cursor": cursor}, headers=reader.headers
         )
     assert [c["entity_type"] for c in missed.json()["changes"]] == ["order"]
+
+
+async def test_managers_hear_ipads_close_orders_and_the_conflict_it_logs(
+    app: Litestar, server: Server, http: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till, bar = await device(http, till_ipad), await device(http, bar_ipad)
+    order_id = till.open_order()
+    assert await till.sync() and await bar.sync()
+    async with socket(server, tenant.token) as manager:
+        bar.edit("order", order_id, {"status": "voided"})
+        till.edit("order", order_id, {"status": "paid"})
+        assert await bar.sync() and await till.sync()
+        heard = [await next_message(manager) for _ in range(5)]
+    about_order = [
+        (m["type"], m.get("status") or m.get("rule"))
+        for m in heard
+        if m.get("order_id", m.get("entity_id")) == str(order_id)
+    ]
+    # Bar's void, then Till's push: paid wins (money was taken) and the merge is logged.
+    assert about_order == [
+        ("order.status", "voided"),
+        ("order.status", "paid"),
+        ("sync.conflict", "state_rank"),
+    ]
