@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -87,7 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.close_pool()
             await limiter.aclose()
 
-    metrics = PrometheusConfig(app_name="fynlo", prefix="fynlo", group_path=True)
+    # HTTP only: counting every WebSocket frame would tax each socket of every fan-out.
+    metrics = PrometheusConfig(
+        app_name="fynlo", prefix="fynlo", group_path=True, scopes={ScopeType.HTTP}
+    )
     app = Litestar(
         route_handlers=[
             health,

@@ -127,6 +127,9 @@ def _serve() -> None:
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        # Real-time frames are ~100-byte pokes: compressing them costs more memory per
+        # socket (about 42 KiB) and CPU per send than it saves (load/realtime_bench.py).
+        ws_per_message_deflate=False,
     )
     ClosingServer(config).run()
 

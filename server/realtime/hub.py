@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from typing import Any
+from uuid import UUID
 
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
@@ -15,12 +17,26 @@ from server.realtime.messages import GOING_AWAY
 class Hub:
     def __init__(self) -> None:
         self._sockets: set[WebSocket[Any, Any, Any]] = set()
+        self._per_device: Counter[UUID] = Counter()
 
-    def add(self, socket: WebSocket[Any, Any, Any]) -> None:
+    def add(self, socket: WebSocket[Any, Any, Any], device_id: UUID | None) -> int:
+        """Hold ``socket``; how many sockets its device now has here (0 for no device)."""
         self._sockets.add(socket)
+        if device_id is None:
+            return 0
+        self._per_device[device_id] += 1
+        return self._per_device[device_id]
 
-    def discard(self, socket: WebSocket[Any, Any, Any]) -> None:
+    def discard(self, socket: WebSocket[Any, Any, Any], device_id: UUID | None) -> int:
+        """Let ``socket`` go; how many sockets its device still has here."""
         self._sockets.discard(socket)
+        if device_id is None:
+            return 0
+        self._per_device[device_id] -= 1
+        left = self._per_device[device_id]
+        if left <= 0:
+            del self._per_device[device_id]
+        return max(left, 0)
 
     def __len__(self) -> int:
         return len(self._sockets)

@@ -91,10 +91,12 @@ async def realtime_socket(
     hub: Hub = socket.app.state.realtime_hub
     subscriber = await channels.subscribe(names)
     assert isinstance(subscriber, BoundedSubscriber)
-    hub.add(socket)
     link = _Link(socket)
     try:
-        await presence.seen(caller, online=True)
+        # A reconnecting iPad may open its new socket before the old one is noticed gone:
+        # it is online from its first socket here until its last one closes.
+        if hub.add(socket, caller.device_id) == 1:
+            await presence.seen(caller, online=True)
         await link.send(
             _encode(
                 m.Welcome(
@@ -108,9 +110,9 @@ async def realtime_socket(
     except (WebSocketDisconnect, RuntimeError):
         ending = None  # the client went away (or the server closed the socket)
     finally:
-        hub.discard(socket)
         await channels.unsubscribe(subscriber, names)
-        await presence.seen(caller, online=False)
+        if hub.discard(socket, caller.device_id) == 0:
+            await presence.seen(caller, online=False)
     if ending is not None:
         if ending.code in (m.TOO_SLOW, m.REVOKED):
             log.info("closing a socket", extra={"code": ending.code, "reason": ending.reason})

@@ -204,3 +204,25 @@ async def test_managers_hear_ipads_close_orders_and_the_conflict_it_logs(
         ("order.status", "paid"),
         ("sync.conflict", "state_rank"),
     ]
+
+
+async def test_an_ipad_with_two_sockets_stays_online_until_the_last_closes(
+    app: Litestar, server: Server, tenant: Tenant
+) -> None:
+    """A reconnect can open the new socket before the old one is noticed gone."""
+    ipad, marker = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Marker")
+    async with socket(server, tenant.token) as manager:
+        async with socket(server, ipad.access_token):
+            assert (await next_of(manager, "device.presence"))["online"] is True
+            async with socket(server, ipad.access_token):
+                pass  # the second socket comes and goes while the first stays
+            async with socket(server, marker.access_token):
+                # Presence arrives in order: the next one must be the marker's, not an
+                # "offline" for the iPad whose first socket is still open.
+                after = await next_of(manager, "device.presence")
+                assert (after["device_id"], after["online"]) == (str(marker.device_id), True)
+        gone = [await next_of(manager, "device.presence") for _ in range(2)]
+        assert {(p["device_id"], p["online"]) for p in gone} == {
+            (str(marker.device_id), False),
+            (str(ipad.device_id), False),
+        }

@@ -1,0 +1,266 @@
+"""``make test-swift``: the Swift packages' tests, with a real server for the integration ones.
+
+Run as ``python -m tests.swift_harness [PACKAGE_DIR ...]`` (default: every ``ios/*`` folder with
+a ``Package.swift``). Everything stays on 127.0.0.1 and every wait has a deadline:
+
+1. a throwaway PostgreSQL cluster (as ``tests/conftest.py`` starts one), ``fynlo db migrate``
+   and ``fynlo demo --load`` against it;
+2. ``ENROLMENT_CODES`` fresh one-time codes from ``fynlo demo --json`` (which also names the
+   demo manager), one per iPad the Swift tests enrol;
+3. ``fynlo serve`` on a free port with a scratch ``FYNLO_DATA_DIR``, waited on until
+   ``/ready`` answers;
+4. ``swift test --package-path DIR`` for each package, with ``FYNLO_SYNC_URL``,
+   ``FYNLO_SYNC_ENROLMENT_CODES`` and ``FYNLO_SYNC_MANAGER_EMAIL`` / ``_PASSWORD`` set, so the
+   integration suites run against the server (and fail, not skip, if it is not answering).
+
+The server and the cluster are always stopped on the way out, on failure and on SIGTERM
+too (children also get SIGTERM if this process dies without cleaning up). The exit code is
+swift's: the first package that failed, else 0.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import httpx
+
+from server.db.cluster import PostgresCluster
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ENROLMENT_CODES = 4
+"""One per iPad the integration tests enrol (three today), and a spare."""
+SETUP_SECONDS = 120
+READY_SECONDS = 60
+STOP_SECONDS = 20
+SWIFT_SECONDS = 45 * 60
+"""A cold build of the package on two cores takes minutes; the tests themselves seconds."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+class HarnessBroken(Exception):
+    """The server could not be set up; the Swift tests did not run."""
+
+
+class Terminated(Exception):
+    """SIGTERM arrived; unwinding stops everything that was started."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    packages = _packages(sys.argv[1:] if argv is None else argv)
+    if not packages:
+        print("no Swift packages (no ios/*/Package.swift): nothing to test")
+        return 0
+    swift = os.environ.get("SWIFT") or shutil.which("swift") or "/opt/swift/usr/bin/swift"
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(packages, swift)
+    except HarnessBroken as exc:
+        print(f"swift harness broken: {exc}", file=sys.stderr)
+        return 1
+    except Terminated:
+        print("swift harness stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("swift harness interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+
+
+def _packages(arguments: Sequence[str]) -> list[Path]:
+    folders = [Path(arg) for arg in arguments] or sorted(
+        manifest.parent for manifest in (REPO / "ios").glob("*/Package.swift")
+    )
+    missing = [str(folder) for folder in folders if not (folder / "Package.swift").is_file()]
+    if missing:
+        raise SystemExit(f"not Swift packages (no Package.swift): {', '.join(missing)}")
+    return folders
+
+
+def _run(packages: list[Path], swift: str) -> int:
+    began = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="fynlo-swift-") as scratch,
+        PostgresCluster.throwaway() as cluster,
+    ):
+        work = Path(scratch)
+        port = _free_port()
+        env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
+        _fynlo_once("db", "migrate", env=env)
+        _fynlo_once("demo", "--load", env=env)
+        demos = [json.loads(_fynlo_once("demo", "--json", env=env)) for _ in range(ENROLMENT_CODES)]
+        codes = [demo["enrolment_code"] for demo in demos]
+        if not all(codes):
+            raise HarnessBroken("`fynlo demo --json` gave no enrolment code")
+        manager = next(login for login in demos[0]["logins"] if login["role"] == "manager")
+        server_log = work / "server.log"
+        with server_log.open("w") as log:
+            server = _start([str(BIN / "fynlo"), "serve"], env=env, log=log)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(f"{base}/ready", server, server_log)
+            print(f"swift harness: server ready at {base} in {time.monotonic() - began:.1f}s")
+            swift_env = _swift_env(
+                FYNLO_SYNC_URL=base,
+                FYNLO_SYNC_ENROLMENT_CODES=",".join(codes),
+                FYNLO_SYNC_MANAGER_EMAIL=manager["email"],
+                FYNLO_SYNC_MANAGER_PASSWORD=manager["password"],
+            )
+            exit_code = 0
+            for package in packages:
+                code = _swift_test(swift, package, swift_env)
+                exit_code = exit_code or code
+            if server.poll() is not None:
+                print(f"the server died during the Swift tests{_tail(server_log)}", file=sys.stderr)
+                exit_code = exit_code or 1
+            elif exit_code:
+                print(f"server log, last lines:{_tail(server_log)}", file=sys.stderr)
+        finally:
+            _stop(server)
+    print(f"swift harness: done in {time.monotonic() - began:.1f}s, exit {exit_code}")
+    return exit_code
+
+
+def _server_env(*, dsn: str, port: int, data_dir: Path) -> dict[str, str]:
+    # The server refuses unknown FYNLO_* names, and the caller's own settings must not leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
+    env.update(
+        FYNLO_DATABASE_URL=dsn,
+        FYNLO_PORT=str(port),
+        FYNLO_DATA_DIR=str(data_dir),
+        FYNLO_LOG_LEVEL="WARNING",
+        FYNLO_ENVIRONMENT="development",
+    )
+    return env
+
+
+def _swift_env(**sync: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
+    env.update(sync)
+    return env
+
+
+def _swift_test(swift: str, package: Path, env: dict[str, str]) -> int:
+    print(f"swift test in {package}", flush=True)
+    began = time.monotonic()
+    process = subprocess.Popen(  # the toolchain's swift, arguments written here
+        [swift, "test", "--package-path", str(package)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+    try:
+        code = process.wait(timeout=SWIFT_SECONDS)
+    except subprocess.TimeoutExpired:
+        print(f"swift test in {package} took over {SWIFT_SECONDS}s", file=sys.stderr)
+        code = 1
+    finally:
+        _stop(process)
+    print(f"swift test in {package}: exit {code} after {time.monotonic() - began:.1f}s", flush=True)
+    return code
+
+
+def _fynlo_once(*args: str, env: dict[str, str]) -> str:
+    try:
+        done = subprocess.run(  # this venv's own fynlo, arguments written here
+            [str(BIN / "fynlo"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SETUP_SECONDS,
+            check=False,
+            preexec_fn=_die_with_parent,
+        )
+    except subprocess.TimeoutExpired:
+        raise HarnessBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()
+        raise HarnessBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
+    return done.stdout
+
+
+def _start(argv: list[str], *, env: dict[str, str], log: IO[str]) -> subprocess.Popen[Any]:
+    return subprocess.Popen(  # this venv's fynlo, arguments written here
+        argv,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,  # a file, never a pipe nobody reads: a full pipe would stall the child
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM if the harness dies without cleaning up (even SIGKILL)."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _wait_ready(url: str, server: subprocess.Popen[Any], server_log: Path) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise HarnessBroken(f"the server exited with {server.returncode}{_tail(server_log)}")
+        try:
+            answer = httpx.get(url, timeout=2)
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        else:
+            if answer.status_code == 200:
+                return
+            last = f"HTTP {answer.status_code}"
+        time.sleep(0.2)
+    raise HarnessBroken(f"{url} not ready after {READY_SECONDS}s ({last}){_tail(server_log)}")
+
+
+def _stop(process: subprocess.Popen[Any]) -> int | None:
+    """SIGTERM, a bounded wait, then SIGKILL; the exit code, or None if it had to be killed."""
+    if process.poll() is not None:
+        return process.returncode
+    with suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        return process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_SECONDS)
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n" + "\n".join(text) if text else ""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
