@@ -31,11 +31,8 @@ test: test-python test-swift ## Run every test (Python on a throwaway PostgreSQL
 test-python: $(BIN)/fynlo ## Run the Python tests
 	$(BIN)/pytest
 
-test-swift: ## Run the Swift packages' tests (none yet when ios/ has no Package.swift)
-	@for manifest in $(SWIFT_PACKAGES); do \
-		echo "swift test in $$(dirname $$manifest)"; \
-		swift test --package-path "$$(dirname $$manifest)"; \
-	done
+test-swift: $(BIN)/fynlo ## Run every ios/*/Package.swift's tests, the live ones against a throwaway server
+	$(BIN)/python -m tests.swift_harness $(patsubst %/Package.swift,%,$(SWIFT_PACKAGES))
 
 lint: $(BIN)/fynlo ## Ruff (lint and format) and mypy on server/
 	$(BIN)/ruff check .
@@ -47,7 +44,7 @@ format: $(BIN)/fynlo ## Reformat the code and fix what ruff can
 	$(BIN)/ruff format .
 
 bench: $(BIN)/fynlo ## Run the benchmarks and print the figures for docs/performance.md
-	$(BIN)/python -m load.bench && $(BIN)/python -m load.sync_bench && $(BIN)/python -m load.payments_bench
+	$(BIN)/python -m load.bench && $(BIN)/python -m load.sync_bench && $(BIN)/python -m load.payments_bench && $(BIN)/python -m load.realtime_bench
 
 migrations: $(BIN)/fynlo ## Generate migrations for model changes: make migrations APP=orders
 	$(BIN)/piccolo migrations new $(APP) --auto --desc="$(or $(DESC),schema change)"
