@@ -24,6 +24,7 @@ from uuid import UUID
 import asyncpg
 
 from server.errors import Conflict, ValidationFailed
+from server.settings import get_settings
 
 KEY_HEADER = "Idempotency-Key"
 LEASE = timedelta(seconds=30)
@@ -64,19 +65,20 @@ def check_key(key: str | None) -> str:
     return key
 
 
-def fingerprint(route: str, body: bytes) -> str:
-    return hashlib.sha256(route.encode() + b"\0" + body).hexdigest()
+def request_fingerprint(operation: str, body: bytes) -> str:
+    return hashlib.sha256(operation.encode() + b"\0" + body).hexdigest()
 
 
 async def claim(
-    conn: asyncpg.Connection,
-    *,
-    restaurant_id: UUID,
-    key: str,
-    fingerprint: str,
-    retention: timedelta,
+    conn: asyncpg.Connection, *, restaurant_id: UUID, key: str, operation: str, body: bytes
 ) -> Claimed | Replay:
-    """Take ``key`` for this request, or say what an earlier request with it answered."""
+    """Take ``key`` for this request, or say what an earlier request with it answered.
+
+    ``operation`` names what the request does (its method and target); with the body it is
+    the request's fingerprint, so the same key sent elsewhere or with another body is a 409.
+    """
+    fingerprint = request_fingerprint(operation, body)
+    retention = timedelta(days=get_settings().idempotency_retention_days)
     inserted = await conn.fetchval(
         "INSERT INTO idempotency_keys (restaurant_id, key, fingerprint, leased_until, expires_at)"
         " VALUES ($1, $2, $3, now() + $4, now() + $5) ON CONFLICT DO NOTHING RETURNING true",

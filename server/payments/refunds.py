@@ -9,7 +9,6 @@ could not be asked stays ``pending``; the poller asks again with the same key.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -23,7 +22,6 @@ from server.payments.errors import NotRefundable, ProviderDown, RefundExceedsCap
 from server.payments.providers.base import ProviderRefund, ProviderRefused, ProviderUnavailable
 from server.payments.states import PaymentState, RefundState
 from server.payments.views import refund_view
-from server.settings import get_settings
 
 
 async def refund_payment(
@@ -36,14 +34,13 @@ async def refund_payment(
     key: str,
     body: bytes,
 ) -> tuple[int, bytes]:
-    retention = timedelta(days=get_settings().idempotency_retention_days)
     async with transaction() as conn:
         claimed = await idempotency.claim(
             conn,
             restaurant_id=restaurant_id,
             key=key,
-            fingerprint=idempotency.fingerprint(f"POST {payment_id}/refunds", body),
-            retention=retention,
+            operation=f"POST {payment_id}/refunds",
+            body=body,
         )
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body

@@ -66,14 +66,13 @@ async def create_payment(
         gateway.current().provider(PROVIDER_OF[data.method])
     except ProviderUnavailable as exc:
         raise ProviderDown(str(exc)) from exc
-    retention = timedelta(days=get_settings().idempotency_retention_days)
     async with transaction() as conn:
         claimed = await idempotency.claim(
             conn,
             restaurant_id=restaurant_id,
             key=key,
-            fingerprint=idempotency.fingerprint("POST /api/v1/payments", body),
-            retention=retention,
+            operation="POST /api/v1/payments",
+            body=body,
         )
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
@@ -114,14 +113,13 @@ async def confirm_card(
     body: bytes,
 ) -> Answer:
     """Charge a card payment with the PaymentMethod the iPad's card reader produced."""
-    retention = timedelta(days=get_settings().idempotency_retention_days)
     async with transaction() as conn:
         claimed = await idempotency.claim(
             conn,
             restaurant_id=restaurant_id,
             key=key,
-            fingerprint=idempotency.fingerprint(f"POST {payment_id}/confirm", body),
-            retention=retention,
+            operation=f"POST {payment_id}/confirm",
+            body=body,
         )
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
@@ -142,14 +140,13 @@ async def cancel_payment(
     *, restaurant_id: UUID, location_id: UUID | None, payment_id: UUID, key: str, body: bytes
 ) -> Answer:
     """Stop a payment still waiting for the customer (a QR nobody will scan)."""
-    retention = timedelta(days=get_settings().idempotency_retention_days)
     async with transaction() as conn:
         claimed = await idempotency.claim(
             conn,
             restaurant_id=restaurant_id,
             key=key,
-            fingerprint=idempotency.fingerprint(f"POST {payment_id}/cancel", body),
-            retention=retention,
+            operation=f"POST {payment_id}/cancel",
+            body=body,
         )
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body

@@ -30,27 +30,25 @@ async def record_server_change(
     Runs in the caller's transaction when there is one, so the domain row and its feed
     entry commit together.
     """
+
+    async def write(conn: asyncpg.Connection) -> None:
+        await record_server_change_in(
+            conn,
+            restaurant_id=restaurant_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            location_id=location_id,
+            data=data,
+            deleted=deleted,
+        )
+
     transaction = DB.current_transaction.get()
     if transaction is not None:
-        await _record(
-            transaction.connection,
-            restaurant_id,
-            entity_type,
-            entity_id,
-            location_id,
-            data,
-            deleted,
-        )
-    else:
-        assert DB.pool is not None
-        async with DB.pool.acquire() as conn, conn.transaction():
-            await _record(conn, restaurant_id, entity_type, entity_id, location_id, data, deleted)
-    await events.announce(
-        events.SyncPoke(
-            restaurant_id=str(restaurant_id),
-            location_id=None if location_id is None else str(location_id),
-        )
-    )
+        await write(transaction.connection)
+        return
+    assert DB.pool is not None
+    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
+        await write(conn)
 
 
 async def record_server_change_in(
@@ -61,10 +59,10 @@ async def record_server_change_in(
     entity_id: UUID,
     location_id: UUID | None,
     data: dict[str, Any],
+    deleted: bool = False,
 ) -> None:
-    """``record_server_change`` on the caller's own connection and transaction, for code that
-    works with asyncpg directly inside ``events.collect()``."""
-    await _record(conn, restaurant_id, entity_type, entity_id, location_id, data, False)
+    """``record_server_change`` on the caller's own asyncpg connection and transaction."""
+    await _record(conn, restaurant_id, entity_type, entity_id, location_id, data, deleted)
     await events.announce(
         events.SyncPoke(
             restaurant_id=str(restaurant_id),
