@@ -15,12 +15,10 @@ error. Every process started here is stopped on the way out, on failure and on S
 from __future__ import annotations
 
 import csv
-import ctypes
 import os
 import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,10 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO
 
-import httpx
-
+from load import processes
 from server.db.cluster import PostgresCluster
 
 # The latency and error SLO (reliability notes, F1; the k6 thresholds documentation's figures).
@@ -47,15 +43,11 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 SPAWN_RATE = 10
 # The users share one access token, valid for 15 minutes; leave room for start-up.
 MAX_SECONDS = 840
-READY_SECONDS = 60
 SETUP_SECONDS = 120
 # The server drains requests for up to 10 s after SIGTERM (server/cli/dev.py); then it is killed.
-STOP_SECONDS = 20
 # Locust's own start-up and its stop timeout on top of the run time.
 LOCUST_SLACK_SECONDS = 60
 LOCUST_STOP_TIMEOUT = 5
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class BenchBroken(Exception):
@@ -137,16 +129,16 @@ def _bench(*, users: int, seconds: int) -> Run:
         PostgresCluster.throwaway() as cluster,
     ):
         work = Path(scratch)
-        port = _free_port()
+        port = processes.free_port()
         env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
         _fynlo_once("db", "migrate", env=env)
         _fynlo_once("demo", "--load", env=env)
         server_log = work / "server.log"
         with server_log.open("w") as log:
-            server = _start([str(BIN / "fynlo"), "serve"], env=env, log=log)
+            server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(f"{base}/ready", server, server_log)
+            processes.wait_ready(f"{base}/ready", server, server_log, failure=BenchBroken)
             rss_before = _proc_status_kib(server.pid, "VmRSS")
             cpu_before = _cpu_seconds(server.pid)
             postgres_before = _postgres_cpu_seconds(cluster.pid)
@@ -157,7 +149,7 @@ def _bench(*, users: int, seconds: int) -> Run:
             postgres_cpu = _postgres_cpu_seconds(cluster.pid) - postgres_before
             loadavg_after = _loadavg()
             if server.poll() is not None:
-                raise BenchBroken(f"the server died during the run{_tail(server_log)}")
+                raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
             figures = ServerFigures(
                 rss_before_kib=rss_before,
                 rss_after_kib=_proc_status_kib(server.pid, "VmRSS"),
@@ -165,7 +157,7 @@ def _bench(*, users: int, seconds: int) -> Run:
                 cpu_seconds=_cpu_seconds(server.pid) - cpu_before,
             )
         finally:
-            server_exit = _stop(server)
+            server_exit = processes.stop(server)
         rows, total = _read_stats(work / "run_stats.csv")
         failures = _read_failures(work / "run_failures.csv")
     if not any(row.requests > row.failures for row in rows if row.method == "GET"):
@@ -199,15 +191,17 @@ def _run_locust(base: str, *, users: int, seconds: int, work: Path) -> float:
     locust_log = work / "locust.log"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with locust_log.open("w") as log:
-        locust = _start(argv, env=os.environ | {"PYTHONUNBUFFERED": "1"}, log=log)
+        locust = processes.start(
+            argv, cwd=REPO, env=os.environ | {"PYTHONUNBUFFERED": "1"}, log=log
+        )
     try:
         code = locust.wait(timeout=seconds + LOCUST_SLACK_SECONDS)
     except subprocess.TimeoutExpired:
-        raise BenchBroken(f"locust ran past its deadline{_tail(locust_log)}") from None
+        raise BenchBroken(f"locust ran past its deadline{processes.tail(locust_log)}") from None
     finally:
-        _stop(locust)
+        processes.stop(locust)
     if code != 0:
-        raise BenchBroken(f"locust exited with {code}{_tail(locust_log)}")
+        raise BenchBroken(f"locust exited with {code}{processes.tail(locust_log)}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
@@ -234,62 +228,13 @@ def _fynlo_once(*args: str, env: dict[str, str]) -> None:
             text=True,
             timeout=SETUP_SECONDS,
             check=False,
-            preexec_fn=_die_with_parent,
+            preexec_fn=processes.die_with_parent,
         )
     except subprocess.TimeoutExpired:
         raise BenchBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()
         raise BenchBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
-
-
-def _start(argv: list[str], *, env: dict[str, str], log: IO[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - this venv's fynlo or locust, arguments written here
-        argv,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,  # a file, never a pipe nobody reads: a full pipe would stall the child
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
-    )
-
-
-def _die_with_parent() -> None:
-    """In the child: receive SIGTERM if the bench dies without cleaning up (even SIGKILL)."""
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], server_log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchBroken(f"the server exited with {server.returncode}{_tail(server_log)}")
-        try:
-            answer = httpx.get(url, timeout=2)
-        except httpx.TransportError as exc:
-            last = repr(exc)
-        else:
-            if answer.status_code == 200:
-                return
-            last = f"HTTP {answer.status_code}"
-        time.sleep(0.2)
-    raise BenchBroken(f"{url} not ready after {READY_SECONDS}s ({last}){_tail(server_log)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int | None:
-    """SIGTERM, a bounded wait, then SIGKILL; the exit code, or None if it had to be killed."""
-    if process.poll() is not None:
-        return process.returncode
-    with suppress(ProcessLookupError):
-        process.terminate()
-    try:
-        return process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_SECONDS)
-        return None
 
 
 def _read_stats(path: Path) -> tuple[list[Row], Row]:
@@ -472,20 +417,6 @@ def _stat_fields(pid: int) -> list[str]:
 
 def _loadavg() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    if not path.exists():
-        return ""
-    tail = path.read_text(errors="replace").splitlines()[-lines:]
-    return "\n".join(["", f"last lines of {path.name}:", *tail])
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _env_int(name: str, default: int) -> int:

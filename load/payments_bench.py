@@ -72,15 +72,16 @@ import asyncpg
 import httpx
 import msgspec
 
+from load import processes
 from load.sync_bench import (
     BIN,
+    REPO,
     BenchBroken,
     Cpu,
     Terminated,
     _all,
     _cpu_seconds,
     _env_int,
-    _free_port,
     _fynlo_once,
     _loadavg,
     _machine,
@@ -88,11 +89,7 @@ from load.sync_bench import (
     _postgres_cpu_seconds,
     _postgres_version,
     _server_env,
-    _start,
-    _stop,
-    _tail,
     _terminate,
-    _wait_ready,
     _within,
 )
 from server.db.cluster import PostgresCluster
@@ -244,7 +241,7 @@ def _bench(sizes: Sizes) -> Run:
         PostgresCluster.throwaway() as cluster,
     ):
         work = Path(scratch)
-        port = _free_port()
+        port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
         env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file)
         env["FYNLO_PAYMENT_FAKES"] = "true"
@@ -252,9 +249,11 @@ def _bench(sizes: Sizes) -> Run:
         _fynlo_once("demo", "--load", env=env)
         server_log = work / "server.log"
         with server_log.open("w") as log:
-            server = _start([str(BIN / "fynlo"), "serve"], env=env, log=log)
+            server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
         try:
-            _wait_ready(f"http://127.0.0.1:{port}/ready", server, server_log)
+            processes.wait_ready(
+                f"http://127.0.0.1:{port}/ready", server, server_log, failure=BenchBroken
+            )
             stripe_url, bank_url = _fake_urls(server_log)
             try:
                 measured = asyncio.run(
@@ -274,11 +273,11 @@ def _bench(sizes: Sizes) -> Run:
                     )
                 )
             except (BenchBroken, httpx.HTTPError, asyncpg.PostgresError, OSError) as exc:
-                raise BenchBroken(f"{exc!r}{_tail(server_log)}") from exc
+                raise BenchBroken(f"{exc!r}{processes.tail(server_log)}") from exc
             if server.poll() is not None:
-                raise BenchBroken(f"the server died during the run{_tail(server_log)}")
+                raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
         finally:
-            server_exit = _stop(server)
+            server_exit = processes.stop(server)
         log_lines = _log_lines(server_log)
     errors = sum(n for (level, *_), n in log_lines.items() if level in ("ERROR", "CRITICAL"))
     measured.checks.append(
@@ -293,7 +292,7 @@ def _fake_urls(server_log: Path) -> tuple[str, str]:
     """The fake Stripe's and the sandbox's addresses, from the server's start-up warning."""
     found = FAKES_LINE.search(server_log.read_text(errors="replace"))
     if found is None:
-        raise BenchBroken(f"the server did not log its fake providers{_tail(server_log)}")
+        raise BenchBroken(f"the server did not log its fake providers{processes.tail(server_log)}")
     return found[1], found[2]
 
 

@@ -65,9 +65,11 @@ from websockets import State
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from load import processes
 from load.sync_bench import (
     APP_VERSION,
     BIN,
+    REPO,
     SCHEMA_VERSION,
     BenchBroken,
     Cpu,
@@ -76,7 +78,6 @@ from load.sync_bench import (
     _cpu_seconds,
     _enrol,
     _env_int,
-    _free_port,
     _fynlo_once,
     _loadavg,
     _machine,
@@ -84,11 +85,7 @@ from load.sync_bench import (
     _postgres_cpu_seconds,
     _postgres_version,
     _server_env,
-    _start,
-    _stop,
-    _tail,
     _terminate,
-    _wait_ready,
     _within,
 )
 from load.sync_bench import Sizes as SyncSizes
@@ -278,7 +275,7 @@ def _bench(sizes: Sizes) -> Run:
         PostgresCluster.throwaway() as cluster,
     ):
         work = Path(scratch)
-        port = _free_port()
+        port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
         env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file)
         env["FYNLO_REALTIME_HEARTBEAT_SECONDS"] = str(HEARTBEAT_SECONDS)
@@ -286,9 +283,11 @@ def _bench(sizes: Sizes) -> Run:
         _fynlo_once("demo", "--load", env=env)
         server_log = work / "server.log"
         with server_log.open("w") as log:
-            server = _start([str(BIN / "fynlo"), "serve"], env=env, log=log)
+            server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
         try:
-            _wait_ready(f"http://127.0.0.1:{port}/ready", server, server_log)
+            processes.wait_ready(
+                f"http://127.0.0.1:{port}/ready", server, server_log, failure=BenchBroken
+            )
             try:
                 measured = _run_loop(
                     _within(
@@ -305,11 +304,11 @@ def _bench(sizes: Sizes) -> Run:
                     )
                 )
             except (BenchBroken, httpx.HTTPError, asyncpg.PostgresError, OSError) as exc:
-                raise BenchBroken(f"{exc!r}{_tail(server_log)}") from exc
+                raise BenchBroken(f"{exc!r}{processes.tail(server_log)}") from exc
             if server.poll() is not None:
-                raise BenchBroken(f"the server died during the run{_tail(server_log)}")
+                raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
         finally:
-            server_exit = _stop(server)
+            server_exit = processes.stop(server)
     return Run(
         measured, open_files, time.monotonic() - began, server_exit, loadavg_before, _loadavg()
     )

@@ -34,12 +34,10 @@ Every process started here is stopped on the way out, on failure and on SIGTERM 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import platform
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,13 +50,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 import msgspec
 
+from load import processes
 from server.db.cluster import PostgresCluster
 
 # The issue's targets on this 2-core machine.
@@ -82,11 +81,7 @@ REPO = Path(__file__).resolve().parent.parent
 MEASURE_SECONDS = 780
 PHASE_SECONDS = 300
 REQUEST_SECONDS = 60
-READY_SECONDS = 60
 SETUP_SECONDS = 120
-STOP_SECONDS = 20
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_LIBC = ctypes.CDLL(None, use_errno=True)
 
 _T = TypeVar("_T")
 
@@ -229,16 +224,18 @@ def _bench(sizes: Sizes) -> Run:
         PostgresCluster.throwaway() as cluster,
     ):
         work = Path(scratch)
-        port = _free_port()
+        port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
         env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file)
         _fynlo_once("db", "migrate", env=env)
         _fynlo_once("demo", "--load", env=env)
         server_log = work / "server.log"
         with server_log.open("w") as log:
-            server = _start([str(BIN / "fynlo"), "serve"], env=env, log=log)
+            server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
         try:
-            _wait_ready(f"http://127.0.0.1:{port}/ready", server, server_log)
+            processes.wait_ready(
+                f"http://127.0.0.1:{port}/ready", server, server_log, failure=BenchBroken
+            )
             try:
                 measured = asyncio.run(
                     _within(
@@ -255,11 +252,11 @@ def _bench(sizes: Sizes) -> Run:
                     )
                 )
             except (BenchBroken, httpx.HTTPError, asyncpg.PostgresError, OSError) as exc:
-                raise BenchBroken(f"{exc!r}{_tail(server_log)}") from exc
+                raise BenchBroken(f"{exc!r}{processes.tail(server_log)}") from exc
             if server.poll() is not None:
-                raise BenchBroken(f"the server died during the run{_tail(server_log)}")
+                raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
         finally:
-            server_exit = _stop(server)
+            server_exit = processes.stop(server)
     return Run(measured, time.monotonic() - began, server_exit, loadavg_before, _loadavg())
 
 
@@ -286,62 +283,13 @@ def _fynlo_once(*args: str, env: dict[str, str]) -> None:
             text=True,
             timeout=SETUP_SECONDS,
             check=False,
-            preexec_fn=_die_with_parent,
+            preexec_fn=processes.die_with_parent,
         )
     except subprocess.TimeoutExpired:
         raise BenchBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()
         raise BenchBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
-
-
-def _start(argv: list[str], *, env: dict[str, str], log: IO[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - this venv's fynlo, arguments written here
-        argv,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,  # a file, never a pipe nobody reads: a full pipe would stall the child
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
-    )
-
-
-def _die_with_parent() -> None:
-    """In the child: receive SIGTERM if the bench dies without cleaning up (even SIGKILL)."""
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], server_log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchBroken(f"the server exited with {server.returncode}{_tail(server_log)}")
-        try:
-            answer = httpx.get(url, timeout=2)
-        except httpx.TransportError as exc:
-            last = repr(exc)
-        else:
-            if answer.status_code == 200:
-                return
-            last = f"HTTP {answer.status_code}"
-        time.sleep(0.2)
-    raise BenchBroken(f"{url} not ready after {READY_SECONDS}s ({last}){_tail(server_log)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int | None:
-    """SIGTERM, a bounded wait, then SIGKILL; the exit code, or None if it had to be killed."""
-    if process.poll() is not None:
-        return process.returncode
-    with suppress(ProcessLookupError):
-        process.terminate()
-    try:
-        return process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_SECONDS)
-        return None
 
 
 async def _within(seconds: float, what: str, work: Awaitable[_T]) -> _T:
@@ -1066,20 +1014,6 @@ def _stat_fields(pid: int) -> list[str]:
 
 def _loadavg() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    if not path.exists():
-        return ""
-    tail = path.read_text(errors="replace").splitlines()[-lines:]
-    return "\n".join(["", f"last lines of {path.name}:", *tail])
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _env_int(name: str, default: int) -> int:

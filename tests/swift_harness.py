@@ -20,24 +20,19 @@ swift's: the first package that failed, else 0.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import suppress
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
 
-import httpx
-
+from load import processes
 from server.db.cluster import PostgresCluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,12 +40,8 @@ BIN = Path(sys.executable).parent
 ENROLMENT_CODES = 4
 """One per iPad the integration tests enrol (three today), and a spare."""
 SETUP_SECONDS = 120
-READY_SECONDS = 60
-STOP_SECONDS = 20
 SWIFT_SECONDS = 45 * 60
 """A cold build of the package on two cores takes minutes; the tests themselves seconds."""
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class HarnessBroken(Exception):
@@ -98,7 +89,7 @@ def _run(packages: list[Path], swift: str) -> int:
         PostgresCluster.throwaway() as cluster,
     ):
         work = Path(scratch)
-        port = _free_port()
+        port = processes.free_port()
         env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
         _fynlo_once("db", "migrate", env=env)
         _fynlo_once("demo", "--load", env=env)
@@ -109,10 +100,10 @@ def _run(packages: list[Path], swift: str) -> int:
         manager = next(login for login in demos[0]["logins"] if login["role"] == "manager")
         server_log = work / "server.log"
         with server_log.open("w") as log:
-            server = _start([str(BIN / "fynlo"), "serve"], env=env, log=log)
+            server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_ready(f"{base}/ready", server, server_log)
+            processes.wait_ready(f"{base}/ready", server, server_log, failure=HarnessBroken)
             print(f"swift harness: server ready at {base} in {time.monotonic() - began:.1f}s")
             swift_env = _swift_env(
                 FYNLO_SYNC_URL=base,
@@ -125,12 +116,15 @@ def _run(packages: list[Path], swift: str) -> int:
                 code = _swift_test(swift, package, swift_env)
                 exit_code = exit_code or code
             if server.poll() is not None:
-                print(f"the server died during the Swift tests{_tail(server_log)}", file=sys.stderr)
+                print(
+                    f"the server died during the Swift tests{processes.tail(server_log)}",
+                    file=sys.stderr,
+                )
                 exit_code = exit_code or 1
             elif exit_code:
-                print(f"server log, last lines:{_tail(server_log)}", file=sys.stderr)
+                print(f"server log, last lines:{processes.tail(server_log)}", file=sys.stderr)
         finally:
-            _stop(server)
+            processes.stop(server)
     print(f"swift harness: done in {time.monotonic() - began:.1f}s, exit {exit_code}")
     return exit_code
 
@@ -162,7 +156,7 @@ def _swift_test(swift: str, package: Path, env: dict[str, str]) -> int:
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=processes.die_with_parent,
     )
     try:
         code = process.wait(timeout=SWIFT_SECONDS)
@@ -170,7 +164,7 @@ def _swift_test(swift: str, package: Path, env: dict[str, str]) -> int:
         print(f"swift test in {package} took over {SWIFT_SECONDS}s", file=sys.stderr)
         code = 1
     finally:
-        _stop(process)
+        processes.stop(process)
     print(f"swift test in {package}: exit {code} after {time.monotonic() - began:.1f}s", flush=True)
     return code
 
@@ -184,7 +178,7 @@ def _fynlo_once(*args: str, env: dict[str, str]) -> str:
             text=True,
             timeout=SETUP_SECONDS,
             check=False,
-            preexec_fn=_die_with_parent,
+            preexec_fn=processes.die_with_parent,
         )
     except subprocess.TimeoutExpired:
         raise HarnessBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
@@ -192,70 +186,6 @@ def _fynlo_once(*args: str, env: dict[str, str]) -> str:
         output = (done.stdout + done.stderr).strip()
         raise HarnessBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
     return done.stdout
-
-
-def _start(argv: list[str], *, env: dict[str, str], log: IO[str]) -> subprocess.Popen[Any]:
-    return subprocess.Popen(  # this venv's fynlo, arguments written here
-        argv,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,  # a file, never a pipe nobody reads: a full pipe would stall the child
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
-    )
-
-
-def _die_with_parent() -> None:
-    """In the child: receive SIGTERM if the harness dies without cleaning up (even SIGKILL)."""
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def _wait_ready(url: str, server: subprocess.Popen[Any], server_log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise HarnessBroken(f"the server exited with {server.returncode}{_tail(server_log)}")
-        try:
-            answer = httpx.get(url, timeout=2)
-        except httpx.TransportError as exc:
-            last = repr(exc)
-        else:
-            if answer.status_code == 200:
-                return
-            last = f"HTTP {answer.status_code}"
-        time.sleep(0.2)
-    raise HarnessBroken(f"{url} not ready after {READY_SECONDS}s ({last}){_tail(server_log)}")
-
-
-def _stop(process: subprocess.Popen[Any]) -> int | None:
-    """SIGTERM, a bounded wait, then SIGKILL; the exit code, or None if it had to be killed."""
-    if process.poll() is not None:
-        return process.returncode
-    with suppress(ProcessLookupError):
-        process.terminate()
-    try:
-        return process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_SECONDS)
-        return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return ""
-    return "\n" + "\n".join(text) if text else ""
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
