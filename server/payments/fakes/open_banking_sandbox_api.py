@@ -160,7 +160,10 @@ def payment_view(sandbox: Sandbox, payment: SandboxPayment) -> dict[str, Any]:
         "metadata": payment.metadata,
     }
     if payment.status is PaymentStatus.authorizing:
-        page = f"{sandbox.public_url}/pay/{payment.id}?resource_token={payment.resource_token}"
+        page = (
+            f"{sandbox.public_url}/checkout?payment_id={payment.id}"
+            f"&resource_token={payment.resource_token}"
+        )
         view["authorization_flow"] = {"actions": {"next": {"type": "redirect", "uri": page}}}
     for name in ("authorized_at", "executed_at", "failed_at"):
         moment = getattr(payment, name)

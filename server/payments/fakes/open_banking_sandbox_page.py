@@ -46,9 +46,11 @@ def format_amount(amount_in_minor: int, currency: str) -> str:
     return f"{symbol}{units:,}.{minor:02d}"
 
 
-@get("/pay/{payment_id:str}")
-async def show_page(request: Request[Any, Any, Any], payment_id: FromPath[str]) -> Response[str]:
+@get("/checkout")
+async def show_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """TrueLayer's hosted payment page address: ``/checkout?payment_id=…&resource_token=…``."""
     sandbox = sandbox_of(request)
+    payment_id = request.query_params.get("payment_id", "")
     token = request.query_params.get("resource_token", "")
     try:
         payment = _authorised(sandbox, payment_id, token)

@@ -167,7 +167,9 @@ class OpenBankingProvider:
         return ProviderPayment(
             reference=created.id,
             state=PaymentState.awaiting_customer,
-            link=f"{self._page_base}/pay/{quote(created.id, safe='')}?resource_token={token}",
+            # Shaped like TrueLayer's hosted payment page, so a real provider is configuration.
+            link=f"{self._page_base}/checkout?payment_id={quote(created.id, safe='')}"
+            f"&resource_token={token}",
         )
 
     async def status(self, reference: str) -> ProviderPayment:

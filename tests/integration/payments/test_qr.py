@@ -55,7 +55,7 @@ async def test_the_qr_code_carries_the_payment_link_for_15_minutes(
     expires_at = datetime.fromisoformat(qr["expires_at"])
     left = expires_at - datetime.now(UTC)
     assert timedelta(minutes=14) < left <= timedelta(minutes=15)
-    assert "/pay/" in qr["link"]
+    assert "/checkout?payment_id=" in qr["link"]
     png = await client.get(qr["png"], headers=tenant.headers)
     assert (png.status_code, png.headers["content-type"]) == (200, "image/png")
     image = Image.open(io.BytesIO(png.content))

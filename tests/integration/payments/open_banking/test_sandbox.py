@@ -168,7 +168,7 @@ async def test_the_payment_page_shows_the_amount_and_approving_executes_the_paym
     created = (await create(http, open_banking_sandbox, new_payment(1234), "k-page")).json()
     payment_id, token = created["id"], created["resource_token"]
 
-    page = await http.get(f"/pay/{payment_id}", params={"resource_token": token})
+    page = await http.get("/checkout", params={"payment_id": payment_id, "resource_token": token})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "£12.34" in page.text
@@ -199,7 +199,7 @@ async def test_declining_on_the_page_fails_the_payment_at_authorizing(
 ) -> None:
     created = (await create(http, open_banking_sandbox, new_payment(), "k-decline")).json()
     payment_id, token = created["id"], created["resource_token"]
-    await http.get(f"/pay/{payment_id}", params={"resource_token": token})
+    await http.get("/checkout", params={"payment_id": payment_id, "resource_token": token})
 
     result = await http.post(f"/pay/{payment_id}/decline", data={"resource_token": token})
     late_approval = await http.post(f"/pay/{payment_id}/approve", data={"resource_token": token})
@@ -218,9 +218,11 @@ async def test_a_payment_id_without_its_resource_token_opens_and_approves_nothin
     created = (await create(http, open_banking_sandbox, new_payment(), "k-token")).json()
     payment_id = created["id"]
 
-    page = await http.get(f"/pay/{payment_id}", params={"resource_token": "guess"})
+    page = await http.get("/checkout", params={"payment_id": payment_id, "resource_token": "guess"})
     approve = await http.post(f"/pay/{payment_id}/approve", data={"resource_token": "guess"})
-    unknown = await http.get(f"/pay/{uuid.uuid4()}", params={"resource_token": "guess"})
+    unknown = await http.get(
+        "/checkout", params={"payment_id": str(uuid.uuid4()), "resource_token": "guess"}
+    )
 
     assert [page.status_code, approve.status_code, unknown.status_code] == [403, 403, 404]
     assert (await http.get(f"/v3/payments/{payment_id}")).json()["status"] == (
