@@ -169,10 +169,10 @@ async def _resume(row: asyncpg.Record, report: Sweep) -> None:
 async def run_forever(interval_seconds: float) -> None:
     """Sweep every ``interval_seconds`` until cancelled (the app's lifespan owns the task)."""
     while True:
+        await asyncio.sleep(interval_seconds)  # the first sweep, too, one interval after start
         try:
             report = await sweep()
             if report.moved or report.resumed or report.refunds_sent or report.unreachable:
                 log.info("payments sweep", extra={"sweep": report.__dict__})
         except Exception:  # a bad sweep must not stop the next one
             log.exception("payments sweep failed")
-        await asyncio.sleep(interval_seconds)

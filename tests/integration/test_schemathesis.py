@@ -73,6 +73,8 @@ def live_server(
         FYNLO_PORT=str(port),
         # Every method's provider exists (the fakes), so a 503 would be a real failure.
         FYNLO_PAYMENT_FAKES="true",
+        # Its poller must not settle other tests' payments in the shared database.
+        FYNLO_PAYMENT_POLL_SECONDS="3600",
     )
     log_path = tmp_path_factory.mktemp("fuzz") / "server.log"
     print(f"fynlo serve logs to {log_path}")  # shown with a failure, to match request ids

@@ -30,6 +30,8 @@ WAIT_SECONDS = 10.0
 SERVER_SETTINGS = {
     "FYNLO_REALTIME_AUTH_SECONDS": "1",
     "FYNLO_REALTIME_HEARTBEAT_SECONDS": "1",
+    # Its poller must not settle other tests' payments in the shared database.
+    "FYNLO_PAYMENT_POLL_SECONDS": "3600",
 }
 
 
