@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -44,8 +43,6 @@ from server.payments.quotes import schedule, surcharge_for, surcharge_policy
 from server.payments.states import ENDINGS, PaymentState
 from server.payments.views import load_payment
 from server.settings import get_settings
-
-T = TypeVar("T")
 
 Answer = tuple[int, bytes]
 """Status code and JSON body, exactly as stored for replays."""

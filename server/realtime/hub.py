@@ -38,9 +38,6 @@ class Hub:
             del self._per_device[device_id]
         return max(left, 0)
 
-    def __len__(self) -> int:
-        return len(self._sockets)
-
     async def close_all(self, *, grace: float) -> None:
         """Close every socket with 1001 ("going away"), waiting at most ``grace`` seconds."""
         sockets, self._sockets = list(self._sockets), set()
