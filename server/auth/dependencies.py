@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -25,6 +25,7 @@ from server.auth import approvals
 from server.auth.keys import SigningKeys
 from server.auth.permissions import DEVICE, Permission, decide
 from server.auth.tokens import Caller, TokenKind, access_caller, verify
+from server.devices.schemas import Device
 from server.devices.services import require_active_device
 from server.errors import Forbidden, NotAuthenticated
 from server.settings import get_settings
@@ -51,13 +52,23 @@ async def authenticate(
         raise NotAuthenticated("send a token as 'Authorization: Bearer <token>'")
     keys: SigningKeys = connection.app.state.signing_keys
     employee_token = connection.headers.get(EMPLOYEE_HEADER)
-    connection.state.caller, _ = await identify(keys, token, employee_token)
+    identity = await identify(keys, token, employee_token)
+    connection.state.caller = identity.caller
+    # Kept for handlers that need more of the iPad than its token says (its order prefix),
+    # so a sync request does not look the device up twice.
+    connection.state.device = identity.device
 
 
-async def identify(
-    keys: SigningKeys, token: str, employee_token: str | None = None
-) -> tuple[Caller, int]:
-    """Who the tokens name, and when the first of them expires (Unix seconds).
+class Identity(NamedTuple):
+    caller: Caller
+    expires_at: int
+    """Unix seconds when the first of the tokens expires."""
+    device: Device | None
+    """The enrolled iPad, checked active, when the token is a device token."""
+
+
+async def identify(keys: SigningKeys, token: str, employee_token: str | None = None) -> Identity:
+    """Who the tokens name, and until when.
 
     A back-office access token, or an iPad's device token with an optional employee
     session token issued to that same device. Anything else is ``NotAuthenticated``.
@@ -65,7 +76,7 @@ async def identify(
     issuer = get_settings().jwt_issuer
     if _token_type(token) != TokenKind.device.value:
         claims = verify(keys, token, TokenKind.access, issuer=issuer)
-        return access_caller(claims), claims.exp
+        return Identity(access_caller(claims), claims.exp, None)
     return await _device_caller(keys, token, issuer, employee_token)
 
 
@@ -105,7 +116,7 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
 
 async def _device_caller(
     keys: SigningKeys, token: str, issuer: str, employee_token: str | None
-) -> tuple[Caller, int]:
+) -> Identity:
     claims = verify(keys, token, TokenKind.device, issuer=issuer)
     # Checked on every request so that revoking a lost iPad takes effect at once.
     device = await require_active_device(restaurant_id=claims.rid, device_id=claims.sub)
@@ -116,7 +127,7 @@ async def _device_caller(
             device_id=claims.sub,
             location_id=device.location_id,
         )
-        return caller, claims.exp
+        return Identity(caller, claims.exp, device)
     session = verify(keys, employee_token, TokenKind.employee, issuer=issuer)
     if session.did != claims.sub or session.rid != claims.rid or session.role is None:
         raise NotAuthenticated("the employee session belongs to another device")
@@ -127,7 +138,7 @@ async def _device_caller(
         employee_id=session.sub,
         location_id=device.location_id,
     )
-    return caller, min(claims.exp, session.exp)
+    return Identity(caller, min(claims.exp, session.exp), device)
 
 
 def _token_type(token: str) -> str | None:

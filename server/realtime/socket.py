@@ -147,7 +147,7 @@ async def _authenticate(
         raise Closing(m.UNAUTHENTICATED, "the first frame must be auth")
     keys: SigningKeys = socket.app.state.signing_keys
     try:
-        caller, expires_at = await identify(keys, message.token, message.employee_token)
+        caller, expires_at, _ = await identify(keys, message.token, message.employee_token)
     except FynloError as error:  # the same refusal as over HTTP, as a close code
         raise Closing(m.UNAUTHENTICATED, error.detail[:120]) from None
     if message.locations is None:

@@ -11,7 +11,7 @@ from litestar.params import FromQuery, JSONBody
 from server.auth.dependencies import allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
-from server.devices.services import require_active_device
+from server.devices.schemas import Device
 from server.errors import ValidationFailed
 from server.pagination import Page, decode_id_cursor, page_size
 from server.sync import engine, feed, reports
@@ -28,14 +28,14 @@ from server.sync.protocol import (
 from server.sync.registry import DeviceContext
 
 
-async def _device(caller: Caller) -> DeviceContext:
-    if caller.device_id is None:
+def _device(request: Request[Any, Any, Any]) -> DeviceContext:
+    """The iPad the guard verified (active, at its location) from its device token."""
+    device: Device | None = request.state.device
+    caller: Caller = request.state.caller
+    if device is None:
         raise ValidationFailed(
             "sync is for enrolled iPads; send the device token", field="device_id"
         )
-    device = await require_active_device(
-        restaurant_id=caller.restaurant_id, device_id=caller.device_id
-    )
     return DeviceContext(
         device_id=device.id,
         restaurant_id=caller.restaurant_id,
@@ -60,12 +60,9 @@ class SyncController(Controller):
         opt=allow(Permission.sync_device),
     )
     async def push(
-        self,
-        request: Request[Any, Any, Any],
-        caller: NamedDependency[Caller],
-        data: JSONBody[PushRequest],
+        self, request: Request[Any, Any, Any], data: JSONBody[PushRequest]
     ) -> PushResponse:
-        return await engine.push(device=await _device(caller), request=data)
+        return await engine.push(device=_device(request), request=data)
 
     @get(
         "/pull",
@@ -74,13 +71,13 @@ class SyncController(Controller):
     )
     async def pull(
         self,
-        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
         schema_version: FromQuery[int],
         app_version: FromQuery[str],
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = PULL_LIMIT_DEFAULT,
     ) -> PullResponse:
-        device = await _device(caller)
+        device = _device(request)
         engine.check_versions(schema_version, app_version)
         if not 1 <= limit <= PULL_LIMIT_MAX:
             raise ValidationFailed(f"limit must be between 1 and {PULL_LIMIT_MAX}", field="limit")
