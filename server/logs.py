@@ -66,6 +66,10 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).propagate = True
     # Our access log below replaces uvicorn's, which has no request id.
     logging.getLogger("uvicorn.access").disabled = True
+    # The payment providers' HTTP clients log every call at INFO, full URL included (a
+    # provider's query string is not ours to log); their failures still reach us as errors.
+    for name in ("httpx", "httpcore", "stripe"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class RequestContextMiddleware:

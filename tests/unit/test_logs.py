@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-from server.logs import JsonFormatter, _request_id
+from server.logs import JsonFormatter, _request_id, configure_logging
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -41,3 +41,15 @@ def test_exceptions_are_kept_in_the_line() -> None:
         record.exc_info = sys.exc_info()
     entry = json.loads(JsonFormatter().format(record))
     assert "ValueError: boom" in entry["exception"]
+
+
+def test_provider_http_clients_log_only_warnings() -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging("DEBUG")
+        for name in ("httpx", "httpcore", "stripe"):
+            assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
+        assert logging.getLogger("fynlo.payments").getEffectiveLevel() == logging.DEBUG
+    finally:
+        root.handlers[:], root.level = handlers, level
