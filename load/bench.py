@@ -23,13 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
-from load import processes
+from load import machine, processes
 from server.db.cluster import PostgresCluster
 
 # The latency and error SLO (reliability notes, F1; the k6 thresholds documentation's figures).
@@ -43,7 +41,6 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 SPAWN_RATE = 10
 # The users share one access token, valid for 15 minutes; leave room for start-up.
 MAX_SECONDS = 840
-SETUP_SECONDS = 120
 # The server drains requests for up to 10 s after SIGTERM (server/cli/dev.py); then it is killed.
 # Locust's own start-up and its stop timeout on top of the run time.
 LOCUST_SLACK_SECONDS = 60
@@ -52,10 +49,6 @@ LOCUST_STOP_TIMEOUT = 5
 
 class BenchBroken(Exception):
     """The run could not produce figures: setup failed, the server died, locust failed."""
-
-
-class Terminated(Exception):
-    """SIGTERM arrived; unwinding stops everything that was started."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +89,8 @@ class Run:
 
 
 def main() -> int:
-    users = _env_int("BENCH_USERS", 20)
-    seconds = _env_int("BENCH_SECONDS", 20)
+    users = machine.env_int("BENCH_USERS", 20)
+    seconds = machine.env_int("BENCH_SECONDS", 20)
     if seconds > MAX_SECONDS:
         print(
             f"BENCH_SECONDS={seconds} is over {MAX_SECONDS}: the run's one access token "
@@ -106,14 +99,14 @@ def main() -> int:
         )
         return 2
     user_rps = float(os.environ.get("BENCH_USER_RPS", "5"))
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, processes.terminate)
     started = datetime.now(UTC)
     try:
         run = _bench(users=users, seconds=seconds)
     except BenchBroken as exc:
         print(f"bench broken: {exc}", file=sys.stderr)
         return 1
-    except Terminated:
+    except processes.Terminated:
         print("bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
@@ -130,9 +123,9 @@ def _bench(*, users: int, seconds: int) -> Run:
     ):
         work = Path(scratch)
         port = processes.free_port()
-        env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
-        _fynlo_once("db", "migrate", env=env)
-        _fynlo_once("demo", "--load", env=env)
+        env = processes.server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
+        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
+        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
@@ -140,21 +133,21 @@ def _bench(*, users: int, seconds: int) -> Run:
         try:
             processes.wait_ready(f"{base}/ready", server, server_log, failure=BenchBroken)
             rss_before = _proc_status_kib(server.pid, "VmRSS")
-            cpu_before = _cpu_seconds(server.pid)
-            postgres_before = _postgres_cpu_seconds(cluster.pid)
-            loadavg_before = _loadavg()
+            cpu_before = machine.cpu_seconds(server.pid)
+            postgres_before = machine.postgres_cpu_seconds(cluster.pid)
+            loadavg_before = machine.loadavg()
             began = time.monotonic()
             locust_cpu = _run_locust(base, users=users, seconds=seconds, work=work)
             wall = time.monotonic() - began
-            postgres_cpu = _postgres_cpu_seconds(cluster.pid) - postgres_before
-            loadavg_after = _loadavg()
+            postgres_cpu = machine.postgres_cpu_seconds(cluster.pid) - postgres_before
+            loadavg_after = machine.loadavg()
             if server.poll() is not None:
                 raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
             figures = ServerFigures(
                 rss_before_kib=rss_before,
                 rss_after_kib=_proc_status_kib(server.pid, "VmRSS"),
                 rss_peak_kib=_proc_status_kib(server.pid, "VmHWM"),
-                cpu_seconds=_cpu_seconds(server.pid) - cpu_before,
+                cpu_seconds=machine.cpu_seconds(server.pid) - cpu_before,
             )
         finally:
             server_exit = processes.stop(server)
@@ -204,37 +197,6 @@ def _run_locust(base: str, *, users: int, seconds: int, work: Path) -> float:
         raise BenchBroken(f"locust exited with {code}{processes.tail(locust_log)}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-
-
-def _server_env(*, dsn: str, port: int, data_dir: Path) -> dict[str, str]:
-    # The server refuses unknown FYNLO_* names, and the caller's own settings must not leak in.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
-    env.update(
-        FYNLO_DATABASE_URL=dsn,
-        FYNLO_PORT=str(port),
-        FYNLO_DATA_DIR=str(data_dir),
-        FYNLO_LOG_LEVEL="WARNING",
-        FYNLO_ENVIRONMENT="development",
-    )
-    return env
-
-
-def _fynlo_once(*args: str, env: dict[str, str]) -> None:
-    try:
-        done = subprocess.run(  # noqa: S603 - this venv's own fynlo, arguments written here
-            [str(BIN / "fynlo"), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=SETUP_SECONDS,
-            check=False,
-            preexec_fn=processes.die_with_parent,
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
-    if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()
-        raise BenchBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
 
 
 def _read_stats(path: Path) -> tuple[list[Row], Row]:
@@ -290,8 +252,8 @@ def _report(run: Run, *, users: int, seconds: int, user_rps: float, started: dat
     lines = [
         f"## Fynlo bench, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"- Machine: {_machine()}",
-        f"- Software: Python {platform.python_version()}, {_postgres_version()}, "
+        f"- Machine: {machine.describe()}",
+        f"- Software: Python {platform.python_version()}, {machine.postgres_version()}, "
         f"{_locust_version()}; one `fynlo serve` (one uvicorn worker), "
         "throwaway non-durable PostgreSQL",
         f"- Load: {users} back-office users (spawn {min(SPAWN_RATE, users)}/s), "
@@ -351,92 +313,18 @@ def _mib(kib: int) -> str:
     return f"{kib / 1024:.1f} MiB"
 
 
-def _machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
-        platform.processor() or "unknown CPU",
-    )
-    memory = _proc_status_kib(None, "MemTotal", path=Path("/proc/meminfo"))
-    cores = len(os.sched_getaffinity(0))
-    return (
-        f"nproc {cores} ({os.cpu_count()} online), {model}, {memory / 1024**2:.1f} GiB RAM, "
-        f"Linux {platform.release()}"
-    )
-
-
-def _postgres_version() -> str:
-    from server.db.cluster import find_bindir
-
-    done = subprocess.run(  # noqa: S603 - the PostgreSQL the cluster runs, a fixed argument
-        [str(find_bindir() / "postgres"), "--version"], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip().replace("postgres (PostgreSQL)", "PostgreSQL") or "PostgreSQL"
-
-
 def _locust_version() -> str:
     from importlib.metadata import version
 
     return f"locust {version('locust')}"
 
 
-def _proc_status_kib(pid: int | None, field: str, *, path: Path | None = None) -> int:
-    """A ``kB`` field from ``/proc/<pid>/status`` (or ``path``), in KiB."""
-    text = (path or Path(f"/proc/{pid}/status")).read_text()
-    for line in text.splitlines():
+def _proc_status_kib(pid: int | None, field: str) -> int:
+    """A ``kB`` field from ``/proc/<pid>/status``, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise BenchBroken(f"no {field} in {path or f'/proc/{pid}/status'}")
-
-
-def _cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
-    """User plus system CPU time of ``pid`` so far (and of its reaped children if asked)."""
-    fields = _stat_fields(pid)
-    # proc(5) fields 14-17: utime, stime, cutime, cstime (after the command, 0-based from 3).
-    ticks = sum(int(value) for value in fields[11 : 15 if reaped_children else 13])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_cpu_seconds(postmaster: int | None) -> float:
-    """CPU time of the postmaster, its live backends and the backends it has reaped."""
-    if postmaster is None:
-        return 0.0
-    total = _cpu_seconds(postmaster, reaped_children=True)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError, IndexError, ValueError):  # processes come and go meanwhile
-            child = int(stat.parent.name)
-            if int(_stat_fields(child)[1]) == postmaster:  # field 4: the parent's pid
-                total += _cpu_seconds(child)
-    return total
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """``/proc/<pid>/stat`` after the command name (which may hold spaces), from field 3."""
-    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-
-
-def _loadavg() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    value = int(raw)
-    if value < 1:
-        raise SystemExit(f"{name} must be a positive whole number, not {raw!r}")
-    return value
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # Only the first SIGTERM interrupts; a second must not cut the cleanup it started short.
-    signal.signal(signal.SIGTERM, _ignore)
-    raise Terminated
-
-
-def _ignore(signum: int, frame: FrameType | None) -> None:
-    """A Python-level no-op: unlike SIG_IGN, children started now still get the default."""
+    raise BenchBroken(f"no {field} in /proc/{pid}/status")
 
 
 if __name__ == "__main__":

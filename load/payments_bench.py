@@ -72,24 +72,14 @@ import asyncpg
 import httpx
 import msgspec
 
-from load import processes
+from load import machine, processes
 from load.sync_bench import (
     BIN,
     REPO,
     BenchBroken,
     Cpu,
-    Terminated,
     _all,
-    _cpu_seconds,
-    _env_int,
-    _fynlo_once,
-    _loadavg,
-    _machine,
     _percentile,
-    _postgres_cpu_seconds,
-    _postgres_version,
-    _server_env,
-    _terminate,
     _within,
 )
 from server.db.cluster import PostgresCluster
@@ -110,7 +100,6 @@ FAKES_LINE = re.compile(
 
 # The owner's access token lasts 15 minutes; the measurements must fit in it.
 MEASURE_SECONDS = 600
-SETUP_SECONDS = 120
 REQUEST_SECONDS = 30
 SETTLE_SECONDS = 30
 WATCH_SECONDS = 0.01
@@ -195,9 +184,9 @@ class Paid:
 
 def main() -> int:
     sizes = Sizes(
-        requests=_env_int("PAYMENTS_BENCH_REQUESTS", 200),
-        concurrency=_env_int("PAYMENTS_BENCH_CONCURRENCY", 10),
-        phase_seconds=_env_int("PAYMENTS_BENCH_PHASE_SECONDS", 15),
+        requests=machine.env_int("PAYMENTS_BENCH_REQUESTS", 200),
+        concurrency=machine.env_int("PAYMENTS_BENCH_CONCURRENCY", 10),
+        phase_seconds=machine.env_int("PAYMENTS_BENCH_PHASE_SECONDS", 15),
     )
     if sizes.phase_seconds > MAX_PHASE_SECONDS:
         print(
@@ -206,14 +195,14 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, processes.terminate)
     started = datetime.now(UTC)
     try:
         run = _bench(sizes)
     except BenchBroken as exc:
         print(f"payments bench broken: {exc}", file=sys.stderr)
         return 1
-    except Terminated:
+    except processes.Terminated:
         print(
             "payments bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr
         )
@@ -235,7 +224,7 @@ def main() -> int:
 
 def _bench(sizes: Sizes) -> Run:
     began = time.monotonic()
-    loadavg_before = _loadavg()
+    loadavg_before = machine.loadavg()
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-payments-bench-") as scratch,
         PostgresCluster.throwaway() as cluster,
@@ -243,10 +232,12 @@ def _bench(sizes: Sizes) -> Run:
         work = Path(scratch)
         port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
-        env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file)
+        env = processes.server_env(
+            dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
+        )
         env["FYNLO_PAYMENT_FAKES"] = "true"
-        _fynlo_once("db", "migrate", env=env)
-        _fynlo_once("demo", "--load", env=env)
+        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
+        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
@@ -284,7 +275,12 @@ def _bench(sizes: Sizes) -> Run:
         Check("no ERROR in the server's log", errors == 0, f"{errors} ERROR or CRITICAL lines")
     )
     return Run(
-        measured, log_lines, time.monotonic() - began, server_exit, loadavg_before, _loadavg()
+        measured,
+        log_lines,
+        time.monotonic() - began,
+        server_exit,
+        loadavg_before,
+        machine.loadavg(),
     )
 
 
@@ -337,8 +333,8 @@ async def _measure(
     def cpu() -> Cpu:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return Cpu(
-            _cpu_seconds(server_pid),
-            _postgres_cpu_seconds(postmaster),
+            machine.cpu_seconds(server_pid),
+            machine.postgres_cpu_seconds(postmaster),
             usage.ru_utime + usage.ru_stime,
         )
 
@@ -364,9 +360,11 @@ async def _measure(
     try:
         assert engine.DB.pool is not None
         pool: asyncpg.Pool = engine.DB.pool
-        token = await _within(SETUP_SECONDS, "the owner's token", _owner_token(pool, key_file))
+        token = await _within(
+            processes.SETUP_SECONDS, "the owner's token", _owner_token(pool, key_file)
+        )
         orders = await _within(
-            SETUP_SECONDS, "writing the orders", _make_orders(pool, count=4 * per_phase)
+            processes.SETUP_SECONDS, "writing the orders", _make_orders(pool, count=4 * per_phase)
         )
         cash_orders, card_orders, qr_orders, waiting_orders = (
             orders[i * per_phase : (i + 1) * per_phase] for i in range(4)
@@ -921,8 +919,8 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
     lines = [
         f"## Fynlo payments bench, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"- Machine: {_machine()}",
-        f"- Software: Python {platform.python_version()}, {_postgres_version()}; one "
+        f"- Machine: {machine.describe()}",
+        f"- Software: Python {platform.python_version()}, {machine.postgres_version()}; one "
         "`fynlo serve` (one uvicorn worker, pool of 10 connections) with "
         "`FYNLO_PAYMENT_FAKES=true`: the fake Stripe and the pay-by-bank sandbox run in "
         "threads of the server's process; throwaway non-durable PostgreSQL; the load "

@@ -7,16 +7,21 @@ a child dies with its parent even if the parent is killed without cleaning up.
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from contextlib import suppress
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import httpx
 
+BIN = Path(sys.executable).parent
+SETUP_SECONDS = 120
 READY_SECONDS = 60
 STOP_SECONDS = 20
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -89,3 +94,56 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def fynlo_once(*args: str, env: dict[str, str], failure: type[Exception]) -> str:
+    """Run this venv's ``fynlo`` to completion (bounded); its output, or ``failure``."""
+    try:
+        done = subprocess.run(  # noqa: S603 - this venv's own fynlo, arguments written here
+            [str(BIN / "fynlo"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SETUP_SECONDS,
+            check=False,
+            preexec_fn=die_with_parent,
+        )
+    except subprocess.TimeoutExpired:
+        raise failure(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()
+        raise failure(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
+    return done.stdout
+
+
+def server_env(
+    *, dsn: str, port: int, data_dir: Path, key_file: Path | None = None
+) -> dict[str, str]:
+    """The environment for a ``fynlo`` child on ``dsn``, serving on ``port``."""
+    # The server refuses unknown FYNLO_* names, and the caller's own settings must not leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
+    env.update(
+        FYNLO_DATABASE_URL=dsn,
+        FYNLO_PORT=str(port),
+        FYNLO_DATA_DIR=str(data_dir),
+        FYNLO_LOG_LEVEL="WARNING",
+        FYNLO_ENVIRONMENT="development",
+    )
+    if key_file is not None:
+        env["FYNLO_SIGNING_KEY_FILE"] = str(key_file)
+    return env
+
+
+class Terminated(Exception):
+    """SIGTERM arrived; unwinding stops everything that was started."""
+
+
+def terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM handler: unwind, so that ``finally`` blocks stop what was started."""
+    # Only the first SIGTERM interrupts; a second must not cut the cleanup it started short.
+    signal.signal(signal.SIGTERM, _ignore)
+    raise Terminated
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """A Python-level no-op: unlike SIG_IGN, children started now still get the default."""

@@ -65,7 +65,7 @@ from websockets import State
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from load import processes
+from load import machine, processes
 from load.sync_bench import (
     APP_VERSION,
     BIN,
@@ -73,19 +73,9 @@ from load.sync_bench import (
     SCHEMA_VERSION,
     BenchBroken,
     Cpu,
-    Terminated,
     Till,
-    _cpu_seconds,
     _enrol,
-    _env_int,
-    _fynlo_once,
-    _loadavg,
-    _machine,
     _percentile,
-    _postgres_cpu_seconds,
-    _postgres_version,
-    _server_env,
-    _terminate,
     _within,
 )
 from load.sync_bench import Sizes as SyncSizes
@@ -116,7 +106,6 @@ CLOSE_BATCH = 500
 # Device access tokens last 15 minutes; back-office tokens are minted for as long.
 TOKEN_SECONDS = 900
 MEASURE_SECONDS = 600
-SETUP_SECONDS = 120
 PHASE_SECONDS = 240
 OPEN_SECONDS = 30
 """One socket's connection, handshake and welcome."""
@@ -235,22 +224,22 @@ class Run:
 
 def main() -> int:
     sizes = Sizes(
-        connections=_env_int("REALTIME_BENCH_CONNECTIONS", TARGET_CONNECTIONS),
-        batch=_env_int("REALTIME_BENCH_BATCH", 200),
-        hold_seconds=_env_int("REALTIME_BENCH_HOLD_SECONDS", 5),
-        subscribers=_env_int("REALTIME_BENCH_SUBSCRIBERS", 1_000),
-        events=_env_int("REALTIME_BENCH_EVENTS", 20),
-        pushes=_env_int("REALTIME_BENCH_PUSHES", 100),
+        connections=machine.env_int("REALTIME_BENCH_CONNECTIONS", TARGET_CONNECTIONS),
+        batch=machine.env_int("REALTIME_BENCH_BATCH", 200),
+        hold_seconds=machine.env_int("REALTIME_BENCH_HOLD_SECONDS", 5),
+        subscribers=machine.env_int("REALTIME_BENCH_SUBSCRIBERS", 1_000),
+        events=machine.env_int("REALTIME_BENCH_EVENTS", 20),
+        pushes=machine.env_int("REALTIME_BENCH_PUSHES", 100),
         compression=_env_compression("REALTIME_BENCH_COMPRESSION"),
     )
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, processes.terminate)
     started = datetime.now(UTC)
     try:
         run = _bench(sizes)
     except BenchBroken as exc:
         print(f"realtime bench broken: {exc}", file=sys.stderr)
         return 1
-    except Terminated:
+    except processes.Terminated:
         print(
             "realtime bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr
         )
@@ -268,7 +257,7 @@ def main() -> int:
 
 def _bench(sizes: Sizes) -> Run:
     began = time.monotonic()
-    loadavg_before = _loadavg()
+    loadavg_before = machine.loadavg()
     open_files = _raise_open_files(max(sizes.connections, sizes.subscribers) + OPEN_FILES_SPARE)
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-realtime-bench-") as scratch,
@@ -277,10 +266,12 @@ def _bench(sizes: Sizes) -> Run:
         work = Path(scratch)
         port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
-        env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file)
+        env = processes.server_env(
+            dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
+        )
         env["FYNLO_REALTIME_HEARTBEAT_SECONDS"] = str(HEARTBEAT_SECONDS)
-        _fynlo_once("db", "migrate", env=env)
-        _fynlo_once("demo", "--load", env=env)
+        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
+        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
@@ -310,7 +301,12 @@ def _bench(sizes: Sizes) -> Run:
         finally:
             server_exit = processes.stop(server)
     return Run(
-        measured, open_files, time.monotonic() - began, server_exit, loadavg_before, _loadavg()
+        measured,
+        open_files,
+        time.monotonic() - began,
+        server_exit,
+        loadavg_before,
+        machine.loadavg(),
     )
 
 
@@ -347,14 +343,14 @@ async def _measure(
     def cpu() -> Cpu:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return Cpu(
-            _cpu_seconds(server_pid),
-            _postgres_cpu_seconds(postmaster),
+            machine.cpu_seconds(server_pid),
+            machine.postgres_cpu_seconds(postmaster),
             usage.ru_utime + usage.ru_stime,
         )
 
     # Two iPads of the demo location: one pushes, the other listens in the last phase.
     tenant = await _within(
-        SETUP_SECONDS,
+        processes.SETUP_SECONDS,
         "enrolling the iPads",
         _enrol(
             dsn, key_file, sizes=SyncSizes(devices=2, batches=1, bootstrap_rows=1, bootstrap_runs=0)
@@ -362,7 +358,7 @@ async def _measure(
     )
     pusher_device, listener_device = tenant.tills
     tokens = await _within(
-        SETUP_SECONDS,
+        processes.SETUP_SECONDS,
         "minting back-office tokens",
         _back_office_tokens(dsn, key_file, WARMUP_SOCKETS + sizes.connections + sizes.subscribers),
     )
@@ -850,8 +846,8 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
     lines = [
         f"## Fynlo real-time bench, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"- Machine: {_machine()}",
-        f"- Software: Python {platform.python_version()}, {_postgres_version()}; one "
+        f"- Machine: {machine.describe()}",
+        f"- Software: Python {platform.python_version()}, {machine.postgres_version()}; one "
         "`fynlo serve` (one uvicorn worker, its default WebSocket protocol, no permessage-deflate"
         f"), `FYNLO_REALTIME_HEARTBEAT_SECONDS={HEARTBEAT_SECONDS}`, in-memory channels "
         "(no Redis); throwaway non-durable PostgreSQL",

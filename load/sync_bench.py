@@ -39,17 +39,14 @@ import platform
 import resource
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Coroutine, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -57,7 +54,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from load import processes
+from load import machine, processes
 from server.db.cluster import PostgresCluster
 
 # The issue's targets on this 2-core machine.
@@ -81,17 +78,12 @@ REPO = Path(__file__).resolve().parent.parent
 MEASURE_SECONDS = 780
 PHASE_SECONDS = 300
 REQUEST_SECONDS = 60
-SETUP_SECONDS = 120
 
 _T = TypeVar("_T")
 
 
 class BenchBroken(Exception):
     """The run could not produce figures: setup failed, the server died, a request failed."""
-
-
-class Terminated(Exception):
-    """SIGTERM arrived; unwinding stops everything that was started."""
 
 
 @dataclass(frozen=True)
@@ -190,19 +182,19 @@ class Run:
 
 def main() -> int:
     sizes = Sizes(
-        devices=_env_int("SYNC_BENCH_DEVICES", 20),
-        batches=_env_int("SYNC_BENCH_BATCHES", 20),
-        bootstrap_rows=_env_int("SYNC_BENCH_BOOTSTRAP_ROWS", 100_000),
-        bootstrap_runs=_env_int("SYNC_BENCH_BOOTSTRAP_RUNS", 2),
+        devices=machine.env_int("SYNC_BENCH_DEVICES", 20),
+        batches=machine.env_int("SYNC_BENCH_BATCHES", 20),
+        bootstrap_rows=machine.env_int("SYNC_BENCH_BOOTSTRAP_ROWS", 100_000),
+        bootstrap_runs=machine.env_int("SYNC_BENCH_BOOTSTRAP_RUNS", 2),
     )
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, processes.terminate)
     started = datetime.now(UTC)
     try:
         run = _bench(sizes)
     except BenchBroken as exc:
         print(f"sync bench broken: {exc}", file=sys.stderr)
         return 1
-    except Terminated:
+    except processes.Terminated:
         print("sync bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
@@ -218,7 +210,7 @@ def main() -> int:
 
 def _bench(sizes: Sizes) -> Run:
     began = time.monotonic()
-    loadavg_before = _loadavg()
+    loadavg_before = machine.loadavg()
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-sync-bench-") as scratch,
         PostgresCluster.throwaway() as cluster,
@@ -226,9 +218,11 @@ def _bench(sizes: Sizes) -> Run:
         work = Path(scratch)
         port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
-        env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file)
-        _fynlo_once("db", "migrate", env=env)
-        _fynlo_once("demo", "--load", env=env)
+        env = processes.server_env(
+            dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
+        )
+        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
+        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
@@ -257,39 +251,7 @@ def _bench(sizes: Sizes) -> Run:
                 raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
         finally:
             server_exit = processes.stop(server)
-    return Run(measured, time.monotonic() - began, server_exit, loadavg_before, _loadavg())
-
-
-def _server_env(*, dsn: str, port: int, data_dir: Path, key_file: Path) -> dict[str, str]:
-    # The server refuses unknown FYNLO_* names, and the caller's own settings must not leak in.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
-    env.update(
-        FYNLO_DATABASE_URL=dsn,
-        FYNLO_PORT=str(port),
-        FYNLO_DATA_DIR=str(data_dir),
-        FYNLO_SIGNING_KEY_FILE=str(key_file),
-        FYNLO_LOG_LEVEL="WARNING",
-        FYNLO_ENVIRONMENT="development",
-    )
-    return env
-
-
-def _fynlo_once(*args: str, env: dict[str, str]) -> None:
-    try:
-        done = subprocess.run(  # noqa: S603 - this venv's own fynlo, arguments written here
-            [str(BIN / "fynlo"), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=SETUP_SECONDS,
-            check=False,
-            preexec_fn=processes.die_with_parent,
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
-    if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()
-        raise BenchBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
+    return Run(measured, time.monotonic() - began, server_exit, loadavg_before, machine.loadavg())
 
 
 async def _within(seconds: float, what: str, work: Awaitable[_T]) -> _T:
@@ -319,13 +281,13 @@ async def _measure(
     def cpu() -> Cpu:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return Cpu(
-            _cpu_seconds(server_pid),
-            _postgres_cpu_seconds(postmaster),
+            machine.cpu_seconds(server_pid),
+            machine.postgres_cpu_seconds(postmaster),
             usage.ru_utime + usage.ru_stime,
         )
 
     tenant = await _within(
-        SETUP_SECONDS, "enrolling the devices", _enrol(dsn, key_file, sizes=sizes)
+        processes.SETUP_SECONDS, "enrolling the devices", _enrol(dsn, key_file, sizes=sizes)
     )
     limits = httpx.Limits(max_connections=sizes.devices + 2, max_keepalive_connections=None)
     async with (
@@ -880,8 +842,8 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
     lines = [
         f"## Fynlo sync bench, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"- Machine: {_machine()}",
-        f"- Software: Python {platform.python_version()}, {_postgres_version()}; one "
+        f"- Machine: {machine.describe()}",
+        f"- Software: Python {platform.python_version()}, {machine.postgres_version()}; one "
         "`fynlo serve` (one uvicorn worker, pool of 10 connections), throwaway non-durable "
         f"PostgreSQL; the load generator (httpx, this process) runs on the same {cores} CPUs",
         f"- Push: {m.devices} devices at once, {sizes.batches} batches of {BATCH_SIZE} changes "
@@ -954,89 +916,6 @@ def _runs(runs: Sequence[PullRun]) -> str:
 
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "**MISS**"
-
-
-def _machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
-        platform.processor() or "unknown CPU",
-    )
-    memory = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    cores = len(os.sched_getaffinity(0))
-    return (
-        f"nproc {cores} ({os.cpu_count()} online), {model}, {memory / 1024**2:.1f} GiB RAM, "
-        f"Linux {platform.release()}"
-    )
-
-
-def _postgres_version() -> str:
-    from server.db.cluster import find_bindir
-
-    done = subprocess.run(  # noqa: S603 - the PostgreSQL the cluster runs, a fixed argument
-        [str(find_bindir() / "postgres"), "--version"], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip().replace("postgres (PostgreSQL)", "PostgreSQL") or "PostgreSQL"
-
-
-def _cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
-    """User plus system CPU time of ``pid`` so far (and of its reaped children if asked)."""
-    try:
-        fields = _stat_fields(pid)
-    except OSError:
-        return 0.0
-    # proc(5) fields 14-17: utime, stime, cutime, cstime (after the command, 0-based from 3).
-    ticks = sum(int(value) for value in fields[11 : 15 if reaped_children else 13])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_cpu_seconds(postmaster: int | None) -> float:
-    """CPU time of the postmaster, its live backends and the backends it has reaped."""
-    if postmaster is None:
-        return 0.0
-    total = _cpu_seconds(postmaster, reaped_children=True)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError, IndexError, ValueError):  # processes come and go meanwhile
-            child = int(stat.parent.name)
-            if int(_stat_fields(child)[1]) == postmaster:  # field 4: the parent's pid
-                total += _cpu_seconds(child)
-    return total
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """``/proc/<pid>/stat`` after the command name (which may hold spaces), from field 3."""
-    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-
-
-def _loadavg() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SystemExit(f"{name} must be a positive whole number, not {raw!r}")
-    return value
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # Only the first SIGTERM interrupts; a second must not cut the cleanup it started short.
-    signal.signal(signal.SIGTERM, _ignore)
-    raise Terminated
-
-
-def _ignore(signum: int, frame: FrameType | None) -> None:
-    """A Python-level no-op: unlike SIG_IGN, children started now still get the default."""
 
 
 if __name__ == "__main__":

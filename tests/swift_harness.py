@@ -30,7 +30,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from load import processes
 from server.db.cluster import PostgresCluster
@@ -39,7 +38,6 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ENROLMENT_CODES = 4
 """One per iPad the integration tests enrol (three today), and a spare."""
-SETUP_SECONDS = 120
 SWIFT_SECONDS = 45 * 60
 """A cold build of the package on two cores takes minutes; the tests themselves seconds."""
 
@@ -48,23 +46,19 @@ class HarnessBroken(Exception):
     """The server could not be set up; the Swift tests did not run."""
 
 
-class Terminated(Exception):
-    """SIGTERM arrived; unwinding stops everything that was started."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     packages = _packages(sys.argv[1:] if argv is None else argv)
     if not packages:
         print("no Swift packages (no ios/*/Package.swift): nothing to test")
         return 0
     swift = os.environ.get("SWIFT") or shutil.which("swift") or "/opt/swift/usr/bin/swift"
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, processes.terminate)
     try:
         return _run(packages, swift)
     except HarnessBroken as exc:
         print(f"swift harness broken: {exc}", file=sys.stderr)
         return 1
-    except Terminated:
+    except processes.Terminated:
         print("swift harness stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
@@ -90,10 +84,13 @@ def _run(packages: list[Path], swift: str) -> int:
     ):
         work = Path(scratch)
         port = processes.free_port()
-        env = _server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
-        _fynlo_once("db", "migrate", env=env)
-        _fynlo_once("demo", "--load", env=env)
-        demos = [json.loads(_fynlo_once("demo", "--json", env=env)) for _ in range(ENROLMENT_CODES)]
+        env = processes.server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
+        processes.fynlo_once("db", "migrate", env=env, failure=HarnessBroken)
+        processes.fynlo_once("demo", "--load", env=env, failure=HarnessBroken)
+        demos = [
+            json.loads(processes.fynlo_once("demo", "--json", env=env, failure=HarnessBroken))
+            for _ in range(ENROLMENT_CODES)
+        ]
         codes = [demo["enrolment_code"] for demo in demos]
         if not all(codes):
             raise HarnessBroken("`fynlo demo --json` gave no enrolment code")
@@ -129,19 +126,6 @@ def _run(packages: list[Path], swift: str) -> int:
     return exit_code
 
 
-def _server_env(*, dsn: str, port: int, data_dir: Path) -> dict[str, str]:
-    # The server refuses unknown FYNLO_* names, and the caller's own settings must not leak in.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
-    env.update(
-        FYNLO_DATABASE_URL=dsn,
-        FYNLO_PORT=str(port),
-        FYNLO_DATA_DIR=str(data_dir),
-        FYNLO_LOG_LEVEL="WARNING",
-        FYNLO_ENVIRONMENT="development",
-    )
-    return env
-
-
 def _swift_env(**sync: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
     env.update(sync)
@@ -167,29 +151,6 @@ def _swift_test(swift: str, package: Path, env: dict[str, str]) -> int:
         processes.stop(process)
     print(f"swift test in {package}: exit {code} after {time.monotonic() - began:.1f}s", flush=True)
     return code
-
-
-def _fynlo_once(*args: str, env: dict[str, str]) -> str:
-    try:
-        done = subprocess.run(  # this venv's own fynlo, arguments written here
-            [str(BIN / "fynlo"), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=SETUP_SECONDS,
-            check=False,
-            preexec_fn=processes.die_with_parent,
-        )
-    except subprocess.TimeoutExpired:
-        raise HarnessBroken(f"`fynlo {' '.join(args)}` took over {SETUP_SECONDS}s") from None
-    if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()
-        raise HarnessBroken(f"`fynlo {' '.join(args)}` exited {done.returncode}:\n{output}")
-    return done.stdout
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
 
 
 if __name__ == "__main__":
