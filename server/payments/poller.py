@@ -70,9 +70,11 @@ async def sweep() -> Sweep:
             BATCH,
         )
         unanswered = await conn.fetch(
-            "SELECT * FROM payments WHERE state = 'created' AND provider_reference IS NULL"
-            " AND method <> 'apple_pay' AND created_at < now() - interval '1 minute'"
-            " ORDER BY created_at LIMIT $1",
+            "SELECT p.*, o.number AS order_number FROM payments p"
+            " JOIN orders o ON o.id = p.order_id"
+            " WHERE p.state = 'created' AND p.provider_reference IS NULL"
+            " AND p.method <> 'apple_pay' AND p.created_at < now() - interval '1 minute'"
+            " ORDER BY p.created_at LIMIT $1",
             BATCH,
         )
         refunds = await conn.fetch(
@@ -152,7 +154,7 @@ async def _resume(row: asyncpg.Record, report: Sweep) -> None:
         payment_id=row["id"],
         amount=row["charged"],
         currency=row["currency"].strip(),
-        reference=await statement_reference(row["order_id"]),
+        reference=statement_reference(row["order_number"]),
         expires_at=row["expires_at"],
     )
     try:

@@ -41,7 +41,7 @@ from server.payments.providers.base import (
 )
 from server.payments.quotes import schedule, surcharge_for, surcharge_policy
 from server.payments.states import ENDINGS, PaymentState
-from server.payments.views import load_payment
+from server.payments.views import load_order_payments, load_payment
 from server.settings import get_settings
 
 Answer = tuple[int, bytes]
@@ -88,7 +88,7 @@ async def create_payment(
                 payment_id=row["id"],
                 amount=row["charged"],
                 currency=row["currency"].strip(),
-                reference=await statement_reference(row["order_id"]),
+                reference=statement_reference(row["order_number"]),
                 expires_at=row["expires_at"],
                 wallet_token=data.wallet_token,
             )
@@ -178,9 +178,14 @@ async def _drive(
 ) -> Answer:
     """Steps 2 and 3: call the provider for ``payment_id`` and store the outcome and answer."""
     async with connection() as conn:
-        row = await conn.fetchrow("SELECT * FROM payments WHERE id = $1", payment_id)
+        row = await conn.fetchrow(
+            "SELECT p.*, o.number AS order_number FROM payments p"
+            " JOIN orders o ON o.id = p.order_id WHERE p.id = $1",
+            payment_id,
+        )
     assert row is not None
     # A resumed create whose provider call already landed skips straight to the answer.
+    result: ProviderPayment | None = None
     if not (only_new and row["provider_reference"] is not None):
         try:
             result = await gateway.current().call(row["provider"], lambda p: action(p, row))
@@ -194,8 +199,9 @@ async def _drive(
                 state=PaymentState.failed,
                 failure_reason=exc.reason,
             )
-        await record_outcome(payment_id, result, source="api")
     async with transaction() as conn:
+        if result is not None:  # the outcome and the answer commit together
+            await record_outcome_in(conn, payment_id, result, source="api")
         view = await load_payment(
             conn, payment_id, restaurant_id=restaurant_id, location_id=location_id
         )
@@ -209,26 +215,32 @@ async def _drive(
 async def record_outcome(payment_id: UUID, result: ProviderPayment, *, source: str) -> bool:
     """Apply what a provider said about a payment; True if the state moved."""
     async with transaction() as conn:
-        row = await ledger.lock_payment(conn, payment_id)
-        assert row is not None
-        if result.link or result.client_secret:
-            await conn.execute(
-                "UPDATE payments SET link = coalesce(link, $2),"
-                " client_secret = coalesce(client_secret, $3) WHERE id = $1",
-                payment_id,
-                result.link,
-                result.client_secret,
-            )
-        moved = await ledger.move_payment(
-            conn,
-            row,
-            result.state,
-            source=source,
-            failure_reason=result.failure_reason,
-            provider_fee=result.provider_fee,
-            reference=result.reference or None,
+        return await record_outcome_in(conn, payment_id, result, source=source)
+
+
+async def record_outcome_in(
+    conn: asyncpg.Connection, payment_id: UUID, result: ProviderPayment, *, source: str
+) -> bool:
+    """``record_outcome`` inside the caller's transaction."""
+    row = await ledger.lock_payment(conn, payment_id)
+    assert row is not None
+    if result.link or result.client_secret:
+        await conn.execute(
+            "UPDATE payments SET link = coalesce(link, $2),"
+            " client_secret = coalesce(client_secret, $3) WHERE id = $1",
+            payment_id,
+            result.link,
+            result.client_secret,
         )
-    return moved
+    return await ledger.move_payment(
+        conn,
+        row,
+        result.state,
+        source=source,
+        failure_reason=result.failure_reason,
+        provider_fee=result.provider_fee,
+        reference=result.reference or None,
+    )
 
 
 async def _confirm(provider: Provider, reference: str, payment_method: str) -> ProviderPayment:
@@ -335,11 +347,9 @@ async def _visible(
     return row
 
 
-async def statement_reference(order_id: UUID) -> str:
+def statement_reference(order_number: str) -> str:
     """What the customer's statement shows: the order number, the same on every retry."""
-    async with connection() as conn:
-        number: str = await conn.fetchval("SELECT number FROM orders WHERE id = $1", order_id)
-    return f"Fynlo {number}"
+    return f"Fynlo {order_number}"
 
 
 async def get_payment(
@@ -365,15 +375,10 @@ async def order_payments(
         )
         if order is None:
             raise NotFound("no such order")
-        ids = await conn.fetch(
-            "SELECT id FROM payments WHERE order_id = $1 ORDER BY created_at, id", order_id
-        )
-        payments = [
-            await load_payment(conn, r["id"], restaurant_id=restaurant_id, location_id=None)
-            for r in ids
-        ]
-        paid = await ledger.paid_towards(conn, order_id)
-        in_flight = await ledger.in_flight_towards(conn, order_id)
+        payments = await load_order_payments(conn, order_id)
+    succeeded = [p for p in payments if p.state is PaymentState.succeeded]
+    paid = sum(p.amount for p in succeeded)
+    in_flight = sum(p.amount for p in payments if p.state not in ENDINGS)
     return s.OrderPayments(
         order_id=order_id,
         currency=order["currency"],
@@ -381,7 +386,7 @@ async def order_payments(
         paid=paid,
         in_flight=in_flight,
         remaining=max(0, order["total_due"] - paid - in_flight),
-        tips=sum(p.tip for p in payments if p.state is PaymentState.succeeded),
+        tips=sum(p.tip for p in succeeded),
         refunded=sum(p.refunded for p in payments),
         order_status=order["status"],
         payments=payments,

@@ -65,6 +65,12 @@ def payment_view(row: asyncpg.Record, refunded: int) -> s.Payment:
     )
 
 
+_WITH_REFUNDED = (
+    "SELECT p.*, (SELECT coalesce(sum(amount), 0)::bigint FROM refunds r"
+    " WHERE r.payment_id = p.id AND r.state = 'succeeded') AS refunded FROM payments p"
+)
+
+
 async def load_payment(
     conn: asyncpg.Connection,
     payment_id: UUID,
@@ -74,9 +80,8 @@ async def load_payment(
 ) -> s.Payment:
     """A payment of this restaurant (and of the iPad's location); anything else is missing."""
     row = await conn.fetchrow(
-        "SELECT p.*, (SELECT coalesce(sum(amount), 0)::bigint FROM refunds r"
-        " WHERE r.payment_id = p.id AND r.state = 'succeeded') AS refunded FROM payments p"
-        " WHERE p.id = $1 AND p.restaurant_id = $2 AND ($3::uuid IS NULL OR p.location_id = $3)",
+        f"{_WITH_REFUNDED} WHERE p.id = $1 AND p.restaurant_id = $2"
+        " AND ($3::uuid IS NULL OR p.location_id = $3)",
         payment_id,
         restaurant_id,
         location_id,
@@ -84,6 +89,14 @@ async def load_payment(
     if row is None:
         raise NotFound("no such payment")
     return payment_view(row, row["refunded"])
+
+
+async def load_order_payments(conn: asyncpg.Connection, order_id: UUID) -> list[s.Payment]:
+    """Every payment of an order (whose visibility the caller has checked), oldest first."""
+    rows = await conn.fetch(
+        f"{_WITH_REFUNDED} WHERE p.order_id = $1 ORDER BY p.created_at, p.id", order_id
+    )
+    return [payment_view(row, row["refunded"]) for row in rows]
 
 
 def refund_view(row: asyncpg.Record) -> s.Refund:
