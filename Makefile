@@ -12,26 +12,34 @@ SWIFT_PACKAGES := $(wildcard ios/*/Package.swift)
 export PICCOLO_CONF := server.db.piccolo_conf
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help run test test-python test-swift lint format bench migrations openapi clean
+.PHONY: help run test test-python test-swift lint format bench migrations openapi clean \
+	system-run system-test
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-$(BIN)/fynlo: pyproject.toml
+# The machine's packages first (installed as root, else the exact command is printed).
+system-run:
+	@PYTHON=$(PYTHON) scripts/system-packages run
+
+system-test:
+	@PYTHON=$(PYTHON) scripts/system-packages test
+
+$(BIN)/fynlo: pyproject.toml | system-run
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: $(BIN)/fynlo ## Start PostgreSQL, migrate, load demo data and serve on 127.0.0.1:$(PORT)
+run: system-run $(BIN)/fynlo ## Start PostgreSQL, migrate, load demo data and serve on 127.0.0.1:$(PORT)
 	FYNLO_PORT=$(PORT) exec $(BIN)/fynlo dev
 
 test: test-python test-swift ## Run every test (Python on a throwaway PostgreSQL, then Swift)
 
-test-python: $(BIN)/fynlo ## Run the Python tests
+test-python: system-test $(BIN)/fynlo ## Run the Python tests
 	$(BIN)/pytest
 
-test-swift: $(BIN)/fynlo ## Run every ios/*/Package.swift's tests, the live ones against a throwaway server
+test-swift: system-test $(BIN)/fynlo ## Run every ios/*/Package.swift's tests, the live ones against a throwaway server
 	$(BIN)/python -m tests.swift_harness $(patsubst %/Package.swift,%,$(SWIFT_PACKAGES))
 
 lint: $(BIN)/fynlo ## Ruff (lint and format) and mypy on server/

@@ -19,6 +19,12 @@ from litestar import Litestar
 from server.db.cluster import PostgresCluster
 from server.settings import Settings, get_settings
 from tests.factories import Tenant, make_tenant
+from tests.optional import require
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("browser") is not None:
+        require("chromium")
 
 
 @pytest.fixture(scope="session")

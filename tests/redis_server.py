@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-MISSING = "redis-server is not installed; `.ci/run` installs it (apt-get install -y redis-server)"
 _START_SECONDS = 10.0
 _STOP_SECONDS = 10.0
 _PORT_ATTEMPTS = 3
@@ -37,7 +36,7 @@ def redis_server() -> Iterator[RedisServer]:
     """Start ``redis-server`` on 127.0.0.1, yield it, and stop it and remove its folder."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise RuntimeError(MISSING)
+        raise RuntimeError("redis-server is not installed (scripts/system-packages test)")
     folder = Path(tempfile.mkdtemp(prefix="fynlo-redis-"))
     try:
         # A free port can be taken between probing and binding: try a few.

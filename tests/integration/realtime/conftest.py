@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +23,8 @@ from websockets.exceptions import ConnectionClosed
 
 from server.settings import Settings
 from tests.e2e.processes import free_port, fynlo_env, start, stop, wait_for
-from tests.redis_server import MISSING, redis_server
+from tests.optional import require
+from tests.redis_server import redis_server
 
 WAIT_SECONDS = 10.0
 SERVER_SETTINGS = {
@@ -74,8 +74,7 @@ def server(app: Litestar, settings: Settings) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    if shutil.which("redis-server") is None:
-        pytest.fail(MISSING)
+    require("redis")
     with redis_server() as redis:
         yield redis.url
 
