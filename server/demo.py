@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
+import asyncpg
 import msgspec
 
+from server import events
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
 from server.catalog.tables import Category, Modifier, ModifierGroup, Product, ProductModifierGroup
@@ -24,6 +26,8 @@ from server.orders.services import save_order
 from server.orders.tables import Order, OrderStatus
 from server.payments.fees import DEFAULT_SCHEDULE
 from server.restaurants.tables import Location, Restaurant
+from server.sync import entities as _entities  # noqa: F401 - registers the synced types
+from server.sync.publish import record_server_change_in
 from server.wire import Wire
 
 _NAMESPACE = UUID("6f0c1d2e-7a51-4f0b-9a43-5d1e0c3b2a10")
@@ -337,4 +341,74 @@ async def _paid_in_cash(order_id: UUID, *, taken_at: datetime) -> None:
         taken_at,
         taken_at,
         order_id,
+    )
+
+
+class DemoOrder(Wire, kw_only=True):
+    id: UUID
+    number: str
+    amount: int
+    """What is left to pay, in minor units of ``currency`` (the whole total: nothing is paid)."""
+    currency: str
+
+
+# A fresh order's basket: a starter, a main and a drink, for a card-sized amount.
+_FRESH_BASKET = (("Burrata", 1), ("Fish and chips", 1), ("Lager (pint)", 1))
+_DEMO_PREFIX = "A"  # the demo's own orders; enrolled iPads are given other prefixes
+
+
+async def new_order() -> DemoOrder:
+    """A fresh unpaid order at the demo location, for walking through a payment again.
+
+    Written as the server through the sync store, as an iPad's order is, so every enrolled
+    iPad pulls it. Numbers continue the demo's own ``A-`` sequence.
+    """
+    if not await demo_loaded():
+        raise LookupError("the demo restaurant is not loaded (make run loads it)")
+    assert DB.pool is not None
+    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
+        # One fresh order at a time, so two callers never take the same number.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('fynlo-demo-order'))")
+        seq = 1 + await conn.fetchval(
+            "SELECT coalesce(max(device_seq), 0) FROM orders"
+            " WHERE location_id = $1 AND device_prefix = $2",
+            LOCATION_ID,
+            _DEMO_PREFIX,
+        )
+        products = {
+            row["name"]: row
+            for row in await conn.fetch(
+                "SELECT id, name, price, vat_rate_bp FROM products WHERE restaurant_id = $1",
+                RESTAURANT_ID,
+            )
+        }
+        order_id = uuid4()
+        number = format_order_number(_DEMO_PREFIX, seq)
+        await _record(conn, "order", order_id, {
+            "number": number, "device_prefix": _DEMO_PREFIX, "device_seq": seq,
+            "status": "open", "covers": 2, "table_id": str(_id("table:3")),
+            "opened_at": datetime.now(UTC).isoformat(),
+        })  # fmt: skip
+        for position, (name, quantity) in enumerate(_FRESH_BASKET):
+            product = products[name]
+            await _record(conn, "order_line", uuid4(), {
+                "order_id": str(order_id), "product_id": str(product["id"]), "name": name,
+                "unit_price": product["price"], "quantity": quantity,
+                "vat_rate_bp": product["vat_rate_bp"], "modifiers": [],
+                "position": position, "voided": False,
+            })  # fmt: skip
+        row = await conn.fetchrow("SELECT total_due, currency FROM orders WHERE id = $1", order_id)
+    return DemoOrder(id=order_id, number=number, amount=row["total_due"], currency=row["currency"])
+
+
+async def _record(
+    conn: asyncpg.Connection, entity_type: str, entity_id: UUID, data: dict[str, Any]
+) -> None:
+    await record_server_change_in(
+        conn,
+        restaurant_id=RESTAURANT_ID,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        location_id=LOCATION_ID,
+        data=data,
     )

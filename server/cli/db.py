@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from server.db import engine
+from server.db.cluster import running_dsn
 from server.db.migrate import migrate, pending_migrations
 from server.settings import get_settings
 
@@ -21,11 +22,24 @@ def register(commands: Any) -> None:
     actions.add_parser("status", help="list pending migrations").set_defaults(run=run_status)
 
 
+def database_url() -> str | None:
+    """``FYNLO_DATABASE_URL``, else the private cluster a running ``make run`` serves from
+    ``FYNLO_DATA_DIR/postgres``: every ``fynlo`` command finds the database the same way."""
+    settings = get_settings()
+    return settings.database_url or running_dsn(settings.data_dir / "postgres")
+
+
+NO_DATABASE = (
+    "No database: start `make run` (fynlo commands then use its cluster in {folder}), "
+    "or set FYNLO_DATABASE_URL."
+)
+
+
 async def connected(work: Callable[[], Awaitable[T]]) -> T:
-    """Run ``work`` against ``FYNLO_DATABASE_URL`` with a small pool."""
-    url = get_settings().database_url
+    """Run ``work`` against ``database_url()`` with a small pool."""
+    url = database_url()
     if not url:
-        raise SystemExit("FYNLO_DATABASE_URL is not set (make run sets it for its own cluster)")
+        raise SystemExit(NO_DATABASE.format(folder=get_settings().data_dir / "postgres"))
     engine.configure(url)
     await engine.open_pool(min_size=1, max_size=2)
     try:

@@ -1,24 +1,28 @@
-"""``fynlo demo``: the demo logins, PINs and a fresh enrolment code; loading the demo data."""
+"""``fynlo demo``: the demo logins, PINs and a fresh enrolment code; loading the demo data;
+fresh unpaid orders to walk through a payment (``--order``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import sys
 from typing import Any
 
 import msgspec
 
-from server.cli.db import connected
-from server.db.cluster import running_dsn
-from server.demo import CREDENTIALS, DemoCredentials, fresh_credentials, load_demo
-from server.settings import get_settings
+from server.cli.db import connected, database_url
+from server.demo import CREDENTIALS, DemoCredentials, fresh_credentials, load_demo, new_order
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("demo", help="demo credentials and data")
     parser.add_argument("--json", action="store_true", help="print the demo credentials as JSON")
     parser.add_argument("--load", action="store_true", help="load the demo restaurant if missing")
+    parser.add_argument(
+        "--order",
+        action="store_true",
+        help="create a fresh unpaid order at the demo location and print its id and amount",
+    )
     parser.set_defaults(run=run)
 
 
@@ -26,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if args.load:
         loaded = asyncio.run(connected(load_demo))
         print("demo data loaded" if loaded else "demo data already present")
+    if args.order:
+        return _new_order(as_json=args.json)
     credentials = _with_enrolment_code()
     if args.json:
         print(msgspec.json.encode(credentials).decode())
@@ -34,14 +40,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_order(*, as_json: bool) -> int:
+    try:
+        order = asyncio.run(connected(new_order))
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(msgspec.json.encode(order).decode())
+    else:
+        pounds = f"{order.amount // 100}.{order.amount % 100:02d}"
+        print(f"Order {order.number} ({order.id}): {pounds} {order.currency} to pay")
+    return 0
+
+
 def _with_enrolment_code() -> DemoCredentials:
-    """A fresh code needs the database: FYNLO_DATABASE_URL, or a running `make run` cluster."""
-    settings = get_settings()
-    url = settings.database_url or running_dsn(settings.data_dir / "postgres")
-    if url is None:
+    """A fresh code needs the database; without one, the fixed credentials alone."""
+    if database_url() is None:
         return CREDENTIALS
-    os.environ["FYNLO_DATABASE_URL"] = url
-    get_settings.cache_clear()
     return asyncio.run(connected(fresh_credentials))
 
 

@@ -15,6 +15,7 @@ import socket
 import sys
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
@@ -62,7 +63,7 @@ def run_dev(args: argparse.Namespace) -> int:
             get_settings.cache_clear()
         _use_fake_providers_unless_configured()
         credentials = asyncio.run(_prepare())
-        _banner(credentials)
+        _banner(credentials, cluster)
         # uvicorn installs its own SIGINT/SIGTERM handlers and returns after a graceful stop.
         _serve()
         return 0
@@ -146,17 +147,36 @@ class ClosingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _banner(credentials: DemoCredentials) -> None:
+def _banner(credentials: DemoCredentials, cluster: PostgresCluster | None) -> None:
     settings = get_settings()
     base = f"http://{settings.host}:{settings.port}"
+    if cluster is not None:
+        database = (
+            f"  database PostgreSQL in {cluster.data_dir}, at {cluster.dsn}\n"
+            "           `.venv/bin/fynlo` commands in this checkout find it while this runs\n"
+        )
+    else:
+        database = (
+            f"  database {_without_password(settings.database_url or '')} (FYNLO_DATABASE_URL)\n"
+        )
     print(
         f"\nFynlo POS is starting on {base}\n"
+        f"  API docs {base}/schema  (interactive; the document: {base}/schema/openapi.json)\n"
         f"  health   {base}/health\n"
         f"  ready    {base}/ready\n"
-        f"  API docs {base}/schema/openapi.json\n"
-        f"  metrics  {base}/metrics\n\n"
+        f"  metrics  {base}/metrics\n"
+        f"{database}"
+        "  a fresh unpaid order to pay: .venv/bin/fynlo demo --order\n\n"
         f"{describe(credentials)}\n"
         '  sign in: POST /api/v1/auth/login with {"email": ..., "password": ...}\n\n'
         "Ctrl-C stops the server and the database.\n",
         flush=True,
     )
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

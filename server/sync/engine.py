@@ -433,7 +433,9 @@ async def write_entities(
         )
     for entity_type, written in by_type.items():
         entry = registry.registered(entity_type)
-        if entry is not None and entry.project is not None:
+        if entry is None:  # a writer that never imported server.sync.entities
+            raise LookupError(f"entity type {entity_type!r} is not registered")
+        if entry.project is not None:
             await entry.project(conn, restaurant_id, written)
 
 
