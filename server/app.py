@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 from server.audit.controllers import list_audit
 from server.audit.middleware import AuditMiddleware
@@ -54,6 +58,21 @@ from server.sync.controllers import SyncController
 VERSION = "0.1.0"
 
 log = logging.getLogger("fynlo.app")
+
+
+SCHEMA_PATH = "/schema"
+DOCS_ASSETS = f"{SCHEMA_PATH}/assets"
+
+
+def api_docs() -> SwaggerRenderPlugin:
+    """Swagger UI at /schema, its scripts and styles served by us: no CDN, so a LAN will do."""
+    return SwaggerRenderPlugin(
+        path=["/", "/swagger"],  # /schema/swagger was Litestar's default address for it
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f'<link rel="icon" type="image/png" href="{DOCS_ASSETS}/favicon-32x32.png">',
+    )
 
 
 class FynloMetrics(PrometheusController):
@@ -127,11 +146,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Fynlo POS API",
             version=VERSION,
-            path="/schema",
-            # The document describes the API to anyone about to sign in, so it is public.
+            path=SCHEMA_PATH,
+            # The document and its viewer describe the API to anyone about to sign in, so they
+            # are public. No Redoc, RapiDoc or Elements: Litestar loads those from CDNs.
             openapi_router=Router(
-                "/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
+                SCHEMA_PATH,
+                route_handlers=[
+                    create_static_files_router(
+                        path=DOCS_ASSETS.removeprefix(SCHEMA_PATH),
+                        directories=[Path(str(swagger_ui_path))],
+                        name="api-docs-assets",
+                    )
+                ],
+                opt=PUBLIC,
+                include_in_schema=False,
             ),
+            render_plugins=[api_docs(), JsonRenderPlugin(), YamlRenderPlugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

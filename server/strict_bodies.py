@@ -3,22 +3,34 @@
 Litestar converts handler arguments in lax mode so query strings can become numbers; for a
 JSON body that would silently turn strings into amounts. This hook decodes each body once
 more, strictly, against the handler's declared type before the handler runs. Instants in
-the query string get the same care: lax mode would read ``opened_from=3933`` as a Unix time.
+the query string get the same care: lax mode would read ``opened_from=3933`` as a Unix time,
+and a parameter sent twice is refused rather than read as its last value (``?limit=5&limit=7``
+would list seven rows).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any, get_args
 
 import msgspec
 from litestar import Request
+from litestar.routes import HTTPRoute
 
-from server.errors import ValidationFailed, field_in_message, message_without_path
+from server.errors import ClientError, ValidationFailed, field_in_message, message_without_path
+
+
+class RepeatedParameter(ClientError):
+    """A query parameter the handler reads once was sent more than once."""
+
+    code = "repeated_parameter"
+    title = "A query parameter is repeated"
 
 
 async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
     """Refuse a body whose JSON types do not match the handler's ``data`` type exactly."""
+    _check_repeated_parameters(request)
     _check_query_values(request)
     parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
     if parameter is None:
@@ -36,6 +48,36 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
         ) from exc
     except msgspec.DecodeError as exc:
         raise ValidationFailed("the body is not valid JSON", field="body") from exc
+
+
+def _check_repeated_parameters(request: Request[Any, Any, Any]) -> None:
+    """Refuse a repeated query parameter unless the handler declares it as a sequence."""
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    if all(count == 1 for count in counts.values()):
+        return  # the common case: nothing repeated, nothing to look up
+    read, sequences = _query_parameters(request)
+    for name, count in counts.items():
+        if count > 1 and name in read and name not in sequences:
+            raise RepeatedParameter(f"`{name}` is given {count} times; send it once", field=name)
+
+
+def _query_parameters(request: Request[Any, Any, Any]) -> tuple[set[str], set[str]]:
+    """The query parameters the handler reads, and those of them it takes as a sequence.
+
+    Both come from the handler's declared types, as Litestar resolved them for its route
+    (dependencies' parameters included): Litestar itself reads the last value of any other.
+    """
+    handler = request.route_handler
+    for route in request.app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for route_handler, kwargs_model in route.route_handler_map.values():
+            if route_handler is handler:
+                return (
+                    {p.field_alias for p in kwargs_model.expected_query_params},
+                    set(kwargs_model.sequence_query_parameter_names),
+                )
+    return set(), set()
 
 
 def _check_query_values(request: Request[Any, Any, Any]) -> None:
