@@ -64,9 +64,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     device_refresh_token_ttl_seconds: int = 90 * 24 * 3600
     """Lifetime of an iPad's refresh token; an iPad offline longer than this enrols again."""
 
-    refresh_reuse_grace_seconds: int = 30
-    """A rotated refresh token presented again within this window is a retry, not theft."""
-
     employee_session_ttl_seconds: int = 1800
     """How long an employee stays signed in on an iPad after a PIN (NIST AAL2 idle: 30 min)."""
 

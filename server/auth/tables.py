@@ -35,7 +35,9 @@ class User(Table, tablename="users"):
 class RefreshToken(Table, tablename="refresh_tokens"):
     """One issued refresh token; tokens rotated from one sign-in form a family.
 
-    Replaying a used token after the grace window revokes the whole family (RFC 9700 §4.14.2).
+    A used token presented again while its successor has never been used is a retry of a
+    lost answer: the successor is superseded and a new one issued. Presenting a token whose
+    successor was used, or a superseded one, revokes the whole family (RFC 9700 §4.14.2).
     """
 
     id = UUID(primary_key=True, help_text="The token's jti.")
@@ -47,6 +49,14 @@ class RefreshToken(Table, tablename="refresh_tokens"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None, help_text="When it was rotated.")
     revoked_at = Timestamptz(null=True, default=None)
+    successor_id = UUID(
+        null=True, default=None, help_text="The token its latest rotation issued, if any."
+    )
+    superseded_at = Timestamptz(
+        null=True,
+        default=None,
+        help_text="When a retry of its predecessor replaced it, unused; presenting it is reuse.",
+    )
 
 
 class ApprovalUse(Table, tablename="approval_uses"):

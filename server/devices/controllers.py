@@ -15,8 +15,12 @@ from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.devices import schemas as s
 from server.devices import services
+from server.devices.errors import DeviceNotRecognised, DeviceRevoked
 from server.errors import Forbidden
 from server.settings import get_settings
+
+# Further refusals, so the OpenAPI document lists them (see server/openapi.py).
+ENROL_ERRORS = (DeviceNotRecognised, DeviceRevoked)
 
 
 class DeviceController(Controller):
@@ -40,9 +44,35 @@ class DeviceController(Controller):
         )
 
     @post(
+        "/{device_id:uuid}/enrolment-codes",
+        summary="A one-time code that enrols this iPad again, even if it was revoked",
+        description=(
+            "The iPad enrols with it as itself (sending its `device_id` and `device_secret`), "
+            "keeping its id, prefix and sync progress. The only way back for a revoked iPad; "
+            "it enrols no other. Valid 15 minutes."
+        ),
+        opt=allow(Permission.devices_manage),
+    )
+    async def create_code_for_device(
+        self, caller: NamedDependency[Caller], device_id: FromPath[UUID]
+    ) -> s.EnrolmentCode:
+        if caller.user_id is None and caller.employee_id is None:
+            raise Forbidden("a person must create enrolment codes")
+        return await services.create_code_for_device(
+            restaurant_id=caller.restaurant_id,
+            created_by=caller.user_id or caller.employee_id,  # type: ignore[arg-type]
+            device_id=device_id,
+        )
+
+    @post(
         "/enroll",
         summary="Exchange an enrolment code for a device identity and tokens",
-        opt=PUBLIC,
+        description=(
+            "A new iPad sends the code alone and becomes a new device. An iPad enrolling "
+            "again sends its `device_id` and `device_secret` too and gets back the same "
+            "device: its id, prefix and sync progress, so what it queued offline is accepted."
+        ),
+        opt={**PUBLIC, "errors": ENROL_ERRORS},
         security=[],
     )
     async def enroll(
@@ -50,16 +80,23 @@ class DeviceController(Controller):
     ) -> s.DeviceTokens:
         limiter: ratelimit.RateLimiter = request.app.state.limiter
         await limiter.hit(ratelimit.ENROL_PER_CLIENT, ratelimit.client_address(request))
-        device, restaurant_id = await services.enrol(code=data.code, name=data.name)
+        enrolment = await services.enrol_device(
+            code=data.code,
+            name=data.name,
+            device_id=data.device_id,
+            device_secret=data.device_secret,
+        )
+        device = enrolment.device
         pair = await sessions.device_pair(
             request.app.state.signing_keys,
             get_settings(),
-            restaurant_id=restaurant_id,
+            restaurant_id=enrolment.restaurant_id,
             device_id=device.id,
             location_id=device.location_id,
         )
         return s.DeviceTokens(
             device=device,
+            device_secret=enrolment.secret,
             access_token=pair.access_token,
             refresh_token=pair.refresh_token,
             token_type=pair.token_type,

@@ -20,11 +20,17 @@ class EnrolmentCode(Table, tablename="enrolment_codes"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     device_id = UUID(null=True, default=None, help_text="The device it enrolled.")
+    for_device_id = UUID(
+        null=True,
+        default=None,
+        help_text="Made for this device: it enrols no other, and brings it back if revoked.",
+    )
     created_at = created_at_column()
 
 
 class Device(Table, tablename="devices"):
-    """An enrolled iPad. A reinstalled app enrols again and becomes a new device."""
+    """An enrolled iPad. Enrolling again with its secret keeps its identity and prefix; a
+    reinstalled app (which has lost the secret) enrols again and becomes a new device."""
 
     id = id_column()
     restaurant_id = ForeignKey(references=Restaurant, on_delete=OnDelete.restrict, null=False)
@@ -35,3 +41,10 @@ class Device(Table, tablename="devices"):
     enrolled_at = Timestamptz()
     last_seen_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    secret_hash = Varchar(
+        length=64,
+        null=True,
+        default=None,
+        secret=True,
+        help_text="SHA-256 (hex) of the device secret it proves itself with when enrolling again.",
+    )

@@ -111,7 +111,9 @@ def uuid_shape(annotation: Any) -> Literal["one", "many"] | None:
 # Routes whose body ids are not references to rows: a sync batch names its own new batch id
 # and must name the caller's own device (else 403 device_mismatch, whatever the id), and its
 # entity ids are scoped by the token's restaurant. tests/integration/sync covers them.
-OWN_ID_CHECKS: Final = frozenset({"/api/v1/sync/push"})
+# Enrolling again names the iPad's own device id, proven by its device secret and a one-time
+# code rather than by a token; tests/integration/auth/test_reenrolment.py covers it.
+OWN_ID_CHECKS: Final = frozenset({"/api/v1/sync/push", "/api/v1/devices/enroll"})
 
 
 def slots(app: Litestar) -> Iterator[Slot]:
