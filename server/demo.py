@@ -15,24 +15,31 @@ import msgspec
 from server import events
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
-from server.catalog.tables import Category, Modifier, ModifierGroup, Product, ProductModifierGroup
+from server.catalog import services as catalog
+from server.catalog.schemas import (
+    CategoryCreate,
+    ModifierCreate,
+    ModifierGroupCreate,
+    ProductCreate,
+)
 from server.db.engine import DB
 from server.devices.schemas import CODE_TTL_MAX, EnrolmentCodeCreate
 from server.devices.services import create_enrolment_code
 from server.employees.tables import Employee
-from server.floor.tables import FloorTable
+from server.floor import services as floor
+from server.floor.schemas import FloorTableCreate
 from server.orders.numbers import format_order_number
 from server.orders.services import save_order
-from server.orders.tables import Order, OrderStatus
-from server.payments.fees import DEFAULT_SCHEDULE
+from server.orders.tables import OrderStatus
 from server.restaurants.tables import Location, Restaurant
 from server.sync import entities as _entities  # noqa: F401 - registers the synced types
-from server.sync.publish import record_server_change_in
+from server.sync import store
 from server.wire import Wire
 
 _NAMESPACE = UUID("6f0c1d2e-7a51-4f0b-9a43-5d1e0c3b2a10")
 RESTAURANT_ID = uuid5(_NAMESPACE, "restaurant")
 LOCATION_ID = uuid5(_NAMESPACE, "location:soho")
+_DEMO_PREFIX = "A"  # the demo's own orders; enrolled iPads are given other prefixes
 
 
 class DemoLogin(Wire, kw_only=True):
@@ -117,7 +124,7 @@ async def load_demo() -> bool:
     if await demo_loaded():
         await _ensure_employees()
         return False
-    async with DB.transaction():
+    async with events.collect(), DB.transaction():
         await _load()
         await _ensure_employees()
     return True
@@ -169,22 +176,49 @@ async def _load() -> None:
             for login in CREDENTIALS.logins
         ]
     )
-    tables = [
-        FloorTable(
-            id=_id(f"table:{n}"),
+    # The floor and the menu go in through the back office's own services, so they reach
+    # the iPads through the sync store exactly as a manager's edits do.
+    for n in range(1, 11):
+        await floor.create_table(
             restaurant_id=rid,
-            location_id=LOCATION_ID,
-            name=str(n),
-            seats=4 if n % 3 else 6,
+            body=FloorTableCreate(
+                id=_id(f"table:{n}"), location_id=LOCATION_ID, name=str(n), seats=4 if n % 3 else 6
+            ),
         )
-        for n in range(1, 11)
-    ]
-    await FloorTable.insert(*tables)
+    cooking = _id("group:cooking")
+    extras = _id("group:extras")
+    await catalog.create_modifier_group(
+        restaurant_id=rid,
+        body=ModifierGroupCreate(
+            id=cooking, name="How would you like it cooked?", min_choices=1, max_choices=1
+        ),
+    )
+    await catalog.create_modifier_group(
+        restaurant_id=rid,
+        body=ModifierGroupCreate(id=extras, name="Extras", min_choices=0, max_choices=3),
+    )
+    for i, name in enumerate(["Rare", "Medium rare", "Medium", "Well done"]):
+        await catalog.create_modifier(
+            restaurant_id=rid,
+            body=ModifierCreate(
+                id=_id(f"modifier:{name}"), group_id=cooking, name=name, position=i
+            ),
+        )
+    for i, (key, name, delta) in enumerate(
+        [("peppercorn", "Peppercorn sauce", 350), ("truffle-fries", "Truffle fries", 450)]
+    ):
+        await catalog.create_modifier(
+            restaurant_id=rid,
+            body=ModifierCreate(
+                id=_id(f"modifier:{key}"), group_id=extras, name=name, price_delta=delta, position=i
+            ),
+        )
     products: dict[str, dict[str, Any]] = {}
     for position, (category_name, items) in enumerate(_MENU.items()):
         category_id = _id(f"category:{category_name}")
-        await Category.insert(
-            Category(id=category_id, restaurant_id=rid, name=category_name, position=position)
+        await catalog.create_category(
+            restaurant_id=rid,
+            body=CategoryCreate(id=category_id, name=category_name, position=position),
         )
         for item_position, (name, price, vat) in enumerate(items):
             product: dict[str, Any] = {
@@ -194,57 +228,15 @@ async def _load() -> None:
                 "vat_rate_bp": vat,
             }
             products[name] = product
-            await Product.insert(
-                Product(
-                    restaurant_id=rid, category_id=category_id, position=item_position, **product
-                )
+            await catalog.create_product(
+                restaurant_id=rid,
+                body=ProductCreate(
+                    category_id=category_id,
+                    position=item_position,
+                    modifier_group_ids=[cooking, extras] if name == "Ribeye steak" else [],
+                    **product,
+                ),
             )
-    cooking = _id("group:cooking")
-    extras = _id("group:extras")
-    await ModifierGroup.insert(
-        ModifierGroup(
-            id=cooking,
-            restaurant_id=rid,
-            name="How would you like it cooked?",
-            min_choices=1,
-            max_choices=1,
-        ),
-        ModifierGroup(id=extras, restaurant_id=rid, name="Extras", min_choices=0, max_choices=3),
-    )
-    await Modifier.insert(
-        *[
-            Modifier(
-                id=_id(f"modifier:{n}"), restaurant_id=rid, group_id=cooking, name=n, position=i
-            )
-            for i, n in enumerate(["Rare", "Medium rare", "Medium", "Well done"])
-        ],
-        Modifier(
-            id=_id("modifier:peppercorn"),
-            restaurant_id=rid,
-            group_id=extras,
-            name="Peppercorn sauce",
-            price_delta=350,
-        ),
-        Modifier(
-            id=_id("modifier:truffle-fries"),
-            restaurant_id=rid,
-            group_id=extras,
-            name="Truffle fries",
-            price_delta=450,
-            position=1,
-        ),
-    )
-    await ProductModifierGroup.insert(
-        ProductModifierGroup(
-            restaurant_id=rid, product_id=products["Ribeye steak"]["id"], group_id=cooking
-        ),
-        ProductModifierGroup(
-            restaurant_id=rid,
-            product_id=products["Ribeye steak"]["id"],
-            group_id=extras,
-            position=1,
-        ),
-    )
     await _orders(products)
 
 
@@ -271,22 +263,21 @@ async def _orders(products: dict[str, dict[str, Any]]) -> None:
     for seq, (status, table, items, service_bp, tip) in enumerate(baskets, start=1):
         order_id = _id(f"order:{seq}")
         opened_at = now - timedelta(minutes=15 * (len(baskets) - seq + 1))
-        closed_at = opened_at + timedelta(minutes=50) if status == OrderStatus.paid else None
+        paid = status == OrderStatus.paid
         order = {
             "id": order_id,
             "restaurant_id": RESTAURANT_ID,
             "location_id": LOCATION_ID,
             "table_id": _id(f"table:{table}"),
-            "number": format_order_number("A", seq),
-            "device_prefix": "A",
+            "number": format_order_number(_DEMO_PREFIX, seq),
+            "device_prefix": _DEMO_PREFIX,
             "device_seq": seq,
-            "status": status,
+            # A paid order is sent, then paid by its cash sale (below), as on a till.
+            "status": OrderStatus.sent if paid else status,
             "covers": 2,
-            "currency": "GBP",
             "service_charge_bp": service_bp,
             "tip": tip,
             "opened_at": opened_at,
-            "closed_at": closed_at,
         }
         lines = []
         for position, (name, quantity) in enumerate(items):
@@ -323,25 +314,23 @@ async def _orders(products: dict[str, dict[str, Any]]) -> None:
                 }
             )
         await save_order(order, lines)
-        if closed_at is not None:
-            await _paid_in_cash(order_id, taken_at=closed_at)
+        if paid:
+            await _paid_in_cash(order_id, taken_at=opened_at + timedelta(minutes=50))
 
 
 async def _paid_in_cash(order_id: UUID, *, taken_at: datetime) -> None:
-    """The demo's closed orders were paid in cash, so the ledger and reports agree with them."""
-    await Order.raw(
-        "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider,"
-        " state, currency, amount, tendered, fee_schedule, estimated_provider_fee,"
-        " platform_fee, provider_reference, source, created_at, succeeded_at)"
-        " SELECT {}, restaurant_id, location_id, id, 'cash', 'cash', 'succeeded', currency,"
-        " total_due, total_due, {}, 0, 0, {}, 'api', {}, {} FROM orders WHERE id = {}",
-        _id(f"payment:{order_id}"),
-        DEFAULT_SCHEDULE.version,
-        f"cash-{_id(f'payment:{order_id}')}",
-        taken_at,
-        taken_at,
-        order_id,
-    )
+    """The demo's closed orders were paid in cash: a cash sale through the sync store, as an
+    iPad records one, so the ledger, the order's status and the reports agree."""
+    async with store.transaction() as conn:
+        total_due = await conn.fetchval("SELECT total_due FROM orders WHERE id = $1", order_id)
+        await _record(conn, "cash_payment", _id(f"payment:{order_id}"), {
+            "order_id": str(order_id), "amount": total_due, "tendered": total_due,
+            "currency": "GBP", "taken_at": _instant(taken_at),
+        })  # fmt: skip
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class DemoOrder(Wire, kw_only=True):
@@ -354,7 +343,6 @@ class DemoOrder(Wire, kw_only=True):
 
 # A fresh order's basket: a starter, a main and a drink, for a card-sized amount.
 _FRESH_BASKET = (("Burrata", 1), ("Fish and chips", 1), ("Lager (pint)", 1))
-_DEMO_PREFIX = "A"  # the demo's own orders; enrolled iPads are given other prefixes
 
 
 async def new_order() -> DemoOrder:
@@ -365,8 +353,7 @@ async def new_order() -> DemoOrder:
     """
     if not await demo_loaded():
         raise LookupError("the demo restaurant is not loaded (make run loads it)")
-    assert DB.pool is not None
-    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
+    async with store.transaction() as conn:
         # One fresh order at a time, so two callers never take the same number.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('fynlo-demo-order'))")
         seq = 1 + await conn.fetchval(
@@ -387,7 +374,7 @@ async def new_order() -> DemoOrder:
         await _record(conn, "order", order_id, {
             "number": number, "device_prefix": _DEMO_PREFIX, "device_seq": seq,
             "status": "open", "covers": 2, "table_id": str(_id("table:3")),
-            "opened_at": datetime.now(UTC).isoformat(),
+            "opened_at": _instant(datetime.now(UTC)),
         })  # fmt: skip
         for position, (name, quantity) in enumerate(_FRESH_BASKET):
             product = products[name]
@@ -404,7 +391,7 @@ async def new_order() -> DemoOrder:
 async def _record(
     conn: asyncpg.Connection, entity_type: str, entity_id: UUID, data: dict[str, Any]
 ) -> None:
-    await record_server_change_in(
+    await store.server_change(
         conn,
         restaurant_id=RESTAURANT_ID,
         entity_type=entity_type,

@@ -170,7 +170,8 @@ def finish_openapi(app: Litestar, *, page_size_max: int) -> None:
         for parameter in operation.parameters or []:
             if isinstance(parameter, Parameter) and parameter.param_in == "query":
                 _drop_null(parameter)
-                _describe_paging(parameter, page_size_max)
+                # A handler with its own page bound says so: ``opt={"limit_max": 2000}``.
+                _describe_paging(parameter, handler.opt.get("limit_max", page_size_max))
         responses = operation.responses = dict(operation.responses or {})
         statuses = _error_statuses(method, operation, secured=secured)
         # Handlers name their own further refusals: ``opt={"errors": (ResyncRequired, ...)}``.

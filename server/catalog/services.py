@@ -205,23 +205,24 @@ async def set_availability(*, restaurant_id: UUID, body: s.AvailabilitySet) -> s
     await scoped.require_reference(
         Product, restaurant_id=restaurant_id, row_id=body.product_id, field="product_id"
     )
-    rows = await Availability.raw(
-        "INSERT INTO availability"
-        " (id, restaurant_id, location_id, product_id, sold_out, updated_at)"
-        " VALUES ({}, {}, {}, {}, {}, now())"
-        " ON CONFLICT (location_id, product_id)"
-        " DO UPDATE SET sold_out = excluded.sold_out, updated_at = excluded.updated_at"
-        " RETURNING location_id, product_id, sold_out, updated_at",
-        uuid4(),
-        restaurant_id,
-        body.location_id,
-        body.product_id,
-        body.sold_out,
-    )
+    # The 86 is a server change to the availability entity; its projection writes the row.
     await publish_availability(
         restaurant_id, body.location_id, body.product_id, sold_out=body.sold_out
     )
-    return msgspec.convert(rows[0], s.Availability)
+    row = (
+        await Availability.select(
+            Availability.location_id,
+            Availability.product_id,
+            Availability.sold_out,
+            Availability.updated_at,
+        )
+        .where(
+            (Availability.location_id == body.location_id)
+            & (Availability.product_id == body.product_id)
+        )
+        .first()
+    )
+    return msgspec.convert(row, s.Availability)
 
 
 async def _published(restaurant_id: UUID, entity_type: str, item: Published) -> Published:

@@ -15,9 +15,9 @@ from uuid import UUID, uuid5
 import asyncpg
 import msgspec
 
-from server.sync.publish import record_server_change
 from server.sync.registry import DeviceContext, Written, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
+from server.sync.store import record_server_change
 
 AVAILABILITY = EntitySpec(
     entity_type="availability",

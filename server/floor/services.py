@@ -13,7 +13,7 @@ from server.floor import schemas as s
 from server.floor.tables import FloorTable
 from server.pagination import Page, Position
 from server.restaurants.tables import Location
-from server.sync.publish import record_server_change
+from server.sync.store import record_server_change
 
 
 async def list_tables(

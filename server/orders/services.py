@@ -8,14 +8,19 @@ from uuid import UUID
 
 import msgspec
 
-from server import events
 from server.db import scoped
-from server.db.engine import DB
 from server.errors import Conflict, NotFound
 from server.orders import pricing
 from server.orders import schemas as s
 from server.orders.tables import Order, OrderLine, OrderStatus
 from server.pagination import Page, Position, check_instant
+from server.payments import ledger
+from server.sync import store
+
+
+class OrderHoldsMoney(Conflict):
+    code = "order_holds_money"
+    title = "The order holds money"
 
 
 async def list_orders(
@@ -107,32 +112,35 @@ async def get_order(
 async def void_order(
     *, restaurant_id: UUID, order_id: UUID, location_id: UUID | None, reason: str
 ) -> s.Order:
-    """Void an open or sent order. Forward-only: a paid order is refunded, never voided."""
+    """Void an open or sent order that holds no money, as the server, so every iPad pulls it
+    and none can undo it. A paid order is refunded, never voided; an order holding money
+    (paid in part, or a payment in flight) is refunded or cancelled first."""
     order = await _get_visible(restaurant_id, order_id, location_id)
-    async with events.collect(), DB.transaction():
-        rows = await Order.raw(
-            "SELECT status FROM orders WHERE id = {} AND restaurant_id = {} FOR UPDATE",
-            order_id,
-            restaurant_id,
-        )
-        status = OrderStatus(rows[0]["status"])
+    async with store.transaction() as conn:
+        key = ("order", order_id)
+        current = (await store.lock(conn, restaurant_id, [key]))[key]
+        status = current.version.data.get("status")
         if status == OrderStatus.paid:
             raise Conflict("a paid order is refunded, not voided", field="status")
         if status != OrderStatus.voided:
-            await Order.update(
-                {
-                    Order.status: OrderStatus.voided,
-                    Order.closed_at: datetime.now(UTC),
-                    Order.notes: Order.notes + f"\nVoid: {reason}",
-                }
-            ).where(Order.id == order_id)
-            await events.announce(
-                events.OrderStatusChanged(
-                    restaurant_id=str(restaurant_id),
-                    location_id=str(order["location_id"]),
-                    order_id=str(order_id),
-                    status=OrderStatus.voided,
+            if await ledger.held_by(conn, order_id) > 0:
+                raise OrderHoldsMoney(
+                    "the order holds money: refund or cancel its payments, then void it",
+                    field="status",
                 )
+            notes = str(current.version.data.get("notes", ""))
+            await store.server_change(
+                conn,
+                restaurant_id=restaurant_id,
+                entity_type="order",
+                entity_id=order_id,
+                location_id=order["location_id"],
+                data={
+                    "status": OrderStatus.voided.value,
+                    "closed_at": _instant(datetime.now(UTC)),
+                    "notes": f"{notes}\nVoid: {reason}".lstrip("\n"),
+                },
+                current=current,
             )
     return await get_order(restaurant_id=restaurant_id, order_id=order_id, location_id=location_id)
 
@@ -169,19 +177,46 @@ def price(order: dict[str, Any], lines: list[dict[str, Any]]) -> pricing.OrderTo
 
 
 async def save_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-    """Insert an order and its lines with cached totals, in one transaction."""
-    totals = price(order, lines)
-    cached = {
-        "subtotal": totals.subtotal,
-        "discount_total": totals.discount_total,
-        "vat_total": totals.vat_total,
-        "service_charge": totals.service_charge,
-        "total_due": totals.total_due,
-    }
-    async with DB.transaction():
-        await scoped.insert(Order, {**order, **cached})
-        if lines:
-            await OrderLine.insert(*[OrderLine(**line) for line in lines])
+    """Create an order and its lines as the server, through the sync store (the demo, tests
+    and benchmarks): every iPad at the location pulls it, and its totals are priced there."""
+    restaurant_id, location_id = order["restaurant_id"], order["location_id"]
+    async with store.transaction() as conn:
+        # Lines first: the order, arriving last, takes them in with it, as a batch from an
+        # iPad does; a line written after an order that is already paid would be refused.
+        for line in lines:
+            await store.server_change(
+                conn,
+                restaurant_id=restaurant_id,
+                entity_type="order_line",
+                entity_id=line["id"],
+                location_id=location_id,
+                data=_fields(line, _NOT_LINE_FIELDS),
+            )
+        await store.server_change(
+            conn,
+            restaurant_id=restaurant_id,
+            entity_type="order",
+            entity_id=order["id"],
+            location_id=location_id,
+            data=_fields(order, _NOT_ORDER_FIELDS) | {"status": order.get("status", "open")},
+        )
+
+
+# Row columns that are not fields of the synced entity (the store knows them otherwise).
+_NOT_ORDER_FIELDS = frozenset({"id", "restaurant_id", "location_id", "currency"})
+_NOT_LINE_FIELDS = frozenset({"id", "restaurant_id"})
+
+
+def _fields(row: dict[str, Any], leave_out: frozenset[str]) -> dict[str, Any]:
+    """A row's values as the JSON an iPad would send (ids and instants as strings)."""
+    fields: dict[str, Any] = msgspec.to_builtins(
+        {key: value for key, value in row.items() if key not in leave_out}
+    )
+    return fields
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _discount_in(row: dict[str, Any]) -> pricing.Discount | None:

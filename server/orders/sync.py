@@ -22,7 +22,9 @@ from server import events
 from server.orders import pricing
 from server.orders.numbers import format_order_number
 from server.orders.tables import OrderStatus
-from server.sync.registry import DeviceContext, Written, register
+from server.payments import ledger
+from server.sync import store
+from server.sync.registry import DeviceContext, ProjectionRefused, Written, register
 from server.sync.rules import Change, EntitySpec, Rejected, StateMachine, Version
 
 ORDER_STATES = StateMachine(
@@ -109,6 +111,10 @@ def validate_order(change: Change, current: Version | None, device: DeviceContex
     if change.op == "delete":
         return  # the spec refuses it with its own reason
     fields: OrderFields = _typed(OrderFields, change.fields)
+    if current is not None and current.data.get("status") == "voided" and fields.status == "paid":
+        # Money cannot be taken for a voided order (its cash sale is quarantined, cards are
+        # refused), so "paid" here would be an order paid with nothing received.
+        raise Rejected("order_voided", "the order was voided on another device or the back office")
     if current is None and fields.device_prefix != device.prefix:
         raise Rejected("wrong_prefix", f"this iPad numbers its orders {device.prefix}-…")
     numbered = isinstance(fields.number, str) and isinstance(fields.device_seq, int)
@@ -157,6 +163,17 @@ async def project_orders(
             [item.entity_id for item in written],
         )
     }
+    for item in written:
+        voiding = item.version.data.get("status") == "voided"
+        was = before.get(item.entity_id)
+        if (
+            voiding
+            and was not in (None, "voided")
+            and await ledger.held_by(conn, item.entity_id) > 0
+        ):
+            raise ProjectionRefused(
+                "order_holds_money", "refund or cancel the order's payments, then void it"
+            )
     rows = []
     for item in written:
         data = item.version.data
@@ -198,15 +215,8 @@ async def project_orders(
                 )
             )
     order_ids = [item.entity_id for item in written]
-    pending = await conn.fetch(
-        "SELECT entity_id, data FROM sync_entities WHERE restaurant_id = $1"
-        " AND entity_type = 'order_line' AND (data->>'order_id')::uuid = ANY($2::uuid[])",
-        restaurant_id,
-        order_ids,
-    )
-    await _upsert_lines(
-        conn, restaurant_id, [(row["entity_id"], _json(row["data"])) for row in pending]
-    )
+    pending = await store.children(conn, restaurant_id, "order_line", "order_id", order_ids)
+    await _upsert_lines(conn, restaurant_id, [(line.entity_id, line.data) for line in pending])
     await reprice(conn, order_ids)
     await _retier_lines(conn, restaurant_id, order_ids)
 
@@ -214,7 +224,12 @@ async def project_orders(
 async def project_lines(
     conn: asyncpg.Connection, restaurant_id: UUID, written: Sequence[Written]
 ) -> None:
-    """Write synced lines whose order is already in ``orders``; reprice those orders."""
+    """Write synced lines whose order is already in ``orders``; reprice those orders.
+
+    A paid or voided order's bill is final: a new line, or a change to what a line costs, is
+    refused (``order_closed``) and kept for a manager, never priced into a settled bill.
+    """
+    await _refuse_changes_to_closed_bills(conn, restaurant_id, written)
     await _upsert_lines(
         conn, restaurant_id, [(item.entity_id, item.version.data) for item in written]
     )
@@ -223,53 +238,70 @@ async def project_lines(
     await _retier_lines(conn, restaurant_id, order_ids)
 
 
+def _priced(line: dict[str, Any]) -> tuple[object, ...]:
+    """What a line adds to the bill, beyond the create-only price fields."""
+    return (
+        line.get("quantity"),
+        line.get("discount_kind"),
+        line.get("discount_value"),
+        bool(line.get("voided")),
+    )
+
+
+async def _refuse_changes_to_closed_bills(
+    conn: asyncpg.Connection, restaurant_id: UUID, written: Sequence[Written]
+) -> None:
+    order_ids = list({UUID(str(item.version.data["order_id"])) for item in written})
+    closed = {
+        row["id"]: row["status"]
+        for row in await conn.fetch(
+            "SELECT id, status FROM orders WHERE restaurant_id = $1 AND id = ANY($2::uuid[])"
+            " AND status IN ('paid', 'voided')",
+            restaurant_id,
+            order_ids,
+        )
+    }
+    if not closed:
+        return
+    stored = {
+        row["id"]: row
+        for row in await conn.fetch(
+            "SELECT id, quantity, discount_kind, discount_value, voided FROM order_lines"
+            " WHERE id = ANY($1::uuid[])",
+            [item.entity_id for item in written],
+        )
+    }
+    for item in written:
+        status = closed.get(UUID(str(item.version.data["order_id"])))
+        if status is None:
+            continue
+        line = stored.get(item.entity_id)
+        if line is None or _priced(dict(line)) != _priced(item.version.data):
+            raise ProjectionRefused("order_closed", f"the order is {status}: its bill is final")
+
+
 async def _retier_lines(
     conn: asyncpg.Connection, restaurant_id: UUID, order_ids: Sequence[UUID]
 ) -> None:
     """A line bootstraps with its order: open orders' lines first, closed orders' with history.
 
-    A line whose tier changes is stamped as a new write, as if it had changed: a snapshot in
-    progress only walks rows written before it began, so moving one inside it could skip or
-    repeat it. Devices receive the line once more through the feed, unchanged.
+    Two single-table reads and an update by key, never one join on the jsonb order id:
+    nothing indexes that id, and PostgreSQL once planned that join as nested loops over every
+    line of the restaurant (seconds per push at a few thousand lines; load/sync_bench.py).
     """
-    # Two single-table reads and an update by key, never one join on the jsonb order id:
-    # nothing indexes that id, and with stale statistics PostgreSQL planned the join as
-    # nested loops over every line of the restaurant for every line (seconds per push once
-    # a restaurant has a few thousand lines; load/sync_bench.py).
-    lines = await conn.fetch(
-        "SELECT entity_id, (data->>'order_id')::uuid AS order_id, tier FROM sync_entities"
-        " WHERE restaurant_id = $1 AND entity_type = 'order_line'"
-        " AND (data->>'order_id')::uuid = ANY($2::uuid[])",
-        restaurant_id,
-        order_ids,
-    )
+    lines = await store.children(conn, restaurant_id, "order_line", "order_id", order_ids)
     if not lines:
         return
-    parents = await conn.fetch(
-        "SELECT entity_id, CASE WHEN data->>'status' IN ('open', 'sent') THEN 1 ELSE 2 END"
-        " AS tier FROM sync_entities WHERE restaurant_id = $1 AND entity_type = 'order'"
-        " AND entity_id = ANY($2::uuid[])",
-        restaurant_id,
-        list({line["order_id"] for line in lines}),
+    parents = await store.read(
+        conn, restaurant_id, [("order", order_id) for order_id in {x.parent_id for x in lines}]
     )
-    tiers = {parent["entity_id"]: parent["tier"] for parent in parents}
+    tiers = {key[1]: order_tier(parent.version.data) for key, parent in parents.items()}
     moved = [
-        (line["entity_id"], tiers[line["order_id"]])
+        (line.entity_id, tiers[line.parent_id])
         for line in lines
-        if line["order_id"] in tiers and line["tier"] != tiers[line["order_id"]]
+        if line.parent_id in tiers and line.tier != tiers[line.parent_id]
     ]
-    if not moved:
-        return
-    await conn.execute(
-        "UPDATE sync_entities AS line SET tier = moved.tier,"
-        " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq')"
-        " FROM unnest($2::uuid[], $3::smallint[]) AS moved (entity_id, tier)"
-        " WHERE line.restaurant_id = $1 AND line.entity_type = 'order_line'"
-        " AND line.entity_id = moved.entity_id AND line.tier <> moved.tier",
-        restaurant_id,
-        [entity_id for entity_id, _ in moved],
-        [tier for _, tier in moved],
-    )
+    await store.retier(conn, restaurant_id, "order_line", moved)
 
 
 async def _upsert_lines(

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +19,7 @@ import asyncpg
 
 from server import events
 from server.payments.states import PaymentState, RefundState, advance, advance_refund
-from server.sync.publish import record_server_change_in
+from server.sync import store
 
 
 async def lock_payment(conn: asyncpg.Connection, payment_id: UUID) -> asyncpg.Record | None:
@@ -86,51 +88,59 @@ async def move_payment(
     return applied
 
 
-async def settle_order(conn: asyncpg.Connection, restaurant_id: UUID, order_id: UUID) -> bool:
-    """Mark the order paid if its succeeded payments now cover it; True if it changed."""
-    order = await conn.fetchrow(
-        "SELECT status, total_due, location_id FROM orders WHERE id = $1 FOR UPDATE", order_id
-    )
-    if order is None or order["status"] == "paid":
-        return False
-    paid = await paid_towards(conn, order_id)
-    if paid < order["total_due"]:
-        return False
-    await conn.execute(
-        "UPDATE orders SET status = 'paid', closed_at = coalesce(closed_at, now()),"
-        " updated_at = now() WHERE id = $1",
-        order_id,
-    )
-    await events.announce(
-        events.OrderStatusChanged(
-            restaurant_id=str(restaurant_id),
-            location_id=str(order["location_id"]),
-            order_id=str(order_id),
-            status="paid",
-        )
-    )
-    if await _in_feed(conn, restaurant_id, order_id):
-        # iPads learn the order is paid through the feed, like any other change.
-        closed_at = await conn.fetchval("SELECT closed_at FROM orders WHERE id = $1", order_id)
-        await record_server_change_in(
-            conn,
-            restaurant_id=restaurant_id,
-            entity_type="order",
-            entity_id=order_id,
-            location_id=order["location_id"],
-            data={"status": "paid", "closed_at": closed_at.isoformat().replace("+00:00", "Z")},
-        )
-    return True
+async def settle_order(conn: asyncpg.Connection, restaurant_id: UUID, order_id: UUID) -> None:
+    """Mark the order paid once its succeeded payments cover it, after the current batch.
+
+    Inside a push, the device's own changes to the order (its ``status: paid`` and
+    ``closed_at``) are written first, so a cash sale closes the order once, at the device's
+    time, with no conflict against the server.
+    """
+    await store.after_batch(conn, ("settle", order_id), partial(_settle, restaurant_id, order_id))
 
 
-async def _in_feed(conn: asyncpg.Connection, restaurant_id: UUID, order_id: UUID) -> bool:
-    found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM sync_entities WHERE restaurant_id = $1"
-        " AND entity_type = 'order' AND entity_id = $2)",
-        restaurant_id,
+async def _settle(restaurant_id: UUID, order_id: UUID, conn: asyncpg.Connection) -> None:
+    key = ("order", order_id)
+    current = (await store.lock(conn, restaurant_id, [key])).get(key)
+    if current is None or current.version.data.get("status") in ("paid", "voided"):
+        return
+    total_due = await conn.fetchval(
+        "SELECT total_due FROM orders WHERE id = $1 AND restaurant_id = $2", order_id, restaurant_id
+    )
+    if total_due is None or await paid_towards(conn, order_id) < total_due:
+        return
+    # Closed when the money covered it: the last payment's time (a cash sale's, from the iPad).
+    paid_at = await conn.fetchval(
+        "SELECT max(succeeded_at) FROM payments WHERE order_id = $1 AND state = 'succeeded'",
         order_id,
     )
-    return found
+    closed_at = current.version.data.get("closed_at") or _instant(paid_at)
+    await store.server_change(
+        conn,
+        restaurant_id=restaurant_id,
+        entity_type="order",
+        entity_id=order_id,
+        location_id=current.location_id,
+        data={"status": "paid", "closed_at": closed_at},
+        current=current,
+    )
+
+
+async def held_by(conn: asyncpg.Connection, order_id: UUID) -> int:
+    """Money the restaurant holds for an order: succeeded payments' charges, less refunds
+    pending or done, plus payments still in flight (they may yet succeed)."""
+    held: int = await conn.fetchval(
+        "SELECT coalesce(sum(CASE WHEN state = 'succeeded' THEN charged"
+        " WHEN state IN ('created', 'awaiting_customer', 'authorizing') THEN amount END), 0)"
+        " - (SELECT coalesce(sum(r.amount), 0) FROM refunds AS r JOIN payments AS p"
+        " ON p.id = r.payment_id WHERE p.order_id = $1 AND r.state IN ('pending', 'succeeded'))"
+        " FROM payments WHERE order_id = $1",
+        order_id,
+    )
+    return held
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def paid_towards(conn: asyncpg.Connection, order_id: UUID) -> int:

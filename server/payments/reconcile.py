@@ -274,13 +274,37 @@ async def _not_elsewhere(
     return [e for e in entries if owner.get(e.reference, restaurant_id) == restaurant_id]
 
 
+def _disagreement(row: Any) -> Finding:
+    """What is wrong with an order whose status and money disagree, and what to do."""
+    order, paid, due = row["id"], row["paid"], row["total_due"]
+    if row["status"] == "voided":
+        kind, detail = "voided_order_holds_money", f"order {order} is voided: refund what it holds"
+        paid = row["held"]
+    elif paid > due:
+        kind, detail = "overpaid_order", f"order {order} took more than its total: refund it"
+    elif row["status"] == "paid":
+        kind, detail = "underpaid_order", f"order {order} reads paid with less than its total"
+    else:
+        kind, detail = "unsettled_order", f"order {order} is paid in full but still open"
+    return Finding(kind=kind, detail=detail, ours=paid, theirs=due)
+
+
 async def _check_our_books(report: Report, restaurant_id: UUID | None) -> None:
     async with connection() as conn:
-        overpaid = await conn.fetch(
-            "SELECT o.id, o.total_due, sum(p.amount)::bigint AS paid FROM orders o"
-            " JOIN payments p ON p.order_id = o.id AND p.state = 'succeeded'"
-            " WHERE $1::uuid IS NULL OR o.restaurant_id = $1"
-            " GROUP BY o.id HAVING sum(p.amount) > o.total_due",
+        # Every order whose status disagrees with its money, either way.
+        disagreeing = await conn.fetch(
+            "WITH money AS (SELECT o.id, o.status, o.total_due,"
+            " coalesce(sum(p.amount) FILTER (WHERE p.state = 'succeeded'), 0)::bigint AS paid,"
+            " coalesce(sum(p.charged) FILTER (WHERE p.state = 'succeeded'), 0)::bigint"
+            " - coalesce((SELECT sum(r.amount) FROM refunds r JOIN payments q"
+            " ON q.id = r.payment_id WHERE q.order_id = o.id"
+            " AND r.state IN ('pending', 'succeeded')), 0)::bigint AS held"
+            " FROM orders o LEFT JOIN payments p ON p.order_id = o.id"
+            " WHERE $1::uuid IS NULL OR o.restaurant_id = $1 GROUP BY o.id)"
+            " SELECT * FROM money WHERE paid > total_due"
+            " OR (status = 'paid' AND paid < total_due)"
+            " OR (status = 'voided' AND held > 0)"
+            " OR (status IN ('open', 'sent') AND total_due > 0 AND paid >= total_due)",
             restaurant_id,
         )
         stuck = await conn.fetch(
@@ -299,15 +323,8 @@ async def _check_our_books(report: Report, restaurant_id: UUID | None) -> None:
             REFUND_STUCK_AFTER,
             restaurant_id,
         )
-    for row in overpaid:
-        report.findings.append(
-            Finding(
-                kind="overpaid_order",
-                detail=f"order {row['id']} took more than its total: refund the difference",
-                ours=row["paid"],
-                theirs=row["total_due"],
-            )
-        )
+    for row in disagreeing:
+        report.findings.append(_disagreement(row))
     for row in stuck:
         report.findings.append(
             Finding(

@@ -67,7 +67,7 @@ class SyncController(Controller):
     @get(
         "/pull",
         summary="Changes after a cursor",
-        opt={**allow(Permission.sync_device), "errors": PULL_ERRORS},
+        opt={**allow(Permission.sync_device), "errors": PULL_ERRORS, "limit_max": PULL_LIMIT_MAX},
     )
     async def pull(
         self,

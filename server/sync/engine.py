@@ -1,10 +1,11 @@
 """Apply a device's batch exactly once.
 
-One transaction per batch: lock the device's progress row, answer replayed changes from the
-stored results, refuse a gap, resolve each new change against the entity's current state
-(``rules.resolve``), write states, results, quarantine and conflict entries, and move the
-device's ``last_seq`` — all or nothing. A change that can never apply is rejected on its
-own, kept in the quarantine, and still advances the sequence, so a queue never wedges.
+One transaction per batch: lock the device's progress row, answer replayed changes with
+their stored outcomes (and their entities as they stand now), refuse a gap, resolve each
+new change against the entity's current state (``rules.resolve``), write states, results,
+quarantine and conflict entries, and move the device's ``last_seq`` — all or nothing. A
+change that can never apply is rejected on its own, kept in the quarantine, and still
+advances the sequence, so a queue never wedges.
 
 Writes go through one fast path for the whole batch; if the database refuses it (a domain
 table's constraint), the batch is redone one change at a time, each in a savepoint, so the
@@ -18,7 +19,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -26,7 +26,7 @@ import msgspec
 
 from server import events
 from server.db.engine import DB
-from server.sync import registry
+from server.sync import feed, registry, store
 from server.sync.clock import bound_drift, fold, format_hlc, parse_hlc
 from server.sync.errors import DeviceMismatch, SequenceGap, UpgradeRequired
 from server.sync.protocol import (
@@ -37,21 +37,13 @@ from server.sync.protocol import (
     PushRequest,
     PushResponse,
 )
-from server.sync.registry import DeviceContext, Written
-from server.sync.rules import Change, Decision, Rejected, Version, resolve
+from server.sync.registry import DeviceContext
+from server.sync.rules import Change, Decision, Rejected, resolve
+from server.sync.store import SERVER_ACTOR, Current, Key
 
 log = logging.getLogger("fynlo.sync")
 
-SERVER_ACTOR = "server"
 _WRITES = frozenset({"applied", "merged", "stale"})
-
-Key = tuple[str, UUID]
-
-
-@dataclass
-class Current:
-    location_id: UUID | None
-    version: Version
 
 
 @dataclass
@@ -85,7 +77,6 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
     assert DB.pool is not None
     async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
         last_seq = await _lock_progress(conn, device)
-        replayed = [change for change in changes if change.seq <= last_seq]
         fresh = [change for change in changes if change.seq > last_seq]
         expected = last_seq + 1
         for offset, change in enumerate(fresh):
@@ -95,13 +86,9 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
                     field="changes",
                     expected_seq=expected + offset,
                 )
-        results = await _stored_results(conn, device, replayed)
         touched = False
         if fresh:
             outcome = await _apply_isolating_failures(conn, device, request.batch_id, fresh)
-            # Answered from what was just stored (jsonb orders keys its own way), so a replay
-            # of this batch is byte-for-byte the same answer.
-            results += await _stored_results(conn, device, fresh)
             touched = any(result.outcome in _WRITES for result in outcome.results)
             last_seq = fresh[-1].seq
             await conn.execute(
@@ -113,6 +100,10 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
                 request.schema_version,
                 request.app_version,
             )
+        # Every change, replayed or new, is answered from its stored outcome and its entity as
+        # it stands now (read back: jsonb orders keys its own way), so a batch resent with
+        # nothing changed since gets the same answer byte for byte.
+        results = await _stored_results(conn, device, changes)
         if touched:
             await events.announce(
                 events.SyncPoke(
@@ -139,20 +130,34 @@ async def _lock_progress(conn: asyncpg.Connection, device: DeviceContext) -> int
 
 
 async def _stored_results(
-    conn: asyncpg.Connection, device: DeviceContext, replayed: Sequence[ChangeIn]
+    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
 ) -> list[ChangeResult]:
-    """The answers first given to changes the device is sending again."""
-    if not replayed:
-        return []
+    """The outcomes stored for ``changes`` (with their reason and detail, as first given),
+    each with its entity as the server holds it now, or none if the device cannot see it."""
     rows = await conn.fetch(
         "SELECT result FROM sync_results WHERE device_id = $1 AND seq = ANY($2::bigint[])",
         device.device_id,
-        [change.seq for change in replayed],
+        [change.seq for change in changes],
     )
-    return [msgspec.json.decode(row["result"], type=ChangeResult) for row in rows]
+    results = [msgspec.json.decode(row["result"], type=ChangeResult) for row in rows]
+    now = await feed.visible_states(
+        conn, device, [(result.entity_type, result.entity_id) for result in results]
+    )
+    return [
+        msgspec.structs.replace(result, state=now.get((result.entity_type, result.entity_id)))
+        for result in results
+    ]
 
 
 async def _apply_isolating_failures(
+    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+) -> Outcome:
+    # Domain work that must see the whole batch (settling a paid order) runs at its end.
+    async with store.batch(conn):
+        return await _apply_each_if_refused(conn, device, batch_id, changes)
+
+
+async def _apply_each_if_refused(
     conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
 ) -> Outcome:
     try:
@@ -175,7 +180,12 @@ async def _apply_isolating_failures(
                 raise
             single = Outcome()
             reason, detail = _refusal(exc)
-            single.results.append(_rejection(change, None, reason, detail))
+            # The server's state comes back, so the device puts its refused edit right.
+            key = (change.entity_type, change.entity_id)
+            current = (await store.lock(conn, device.restaurant_id, [key])).get(key)
+            if current is not None and current.location_id not in (None, device.location_id):
+                current = None  # another location's entity: show nothing of it
+            single.results.append(_rejection(change, current, reason, detail))
             single.quarantine.append((change, reason, detail))
             await _write_results(conn, device, batch_id, single)
         merged.results += single.results
@@ -186,7 +196,9 @@ async def _apply(
     conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
 ) -> Outcome:
     outcome = Outcome()
-    currents = await _lock_entities(conn, device, changes)
+    currents = await store.lock(
+        conn, device.restaurant_id, [(c.entity_type, c.entity_id) for c in changes]
+    )
     retired = await _retired_actors(conn, device.restaurant_id)
     now_ms = int(time.time() * 1000)
     for change in changes:
@@ -297,48 +309,6 @@ def _state(entity_type: str, entity_id: UUID, current: Current) -> EntityState:
     )
 
 
-async def _lock_entities(
-    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
-) -> dict[Key, Current]:
-    """The current states of the batch's entities, locked until commit.
-
-    Row locks cannot cover an entity that does not exist yet, so two iPads creating the same
-    one at once (availability ids are derived, not random) would both see "new" and the
-    second write would replace the first. A transaction-scoped advisory lock per entity,
-    taken in one sorted order so batches cannot deadlock, serialises them.
-    """
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT hashtextextended("
-        "$1::text || ':' || kind || ':' || id::text, 0) AS key"
-        " FROM unnest($2::text[], $3::uuid[]) AS batch (kind, id) ORDER BY key) AS keys",
-        str(device.restaurant_id),
-        [change.entity_type for change in changes],
-        [change.entity_id for change in changes],
-    )
-    rows = await conn.fetch(
-        "SELECT entity_type, entity_id, location_id, data, clock, field_hlcs, deleted"
-        " FROM sync_entities WHERE restaurant_id = $1 AND (entity_type, entity_id) IN"
-        " (SELECT * FROM unnest($2::text[], $3::uuid[])) ORDER BY entity_type, entity_id"
-        " FOR UPDATE",
-        device.restaurant_id,
-        [change.entity_type for change in changes],
-        [change.entity_id for change in changes],
-    )
-    return {(row["entity_type"], row["entity_id"]): _current(row) for row in rows}
-
-
-def _current(row: asyncpg.Record) -> Current:
-    return Current(
-        row["location_id"],
-        Version(
-            data=json.loads(row["data"]),
-            clock=json.loads(row["clock"]),
-            field_hlcs=json.loads(row["field_hlcs"]),
-            deleted=row["deleted"],
-        ),
-    )
-
-
 async def _retired_actors(conn: asyncpg.Connection, restaurant_id: UUID) -> frozenset[str]:
     """Revoked devices never write again, so their clock entries can be folded away."""
     rows = await conn.fetch(
@@ -350,7 +320,7 @@ async def _retired_actors(conn: asyncpg.Connection, restaurant_id: UUID) -> froz
 
 async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome: Outcome) -> None:
     if outcome.states:
-        await write_entities(
+        await store.write(
             conn,
             device.restaurant_id,
             [
@@ -381,7 +351,7 @@ async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome
                     change.entity_id,
                     device.device_id,
                     rule,
-                    _json(before.version),
+                    store.state_json(before.version),
                     json.dumps(
                         {
                             "fields": change.fields,
@@ -390,53 +360,11 @@ async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome
                             "op": change.op,
                         }
                     ),
-                    _json(after.version),
+                    store.state_json(after.version),
                 )
                 for change, before, after, rule in outcome.conflicts
             ],
         )
-
-
-async def write_entities(
-    conn: asyncpg.Connection,
-    restaurant_id: UUID,
-    states: Sequence[tuple[str, UUID, Current]],
-) -> None:
-    """Store states, stamping them with this transaction's feed position; then project them."""
-    await conn.executemany(
-        "INSERT INTO sync_entities (restaurant_id, entity_type, entity_id, location_id, data,"
-        " clock, field_hlcs, deleted, tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (restaurant_id, entity_type, entity_id) DO UPDATE SET"
-        " location_id = excluded.location_id, data = excluded.data, clock = excluded.clock,"
-        " field_hlcs = excluded.field_hlcs, deleted = excluded.deleted, tier = excluded.tier,"
-        " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq'),"
-        " updated_at = now()",
-        [
-            (
-                restaurant_id,
-                entity_type,
-                entity_id,
-                current.location_id,
-                json.dumps(current.version.data),
-                json.dumps(current.version.clock),
-                json.dumps(current.version.field_hlcs),
-                current.version.deleted,
-                _tier(entity_type, current.version.data),
-            )
-            for entity_type, entity_id, current in states
-        ],
-    )
-    by_type: dict[str, list[Written]] = {}
-    for entity_type, entity_id, current in states:
-        by_type.setdefault(entity_type, []).append(
-            Written(entity_id, current.location_id, current.version)
-        )
-    for entity_type, written in by_type.items():
-        entry = registry.registered(entity_type)
-        if entry is None:  # a writer that never imported server.sync.entities
-            raise LookupError(f"entity type {entity_type!r} is not registered")
-        if entry.project is not None:
-            await entry.project(conn, restaurant_id, written)
 
 
 async def _write_results(
@@ -467,15 +395,6 @@ async def _write_results(
                 for change, reason, detail in outcome.quarantine
             ],
         )
-
-
-def _tier(entity_type: str, data: dict[str, Any]) -> int:
-    entry = registry.registered(entity_type)
-    return entry.tier(data) if entry is not None else 9
-
-
-def _json(version: Version) -> str:
-    return json.dumps({"data": version.data, "clock": version.clock, "deleted": version.deleted})
 
 
 # SQLSTATE classes worth retrying whole: the same batch may well apply next time (a deadlock

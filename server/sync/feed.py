@@ -6,16 +6,25 @@ pull returns only rows whose transaction is older than the oldest transaction st
 appear behind a cursor: the classic bug of cursors on a sequence or a timestamp, where a
 slow transaction commits "in the past" (docs/sync-protocol.md, notes §3), cannot happen.
 
-A new device starts from an empty cursor and gets a snapshot: every live entity older than
-a watermark, page by page in priority order (menu and floor, open orders, history), then
-the feed from that watermark on. Each pull is one REPEATABLE READ snapshot, so the rows,
-the next cursor and the device's last applied sequence agree with each other.
+A new device starts from an empty cursor and gets a snapshot: every entity older than a
+watermark, tombstones included, page by page in priority order (menu and floor, open orders,
+history), then the feed from that watermark on. Tombstones are in it so that a device that
+starts over still knows a deleted entity's clock: without it, its next write on the same id
+(a table's state) would be dominated by the tombstone and answered ``stale``.
+
+Each page also says how far the device's own changes are acknowledged
+(``last_applied_seq``): only as far as every change's entity has its current state in this
+page or an earlier one of the same pull, so a device that drops its outbox up to it never
+loses sight of a change. The cursor carries that number, so the next page only looks at the
+device's later changes. Each pull is one REPEATABLE READ snapshot, so the rows, the next
+cursor and the acknowledgement agree with each other.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -38,6 +47,7 @@ _FIRST_ID = UUID(int=0)
 _Xid = Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEQ)]
 _Seq = Annotated[int, msgspec.Meta(ge=0, le=_MAX_SEQ)]
 _Tier = Annotated[int, msgspec.Meta(ge=-1, le=2**15 - 1)]
+_Applied = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # the bounds of a change's seq
 
 
 class SnapshotCursor(msgspec.Struct, frozen=True, tag="s"):
@@ -46,11 +56,15 @@ class SnapshotCursor(msgspec.Struct, frozen=True, tag="s"):
     tier: _Tier = -1
     entity_type: str = ""
     entity_id: UUID = _FIRST_ID
+    applied: _Applied = 0
+    """The ``last_applied_seq`` answered with this cursor (see :func:`_applied_through`)."""
 
 
 class FeedCursor(msgspec.Struct, frozen=True, tag="f"):
     xid: _Xid
     seq: _Seq
+    applied: _Applied = 0
+    """The ``last_applied_seq`` answered with this cursor (see :func:`_applied_through`)."""
 
 
 Cursor = SnapshotCursor | FeedCursor
@@ -82,8 +96,11 @@ async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> Pull
     async with DB.pool.acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             xmin = int(await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
-            last_seq = await conn.fetchval(
-                "SELECT last_seq FROM sync_devices WHERE device_id = $1", device.device_id
+            last_seq = int(
+                await conn.fetchval(
+                    "SELECT last_seq FROM sync_devices WHERE device_id = $1", device.device_id
+                )
+                or 0
             )
             if position is None:
                 position = SnapshotCursor(watermark=xmin)
@@ -93,28 +110,43 @@ async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> Pull
                 page = await _feed_page(conn, device, position, limit)
             else:
                 page = await _snapshot_page(conn, device, position, limit)
+            rows, next_cursor, has_more, phase = page
+            applied = await _applied_through(
+                conn, device, next_cursor, since=position.applied, last_seq=last_seq
+            )
         acked = position.xid if isinstance(position, FeedCursor) else None
         await _remember_pull(conn, device, acked)
-    rows, next_cursor, has_more, phase = page
     return PullResponse(
         changes=[_state(row) for row in rows],
-        cursor=encode_cursor(next_cursor),
+        cursor=encode_cursor(msgspec.structs.replace(next_cursor, applied=applied)),
         has_more=has_more,
         phase=phase,
-        last_applied_seq=int(last_seq or 0),
+        last_applied_seq=applied,
     )
 
 
 Page = tuple[list[asyncpg.Record], Cursor, bool, Literal["snapshot", "feed"]]
 
 
+# Live entities and tombstones each have their own partial index in this order; a page is
+# the first rows of the two merged.
+_SNAPSHOT_PART = (
+    f"(SELECT {_COLUMNS}, tier FROM sync_entities WHERE {_SCOPE} AND {{which}}"
+    " AND change_xid < $3::text::xid8 AND (tier, entity_type, entity_id) > ($4, $5, $6)"
+    " ORDER BY tier, entity_type, entity_id LIMIT $7)"
+)
+_SNAPSHOT = (
+    f"{_SNAPSHOT_PART.format(which='NOT deleted')} UNION ALL"
+    f" {_SNAPSHOT_PART.format(which='deleted')}"
+    " ORDER BY tier, entity_type, entity_id LIMIT $7"
+)
+
+
 async def _snapshot_page(
     conn: asyncpg.Connection, device: DeviceContext, at: SnapshotCursor, limit: int
 ) -> Page:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS}, tier FROM sync_entities WHERE {_SCOPE} AND NOT deleted"
-        " AND change_xid < $3::text::xid8 AND (tier, entity_type, entity_id) > ($4, $5, $6)"
-        " ORDER BY tier, entity_type, entity_id LIMIT $7",
+        _SNAPSHOT,
         device.restaurant_id,
         device.location_id,
         str(at.watermark),
@@ -152,6 +184,70 @@ async def _feed_page(
     rows = rows[:limit]
     following = FeedCursor(int(rows[-1]["xid"]), rows[-1]["change_seq"]) if rows else after
     return rows, following, has_more, "feed"
+
+
+async def _applied_through(
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    through: Cursor,
+    *,
+    since: int,
+    last_seq: int,
+) -> int:
+    """How far a page ending at ``through`` acknowledges the device's own changes.
+
+    The highest ``n`` such that for every change of the device up to ``n`` the entity it
+    wrote has its current state at or before ``through`` (so in this page or an earlier one
+    of the same pull; that state includes the change), or is not there for the device to
+    see (never created, purged, another location's). ``since`` is what the page before
+    acknowledged (carried in its cursor): the changes up to it stay covered, since later
+    pages only bring newer states. The scan walks the device's later changes in order and
+    stops at the first one not covered, so a pull reads each of them about once.
+    """
+    since = min(since, last_seq)
+    if since == last_seq:
+        return last_seq
+    if isinstance(through, FeedCursor):
+        later = "(e.change_xid, e.change_seq) > ($6::text::xid8, $7)"
+        bounds: list[Any] = [str(through.xid), through.seq]
+    else:
+        later = (
+            "(e.change_xid >= $6::text::xid8"
+            " OR (e.tier, e.entity_type, e.entity_id) > ($7, $8, $9))"
+        )
+        bounds = [str(through.watermark), through.tier, through.entity_type, through.entity_id]
+    # LATERAL keeps it a walk of the device's results in seq order, one key lookup each.
+    first_not_covered = await conn.fetchval(
+        "SELECT r.seq FROM sync_results r CROSS JOIN LATERAL (SELECT 1 FROM sync_entities e"
+        " WHERE e.restaurant_id = $2 AND e.entity_type = r.result->>'entity_type'"
+        " AND e.entity_id = (r.result->>'entity_id')::uuid"
+        f" AND (e.location_id = $5 OR e.location_id IS NULL) AND {later} LIMIT 1) AS pending"
+        " WHERE r.device_id = $1 AND r.seq > $3 AND r.seq <= $4"
+        " ORDER BY r.seq LIMIT 1",
+        device.device_id,
+        device.restaurant_id,
+        since,
+        last_seq,
+        device.location_id,
+        *bounds,
+    )
+    return last_seq if first_not_covered is None else int(first_not_covered) - 1
+
+
+async def visible_states(
+    conn: asyncpg.Connection, device: DeviceContext, keys: Sequence[tuple[str, UUID]]
+) -> dict[tuple[str, UUID], EntityState]:
+    """The entities of ``keys`` as the server holds them now, as a pull would show them;
+    those the device may not see (another location's) or that do not exist are left out."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM sync_entities WHERE {_SCOPE} AND (entity_type, entity_id) IN"
+        " (SELECT * FROM unnest($3::text[], $4::uuid[]))",
+        device.restaurant_id,
+        device.location_id,
+        [entity_type for entity_type, _ in keys],
+        [entity_id for _, entity_id in keys],
+    )
+    return {(row["entity_type"], row["entity_id"]): _state(row) for row in rows}
 
 
 def _refuse_if_from_the_future(position: Cursor, xmin: int) -> None:

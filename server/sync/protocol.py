@@ -71,7 +71,10 @@ class ChangeResult(Wire, kw_only=True):
     """applied, merged (a concurrent change was merged; see the conflict log), stale (already
     incorporated), duplicate, or rejected (kept in the quarantine, see ``reason``)."""
     state: EntityState | None
-    """The entity after this change; the device replaces its copy with it."""
+    """The entity as the server holds it when answering: after the whole batch, or, for a
+    resent batch, as it is now (the outcome, reason and detail stay those first given).
+    ``None`` if it does not exist or is another location's. The device replaces its copy
+    with it."""
     reason: str | None = None
     detail: str | None = None
 
@@ -79,6 +82,8 @@ class ChangeResult(Wire, kw_only=True):
 class PushResponse(Wire, kw_only=True):
     batch_id: UUID
     last_applied_seq: int
+    """The device's highest seq the server has applied (at least the batch's last): every
+    change up to it is in, answered here or in an earlier answer. Drop the outbox up to it."""
     results: list[ChangeResult]
 
 
@@ -90,7 +95,9 @@ class PullResponse(Wire, kw_only=True):
     phase: Literal["snapshot", "feed"]
     """snapshot while a new device is bootstrapping, then feed."""
     last_applied_seq: int
-    """The highest of this device's own changes whose effects are in what it has pulled."""
+    """How far the pull has acknowledged this device's own changes: for every change up to
+    it, the entity's current state is in this page or an earlier one of the same pull (or
+    the device cannot see the entity). Drop the outbox up to it, never further."""
     schema_version: int = SCHEMA_VERSION
 
 

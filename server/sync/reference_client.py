@@ -48,12 +48,14 @@ The rules of the protocol, in the order the device meets them:
 3. A lost answer (``OSError``), a 5xx or a 429 is transient: keep the batch, retry later.
    Any other refusal (401 revoked, 403, 426 upgrade) is raised as :class:`SyncRefused`.
 4. ``pull`` pages until ``has_more`` is false, replacing confirmed states in feed order,
-   then drops outbox changes up to the pull's ``last_applied_seq``: the pulled state has
-   their effects (this also acknowledges a batch whose answer was lost).
-5. A pull from an empty cursor starts with a snapshot, which lists live entities only, no
-   tombstones. So once it (and the feed after it) has been read to the end, every confirmed
-   entity it did not mention is dropped: a device whose first pull comes after its first
-   pushes would otherwise keep an entity another iPad deleted in the meantime.
+   then drops outbox changes up to the pull's ``last_applied_seq``: the pulled states have
+   their effects (this also acknowledges a batch whose answer was lost). A deletion stays
+   in ``confirmed`` as a tombstone (``deleted``, with its clock), so a later write on the
+   same id (a table's state) carries a clock that has seen the deletion.
+5. A pull from an empty cursor starts with a snapshot: every entity, tombstones included
+   with their clocks, except tombstones ``fynlo sync gc`` has removed. So once it (and the
+   feed after it) has been read to the end, every confirmed entity it did not mention is
+   dropped: it is gone from the server, and a write on its id makes a new entity.
 6. A 410 ``resync_required`` (offline longer than deletions are kept) restarts the pull from
    an empty cursor, as in 5; the outbox is kept and pushed as usual.
 """
@@ -374,7 +376,8 @@ class ReferenceDevice:
                 self.observe_hlc(state["hlc"])
             incoming = Entity(state["data"], state["clock"], state["deleted"])
             known = self.confirmed.get(key)
-            # A replayed answer describes the entity as it was then; never step back to it.
+            # Answers carry the entity as the server holds it when answering, but one that
+            # crossed a later pull on the way is older than what was pulled: keep the newer.
             if known is not None and compare(incoming.clock, known.clock) is ClockOrdering.BEFORE:
                 continue
             self.confirmed[key] = incoming
@@ -454,9 +457,9 @@ class ReferenceDevice:
         else:
             raise SyncRefused(200, {"code": "pull_never_ends"})
         if self.bootstrap is not None:
-            # A snapshot lists live entities only: whatever this device knew that neither the
-            # snapshot nor the feed after it mentioned is gone from the server (its tombstone
-            # may be purged, or older than the snapshot).
+            # A snapshot lists every entity the server still has, tombstones included:
+            # whatever this device knew that neither the snapshot nor the feed after it
+            # mentioned is gone from the server (its tombstone was purged).
             for key in set(self.confirmed) - self.bootstrap:
                 del self.confirmed[key]
             self.bootstrap = None

@@ -1,8 +1,9 @@
 """A new iPad bootstraps from an empty cursor: a complete, paginated, resumable snapshot.
 
 Menu and floor come first (tier 0), then open orders and their lines (tier 1), then closed
-orders (tier 2); tombstones are never part of a snapshot. Writes made while a device is
-bootstrapping reach it through the feed that follows, exactly once.
+orders (tier 2); tombstones come in their tier with their clocks, so a device that starts
+over knows what it deleted. Writes made while a device is bootstrapping reach it through the
+feed that follows, exactly once.
 """
 
 from __future__ import annotations
@@ -164,6 +165,9 @@ class Restaurant:
                 keys |= {("order_line", str(line)) for line in line_ids}
         return keys
 
+    def tombstones(self) -> set[tuple[str, str]]:
+        return {("table_state", str(table)) for table in self.cleared}
+
 
 async def build_restaurant(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, till: Till
@@ -223,7 +227,7 @@ async def build_restaurant(
     for covers, table in enumerate(made.tables[:3], start=2):
         await till.seat(table, covers)
         made.seated.append(table)
-    await till.clear(made.tables[0])  # a tombstone: never in a snapshot
+    await till.clear(made.tables[0])  # a tombstone: in a snapshot, with its clock
     made.cleared.append(made.tables[0])
 
     for _ in range(4):
@@ -334,7 +338,7 @@ async def pull_page(client: httpx.AsyncClient, ipad: Ipad, **params: Any) -> htt
 # Tests
 
 
-async def test_a_new_device_gets_every_live_entity_once_in_priority_order(
+async def test_a_new_device_gets_every_entity_and_tombstone_once_in_priority_order(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     till = await Till.enrol(app, client, tenant)
@@ -346,8 +350,10 @@ async def test_a_new_device_gets_every_live_entity_once_in_priority_order(
     assert device.pages >= len(made.expected()) // 4
     keys = [key(state) for state in device.snapshot]
     assert len(keys) == len(set(keys)), "an entity came twice"
-    assert set(keys) == made.expected()
-    assert not any(state["deleted"] for state in device.snapshot)
+    assert set(keys) == made.expected() | made.tombstones()
+    tombstones = [state for state in device.snapshot if state["deleted"]]
+    assert {key(state) for state in tombstones} == made.tombstones()
+    assert all(state["data"] == {} and state["clock"] for state in tombstones)
     assert not {entity_id for _, entity_id in keys} & made.elsewhere
     tiers = [tier_of(state, statuses_of(device.snapshot)) for state in device.snapshot]
     assert tiers == sorted(tiers), "a lower tier arrived after a higher one"
@@ -411,11 +417,11 @@ async def test_the_bootstrap_resumes_from_a_saved_cursor_and_the_feed_brings_wha
 
     keys = [key(state) for state in resumed.snapshot]
     assert len(keys) == len(set(keys)), "an entity came twice in the snapshot"
-    assert not any(state["deleted"] for state in resumed.snapshot)
+    assert {key(state) for state in resumed.snapshot if state["deleted"]} == made.tombstones()
     tiers = [tier_of(state, statuses_of(resumed.snapshot)) for state in resumed.snapshot]
     assert tiers == sorted(tiers)
     # Entities changed during the bootstrap and not yet sent leave the snapshot for the feed.
-    assert set(keys) == (made.expected() - during) | (delivered & during)
+    assert set(keys) == ((made.expected() | made.tombstones()) - during) | (delivered & during)
 
     # The feed brings each write made during the bootstrap exactly once, and nothing else.
     fed = [key(state) for state in resumed.feed]

@@ -27,9 +27,10 @@ import server.sync.entities  # noqa: F401  (registers the entity types write_ent
 from server.db.cluster import PostgresCluster
 from server.db.engine import DB
 from server.sync import feed
-from server.sync.engine import Current, write_entities
 from server.sync.registry import DeviceContext
 from server.sync.rules import Version
+from server.sync.store import Current
+from server.sync.store import write as write_entities
 from tests.factories import Ipad, Tenant, make_ipad
 from tests.integration.sync.test_push_pull import prefix_of
 

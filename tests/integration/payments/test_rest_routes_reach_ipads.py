@@ -1,0 +1,247 @@
+"""Every REST route that changes a synced entity reaches the iPads, and a stale edit from an
+iPad that had not heard of it cannot undo it (issue 12).
+
+Every mutating route of the OpenAPI document is either walked here or named in
+``NOT_SYNCED`` with the reason; a new route that is neither fails the first test, so it
+cannot skip the sync store unnoticed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from server.catalog.sync import availability_id
+from server.openapi_export import openapi_document
+from server.sync.reference_client import ReferenceDevice
+from tests.factories import Tenant, make_ipad, make_order
+from tests.integration.payments.api import pay
+from tests.integration.sync.test_push_rules import device
+
+NOT_SYNCED = {
+    "POST /api/v1/auth/approvals": "a manager's approval token; no synced state",
+    "POST /api/v1/auth/login": "sessions are not synced",
+    "POST /api/v1/auth/logout": "sessions are not synced",
+    "POST /api/v1/auth/pin": "sessions are not synced",
+    "POST /api/v1/auth/refresh": "sessions are not synced",
+    "POST /api/v1/devices/enroll": "devices are not synced entities",
+    "POST /api/v1/devices/enrolment-codes": "devices are not synced entities",
+    "POST /api/v1/devices/{device_id}/enrolment-codes": "devices are not synced entities",
+    "POST /api/v1/devices/{device_id}/revoke": "devices are not synced entities",
+    "POST /api/v1/employees": "employees are not synced entities (yet: the time clock issue)",
+    "PATCH /api/v1/employees/{employee_id}": "employees are not synced entities",
+    "PUT /api/v1/employees/{employee_id}/pin": "employees are not synced entities",
+    "POST /api/v1/locations": "locations are not synced entities",
+    "DELETE /api/v1/locations/{location_id}": "locations are not synced entities",
+    "PATCH /api/v1/locations/{location_id}": "locations are not synced entities",
+    "POST /api/v1/payments/apple-pay/merchant-session": "asks Apple for a session; no state",
+    "PUT /api/v1/payments/policy": "the surcharge policy is not synced",
+    "POST /api/v1/payments/{payment_id}/cancel": "a cancel never changes the order",
+    "POST /api/v1/payments/{payment_id}/refunds": "a refund never changes the order's status",
+    "POST /api/v1/sync/push": "the iPads' own path into the store",
+    # These settle an order through ledger.settle_order, the function POST /payments walks.
+    "POST /api/v1/payments/{payment_id}/confirm": "settles through ledger.settle_order",
+    "POST /api/v1/payments/webhooks/open-banking": "settles through ledger.settle_order",
+    "POST /api/v1/payments/webhooks/stripe": "settles through ledger.settle_order",
+}
+
+
+@dataclass
+class Ctx:
+    client: httpx.AsyncClient
+    tenant: Tenant
+    ids: dict[str, str]
+
+    async def call(self, method: str, path: str, **body: Any) -> dict[str, Any]:
+        response = await self.client.request(
+            method, path.format(**self.ids), json=body or None, headers=self.tenant.headers
+        )
+        assert response.status_code in (200, 201, 204), (method, path, response.text)
+        return response.json() if response.content else {}
+
+
+@dataclass
+class Walk:
+    """Before the iPads' first pull ``prepare`` runs; then ``act`` calls the route and names
+    the entity and the fields the iPads must see; ``undo`` is a stale edit trying to put
+    them back."""
+
+    act: Callable[[Ctx], Awaitable[tuple[str, str, dict[str, Any]]]]
+    undo: dict[str, Any]
+    prepare: Callable[[Ctx], Awaitable[None]] | None = None
+
+
+async def _category(ctx: Ctx) -> None:
+    ctx.ids["category_id"] = (await ctx.call("POST", "/api/v1/categories", name="Soups"))["id"]
+
+
+async def _group(ctx: Ctx) -> None:
+    made = await ctx.call("POST", "/api/v1/modifier-groups", name="Sauces")
+    ctx.ids["group_id"] = made["id"]
+
+
+async def _modifier(ctx: Ctx) -> None:
+    await _group(ctx)
+    made = await ctx.call("POST", "/api/v1/modifiers", group_id=ctx.ids["group_id"], name="Mayo")
+    ctx.ids["modifier_id"] = made["id"]
+
+
+async def _product(ctx: Ctx) -> None:
+    made = await ctx.call("POST", "/api/v1/products", name="Tea", price=300)
+    ctx.ids["product_id"] = made["id"]
+
+
+async def _table(ctx: Ctx) -> None:
+    location = str(ctx.tenant.location_id)
+    made = await ctx.call("POST", "/api/v1/tables", location_id=location, name="T9")
+    ctx.ids["table_id"] = made["id"]
+
+
+async def _order(ctx: Ctx) -> None:
+    ctx.ids["order_id"] = str(await make_order(ctx.tenant, seq=1))
+
+
+def created(entity_type: str, path: str, **body: Any) -> Walk:
+    async def act(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+        made = await ctx.call("POST", path, **body)
+        return entity_type, made["id"], body
+
+    return Walk(act, undo={"name": "stale"})
+
+
+def changed(entity_type: str, method: str, path: str, id_name: str, **body: Any) -> Walk:
+    async def act(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+        await ctx.call(method, path, **body)
+        return entity_type, ctx.ids[id_name], body or {"archived": True}
+
+    prepares = {
+        "category_id": _category,
+        "group_id": _group,
+        "modifier_id": _modifier,
+        "product_id": _product,
+        "table_id": _table,
+    }
+    undo = {"archived": False} if method == "DELETE" else {key: "stale" for key in body}
+    return Walk(act, undo=undo, prepare=prepares[id_name])
+
+
+async def _eighty_six(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    product = ctx.ids["product_id"]
+    body = {"location_id": str(ctx.tenant.location_id), "product_id": product, "sold_out": True}
+    await ctx.call("PUT", "/api/v1/availability", **body)
+    return (
+        "availability",
+        str(availability_id(ctx.tenant.location_id, UUID(product))),
+        {"sold_out": True},
+    )
+
+
+async def _void(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    await ctx.call("POST", "/api/v1/orders/{order_id}/void", reason="walk-out")
+    return "order", ctx.ids["order_id"], {"status": "voided"}
+
+
+async def _paid_by_card(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    order_id = UUID(ctx.ids["order_id"])
+    method = {"method": "card", "payment_method": "pm_card_visa"}
+    response = await pay(ctx.client, ctx.tenant.headers, order_id, amount=300, **method)
+    assert response.status_code == 201, response.text
+    return "order", str(order_id), {"status": "paid"}
+
+
+WALKS = {
+    "POST /api/v1/categories": created("category", "/api/v1/categories", name="Mains"),
+    "PATCH /api/v1/categories/{category_id}": changed(
+        "category", "PATCH", "/api/v1/categories/{category_id}", "category_id", name="Starters"
+    ),
+    "DELETE /api/v1/categories/{category_id}": changed(
+        "category", "DELETE", "/api/v1/categories/{category_id}", "category_id"
+    ),
+    "POST /api/v1/modifier-groups": created("modifier_group", "/api/v1/modifier-groups", name="X"),
+    "PATCH /api/v1/modifier-groups/{group_id}": changed(
+        "modifier_group", "PATCH", "/api/v1/modifier-groups/{group_id}", "group_id", name="Y"
+    ),
+    "DELETE /api/v1/modifier-groups/{group_id}": changed(
+        "modifier_group", "DELETE", "/api/v1/modifier-groups/{group_id}", "group_id"
+    ),
+    "POST /api/v1/modifiers": Walk(
+        act=lambda ctx: _created_modifier(ctx), undo={"name": "stale"}, prepare=_group
+    ),
+    "PATCH /api/v1/modifiers/{modifier_id}": changed(
+        "modifier", "PATCH", "/api/v1/modifiers/{modifier_id}", "modifier_id", name="Ketchup"
+    ),
+    "DELETE /api/v1/modifiers/{modifier_id}": changed(
+        "modifier", "DELETE", "/api/v1/modifiers/{modifier_id}", "modifier_id"
+    ),
+    "POST /api/v1/products": created("product", "/api/v1/products", name="Cake", price=450),
+    "PATCH /api/v1/products/{product_id}": changed(
+        "product", "PATCH", "/api/v1/products/{product_id}", "product_id", name="Green tea"
+    ),
+    "DELETE /api/v1/products/{product_id}": changed(
+        "product", "DELETE", "/api/v1/products/{product_id}", "product_id"
+    ),
+    "POST /api/v1/tables": Walk(act=lambda ctx: _created_table(ctx), undo={"name": "stale"}),
+    "PATCH /api/v1/tables/{table_id}": changed(
+        "floor_table", "PATCH", "/api/v1/tables/{table_id}", "table_id", name="T10"
+    ),
+    "DELETE /api/v1/tables/{table_id}": changed(
+        "floor_table", "DELETE", "/api/v1/tables/{table_id}", "table_id"
+    ),
+    "PUT /api/v1/availability": Walk(_eighty_six, undo={"sold_out": False}, prepare=_product),
+    "POST /api/v1/orders/{order_id}/void": Walk(_void, undo={"status": "sent"}, prepare=_order),
+    "POST /api/v1/payments": Walk(_paid_by_card, undo={"status": "voided"}, prepare=_order),
+}
+
+
+async def _created_modifier(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    body = {"group_id": ctx.ids["group_id"], "name": "Aioli"}
+    made = await ctx.call("POST", "/api/v1/modifiers", **body)
+    return "modifier", made["id"], body
+
+
+async def _created_table(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    body = {"location_id": str(ctx.tenant.location_id), "name": "Patio 1"}
+    made = await ctx.call("POST", "/api/v1/tables", **body)
+    return "floor_table", made["id"], body
+
+
+def mutating_routes() -> set[str]:
+    return {
+        f"{method.upper()} {path}"
+        for path, operations in openapi_document()["paths"].items()
+        for method in operations
+        if method in ("post", "put", "patch", "delete")
+    }
+
+
+def test_every_mutating_route_is_walked_or_said_not_to_sync() -> None:
+    assert not WALKS.keys() & NOT_SYNCED.keys()
+    assert mutating_routes() == WALKS.keys() | NOT_SYNCED.keys()
+
+
+@pytest.mark.parametrize("route", sorted(WALKS))
+async def test_the_route_reaches_the_ipads_and_a_stale_edit_cannot_undo_it(
+    route: str, app: Litestar, client: httpx.AsyncClient, tenant: Tenant, with_stripe: object
+) -> None:
+    walk, ctx = WALKS[route], Ctx(client, tenant, {})
+    if walk.prepare is not None:
+        await walk.prepare(ctx)
+    stale: ReferenceDevice = await device(client, await make_ipad(app, tenant, name="Stale"))
+    assert await stale.pull()
+
+    entity_type, entity_id, fields = await walk.act(ctx)
+
+    stale.edit(entity_type, entity_id, walk.undo)  # before it hears of the route's change
+    assert await stale.sync()
+    fresh = await device(client, await make_ipad(app, tenant, name="Fresh"))
+    assert await fresh.pull()
+    for ipad in (stale, fresh):
+        shown = ipad.get(entity_type, entity_id)
+        assert shown is not None, (route, ipad.device_id)
+        assert {key: shown.data.get(key) for key in fields} == fields, (route, shown.data)
