@@ -10,6 +10,7 @@ would list seven rows).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
 from typing import Any, get_args
@@ -36,7 +37,10 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
     if parameter is None:
         return
     body = await request.body()
-    if b"\\u0000" in body:
+    _check_depth(body)
+    # The sync push checks NUL change by change (a text an iPad took down must never wedge
+    # its queue); every other body is refused whole.
+    if b"\\u0000" in body and not request.route_handler.opt.get("nul_checked_per_change"):
         # PostgreSQL text cannot hold NUL; refuse it here rather than fail on insert.
         raise ValidationFailed("text must not contain NUL (\\u0000) characters", field="body")
     try:
@@ -48,6 +52,30 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
         ) from exc
     except msgspec.DecodeError as exc:
         raise ValidationFailed("the body is not valid JSON", field="body") from exc
+
+
+MAX_DEPTH = 64
+"""Deeper than any body of ours (a push's fields are a few levels); deep nesting only
+costs stack and time."""
+_STRING = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class NestingTooDeep(ClientError):
+    code = "nesting_too_deep"
+    title = "The body is nested too deeply"
+
+
+def _check_depth(body: bytes) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH before anything recursive reads it."""
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return  # too few brackets to be too deep: the common case costs two counts
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_DEPTH:
+            raise NestingTooDeep(f"JSON may nest at most {MAX_DEPTH} levels", field="body")
 
 
 def _check_repeated_parameters(request: Request[Any, Any, Any]) -> None:

@@ -314,15 +314,15 @@ def _check_order(
             )
         if not 0 <= line.vat_rate_bp <= BASIS_POINTS:
             raise PricingError(f"line {line.line_id!r}: VAT rate must be 0..10000 basis points")
-        _check_discount(line.discount, f"line {line.line_id!r}")
-    _check_discount(order_discount, "order")
+        check_discount(line.discount, f"line {line.line_id!r}")
+    check_discount(order_discount, "order")
     if not 0 <= service_charge_bp <= BASIS_POINTS:
         raise PricingError("service charge must be 0..10000 basis points")
     if tip < 0:
         raise PricingError("tip must not be negative")
 
 
-def _check_discount(discount: Discount | None, owner: str) -> None:
+def check_discount(discount: Discount | None, owner: str) -> None:
     """Refuse a discount of an unknown kind or an out-of-range value."""
     if discount is None:
         return

@@ -126,6 +126,7 @@ def validate_order(change: Change, current: Version | None, device: DeviceContex
     _check_range("covers", fields.covers, 0, 500)
     _check_range("service_charge_bp", fields.service_charge_bp, 0, 10_000)
     _check_range("tip", fields.tip, 0, 10_000_000)
+    _check_discount(fields, current, "order")
 
 
 def validate_line(change: Change, current: Version | None, device: DeviceContext) -> None:
@@ -135,10 +136,37 @@ def validate_line(change: Change, current: Version | None, device: DeviceContext
     _check_range("unit_price", fields.unit_price, 0, 10_000_000)
     _check_range("quantity", fields.quantity, 1, 10_000)
     _check_range("vat_rate_bp", fields.vat_rate_bp, 0, 10_000)
+    _check_discount(fields, current, "line")
     if isinstance(fields.modifiers, list) and isinstance(fields.unit_price, int):
         lowest = fields.unit_price + sum(modifier.price_delta for modifier in fields.modifiers)
         if lowest < 0:
             raise Rejected("invalid_fields", "modifiers take the unit price below zero")
+
+
+def _check_discount(fields: OrderFields | LineFields, current: Version | None, owner: str) -> None:
+    """The discount the entity will hold after this change, checked by the pricing module's
+    own rule, so a bad one is refused here instead of failing every reprice after it."""
+    before = current.data if current is not None else {}
+    kind = (
+        before.get("discount_kind")
+        if fields.discount_kind is msgspec.UNSET
+        else fields.discount_kind
+    )
+    value = (
+        before.get("discount_value")
+        if fields.discount_value is msgspec.UNSET
+        else fields.discount_value
+    )
+    if kind is None:
+        if value is not None:
+            raise Rejected("invalid_fields", f"{owner} discount: a value needs discount_kind")
+        return
+    if not isinstance(value, int):
+        raise Rejected("invalid_fields", f"{owner} discount: discount_value must be an integer")
+    try:
+        pricing.check_discount(pricing.Discount(kind=kind, value=value), owner)
+    except pricing.PricingError as exc:
+        raise Rejected("invalid_fields", str(exc)) from exc
 
 
 def _check_range(name: str, value: object, low: int, high: int) -> None:

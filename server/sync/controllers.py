@@ -57,11 +57,13 @@ class SyncController(Controller):
         "/push",
         status_code=200,
         summary="Push a batch of changes",
-        opt=allow(Permission.sync_device),
+        opt={**allow(Permission.sync_device), "nul_checked_per_change": True},
     )
     async def push(
         self, request: Request[Any, Any, Any], data: JSONBody[PushRequest]
     ) -> PushResponse:
+        if "\x00" in data.app_version:
+            raise ValidationFailed("text must not contain NUL (\\u0000)", field="app_version")
         return await engine.push(device=_device(request), request=data)
 
     @get(

@@ -165,19 +165,23 @@ async def _apply_each_if_refused(
         with events.savepoint():
             async with conn.transaction():
                 return await _apply(conn, device, batch_id, changes)
-    except (asyncpg.PostgresError, registry.ProjectionRefused) as exc:
+    except Exception as exc:  # any refusal: find the change at fault, one at a time
         if _transient(exc):
             raise
-        log.warning("batch refused by the database; applying change by change", exc_info=True)
+        log.warning("batch refused; applying change by change", exc_info=True)
     merged = Outcome()
     for change in changes:
         try:
             with events.savepoint():
                 async with conn.transaction():
                     single = await _apply(conn, device, batch_id, [change])
-        except (asyncpg.PostgresError, registry.ProjectionRefused) as exc:
+        except Exception as exc:
+            # Deterministic: it would fail the same way on every retry, so it is quarantined
+            # and the queue moves on. Only a transient failure answers 5xx (retry later).
             if _transient(exc):
                 raise
+            if not isinstance(exc, (asyncpg.PostgresError, registry.ProjectionRefused)):
+                log.error("a change could not be applied", exc_info=True)
             single = Outcome()
             reason, detail = _refusal(exc)
             # The server's state comes back, so the device puts its refused edit right.
@@ -230,6 +234,9 @@ def _decide(
     if current is not None and current.location_id != location_id:
         # No state in the answer: this iPad must not see another location's entity.
         return _reject(outcome, change, None, "wrong_location", "it belongs to another location")
+    if _holds_nul(change.fields):
+        # PostgreSQL text cannot hold NUL: refused here, alone, never the whole batch.
+        return _reject(outcome, change, current, "invalid_fields", "text must not contain NUL")
     try:
         hlc, _clamped = bound_drift(parse_hlc(change.hlc), now_ms=now_ms)
     except ValueError:
@@ -276,6 +283,16 @@ def _decide(
         outcome=decision.outcome,
         state=_state(change.entity_type, change.entity_id, after),
     )
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _reject(
@@ -404,15 +421,24 @@ _TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 _TRANSIENT_STATES = frozenset({"55P03"})  # lock_not_available
 
 
-def _transient(exc: asyncpg.PostgresError | registry.ProjectionRefused) -> bool:
+def _transient(exc: Exception) -> bool:
+    """A failure a retry may not meet: the database or the link to it, not the change."""
+    if isinstance(exc, (asyncpg.InterfaceError, OSError)):
+        return True  # the connection is gone or timed out
+    if not isinstance(exc, asyncpg.PostgresError):
+        return False
     state: str = getattr(exc, "sqlstate", None) or ""
     return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
 
 
-def _refusal(exc: asyncpg.PostgresError | registry.ProjectionRefused) -> tuple[str, str]:
+def _refusal(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, registry.ProjectionRefused):
         return exc.reason, exc.detail
-    return "database_refused", _database_detail(exc)
+    if isinstance(exc, asyncpg.PostgresError):
+        return "database_refused", _database_detail(exc)
+    # Our own code failed on it (a bug, or a value no check caught): kept for a manager and
+    # for us; the log line above has the details.
+    return "unprocessable", f"the server could not apply it ({type(exc).__name__})"
 
 
 def _database_detail(exc: asyncpg.PostgresError) -> str:
