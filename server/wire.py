@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import msgspec
 
 
@@ -12,3 +14,8 @@ class Wire(msgspec.Struct, kw_only=True):
 
 class Input(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A request body: unknown fields are refused, so server-owned fields cannot be set."""
+
+
+def instant(value: datetime) -> str:
+    """An instant as synced entities and iPads write it: UTC, ISO 8601, ending in ``Z``."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -16,6 +16,7 @@ from server.orders.tables import Order, OrderLine, OrderStatus
 from server.pagination import Page, Position, check_instant
 from server.payments import ledger
 from server.sync import store
+from server.wire import instant
 
 
 class OrderHoldsMoney(Conflict):
@@ -137,7 +138,7 @@ async def void_order(
                 location_id=order["location_id"],
                 data={
                     "status": OrderStatus.voided.value,
-                    "closed_at": _instant(datetime.now(UTC)),
+                    "closed_at": instant(datetime.now(UTC)),
                     "notes": f"{notes}\nVoid: {reason}".lstrip("\n"),
                 },
                 current=current,
@@ -213,10 +214,6 @@ def _fields(row: dict[str, Any], leave_out: frozenset[str]) -> dict[str, Any]:
         {key: value for key, value in row.items() if key not in leave_out}
     )
     return fields
-
-
-def _instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _discount_in(row: dict[str, Any]) -> pricing.Discount | None:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -20,6 +19,7 @@ import asyncpg
 from server import events
 from server.payments.states import PaymentState, RefundState, advance, advance_refund
 from server.sync import store
+from server.wire import instant
 
 
 async def lock_payment(conn: asyncpg.Connection, payment_id: UUID) -> asyncpg.Record | None:
@@ -113,7 +113,7 @@ async def _settle(restaurant_id: UUID, order_id: UUID, conn: asyncpg.Connection)
         "SELECT max(succeeded_at) FROM payments WHERE order_id = $1 AND state = 'succeeded'",
         order_id,
     )
-    closed_at = current.version.data.get("closed_at") or _instant(paid_at)
+    closed_at = current.version.data.get("closed_at") or instant(paid_at)
     await store.server_change(
         conn,
         restaurant_id=restaurant_id,
@@ -137,10 +137,6 @@ async def held_by(conn: asyncpg.Connection, order_id: UUID) -> int:
         order_id,
     )
     return held
-
-
-def _instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def paid_towards(conn: asyncpg.Connection, order_id: UUID) -> int:
