@@ -34,7 +34,7 @@ from server.orders.tables import OrderStatus
 from server.restaurants.tables import Location, Restaurant
 from server.sync import entities as _entities  # noqa: F401 - registers the synced types
 from server.sync import store
-from server.wire import Wire
+from server.wire import Wire, instant
 
 _NAMESPACE = UUID("6f0c1d2e-7a51-4f0b-9a43-5d1e0c3b2a10")
 RESTAURANT_ID = uuid5(_NAMESPACE, "restaurant")
@@ -160,6 +160,9 @@ async def _ensure_employees() -> None:
 async def _load() -> None:
     rid = RESTAURANT_ID
     await Restaurant.insert(Restaurant(id=rid, name="Fynlo Demo Bistro", currency="GBP"))
+    from server.employees.services import set_pin_policy  # the demo's PINs have four digits
+
+    await set_pin_policy(restaurant_id=rid, allow_four_digit_pins=True)  # audited, as the system
     await Location.insert(
         Location(id=LOCATION_ID, restaurant_id=rid, name="Soho", address="1 Dean Street, London W1")
     )
@@ -325,12 +328,8 @@ async def _paid_in_cash(order_id: UUID, *, taken_at: datetime) -> None:
         total_due = await conn.fetchval("SELECT total_due FROM orders WHERE id = $1", order_id)
         await _record(conn, "cash_payment", _id(f"payment:{order_id}"), {
             "order_id": str(order_id), "amount": total_due, "tendered": total_due,
-            "currency": "GBP", "taken_at": _instant(taken_at),
+            "currency": "GBP", "taken_at": instant(taken_at),
         })  # fmt: skip
-
-
-def _instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class DemoOrder(Wire, kw_only=True):
@@ -374,7 +373,7 @@ async def new_order() -> DemoOrder:
         await _record(conn, "order", order_id, {
             "number": number, "device_prefix": _DEMO_PREFIX, "device_seq": seq,
             "status": "open", "covers": 2, "table_id": str(_id("table:3")),
-            "opened_at": _instant(datetime.now(UTC)),
+            "opened_at": instant(datetime.now(UTC)),
         })  # fmt: skip
         for position, (name, quantity) in enumerate(_FRESH_BASKET):
             product = products[name]

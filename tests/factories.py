@@ -16,6 +16,9 @@ from server.orders.services import save_order
 from server.restaurants.tables import Location, Restaurant
 from server.settings import get_settings
 
+# Six digits and on no blocklist: what a restaurant accepts by default (docs/security.md, PINs).
+DEFAULT_PIN = "482615"
+
 
 @dataclass
 class Tenant:
@@ -132,18 +135,19 @@ async def make_ipad(app: Litestar, tenant: Tenant, *, name: str = "Till 1") -> I
     return Ipad(tenant, device.id, pair.access_token, pair.refresh_token)
 
 
-async def make_employee(tenant: Tenant, *, role: Role, pin: str = "4826") -> UUID:
+async def make_employee(tenant: Tenant, *, role: Role, pin: str = DEFAULT_PIN) -> UUID:
     from server.employees.schemas import EmployeeCreate
     from server.employees.services import create_employee
 
     employee = await create_employee(
         restaurant_id=tenant.restaurant_id,
         body=EmployeeCreate(name=f"{role.value} {uuid4().hex[:4]}", role=role, pin=pin),
+        by=Role.owner,
     )
     return employee.id
 
 
-async def sign_in(app: Litestar, ipad: Ipad, employee_id: UUID, pin: str = "4826") -> Ipad:
+async def sign_in(app: Litestar, ipad: Ipad, employee_id: UUID, pin: str = DEFAULT_PIN) -> Ipad:
     """The same iPad with an employee signed in by PIN."""
     from server.auth.sessions import employee_session
     from server.auth.tokens import Caller
@@ -155,7 +159,12 @@ async def sign_in(app: Litestar, ipad: Ipad, employee_id: UUID, pin: str = "4826
         location_id=ipad.tenant.location_id,
     )
     session = await employee_session(
-        app.state.signing_keys, get_settings(), caller=caller, employee_id=employee_id, pin=pin
+        app.state.signing_keys,
+        get_settings(),
+        caller=caller,
+        employee_id=employee_id,
+        pin=pin,
+        limiter=app.state.limiter,
     )
     return Ipad(
         ipad.tenant,

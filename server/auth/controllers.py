@@ -34,10 +34,14 @@ class AuthController(Controller):
     @post("/login", status_code=200, summary="Sign in to the back office", opt=PUBLIC, security=[])
     async def login(self, request: Req, data: JSONBody[LoginRequest]) -> TokenPair:
         limiter: ratelimit.RateLimiter = request.app.state.limiter
-        await limiter.hit(ratelimit.LOGIN_PER_CLIENT, ratelimit.client_address(request))
-        await limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, data.email)
+        address = ratelimit.client_address(request)
+        await limiter.hit(ratelimit.LOGIN_PER_CLIENT, address)
         return await services.login(
-            body=data, keys=request.app.state.signing_keys, settings=get_settings()
+            body=data,
+            keys=request.app.state.signing_keys,
+            settings=get_settings(),
+            limiter=limiter,
+            source=address,
         )
 
     @post(
@@ -74,16 +78,13 @@ class AuthController(Controller):
             raise ValidationFailed("PIN sign-in happens on an enrolled iPad", field="employee_id")
         limiter: ratelimit.RateLimiter = request.app.state.limiter
         await limiter.hit(ratelimit.PIN_PER_DEVICE, str(caller.device_id))
-        # Counted within the caller's restaurant: another one naming this id spends its own.
-        await limiter.hit(
-            ratelimit.PIN_PER_EMPLOYEE, str(caller.restaurant_id), str(data.employee_id)
-        )
         return await sessions.employee_session(
             request.app.state.signing_keys,
             get_settings(),
             caller=caller,
             employee_id=data.employee_id,
             pin=data.pin,
+            limiter=limiter,
         )
 
     @post(
@@ -98,9 +99,6 @@ class AuthController(Controller):
         limiter: ratelimit.RateLimiter = request.app.state.limiter
         if caller.device_id is not None:
             await limiter.hit(ratelimit.PIN_PER_DEVICE, str(caller.device_id))
-        await limiter.hit(
-            ratelimit.PIN_PER_EMPLOYEE, str(caller.restaurant_id), str(data.employee_id)
-        )
         token = await approvals.grant(
             request.app.state.signing_keys,
             get_settings(),
@@ -108,6 +106,7 @@ class AuthController(Controller):
             approver_id=data.employee_id,
             pin=data.pin,
             permission=data.permission,
+            limiter=limiter,
         )
         return Approval(approval_token=token, expires_in=approvals.APPROVAL_TTL_SECONDS)
 

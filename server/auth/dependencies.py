@@ -16,7 +16,9 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any, NamedTuple
+from uuid import UUID
 
+import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -24,9 +26,10 @@ from litestar.handlers.base import BaseRouteHandler
 from server.auth import approvals
 from server.auth.keys import SigningKeys
 from server.auth.permissions import DEVICE, Permission, decide
+from server.auth.tables import User
 from server.auth.tokens import Caller, TokenKind, access_caller, verify
 from server.devices.schemas import Device
-from server.devices.services import require_active_device
+from server.devices.tables import Device as DeviceRow
 from server.errors import Forbidden, NotAuthenticated
 from server.settings import get_settings
 
@@ -76,7 +79,9 @@ async def identify(keys: SigningKeys, token: str, employee_token: str | None = N
     issuer = get_settings().jwt_issuer
     if _token_type(token) != TokenKind.device.value:
         claims = verify(keys, token, TokenKind.access, issuer=issuer)
-        return Identity(access_caller(claims), claims.exp, None)
+        caller = access_caller(claims)
+        await _require_current_user(caller)
+        return Identity(caller, claims.exp, None)
     return await _device_caller(keys, token, issuer, employee_token)
 
 
@@ -114,13 +119,39 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return caller
 
 
+async def _require_current_user(caller: Caller) -> None:
+    """The back-office user is still active and still has the role their token names.
+
+    One primary-key read per back-office request, so that deactivating or demoting someone
+    takes effect at their next request rather than when their access token runs out. A
+    refresh then issues a token with the role they have now.
+    """
+    row = (
+        await User.select(User.role, User.active)
+        .where((User.id == caller.user_id) & (User.restaurant_id == caller.restaurant_id))
+        .first()
+    )
+    if row is None or not row["active"] or row["role"] != caller.role:
+        raise NotAuthenticated("this account was disabled or its role changed; sign in again")
+
+
 async def _device_caller(
     keys: SigningKeys, token: str, issuer: str, employee_token: str | None
 ) -> Identity:
     claims = verify(keys, token, TokenKind.device, issuer=issuer)
-    # Checked on every request so that revoking a lost iPad takes effect at once.
-    device = await require_active_device(restaurant_id=claims.rid, device_id=claims.sub)
-    if not employee_token:
+    session = None
+    if employee_token:
+        session = verify(keys, employee_token, TokenKind.employee, issuer=issuer)
+        if session.did != claims.sub or session.rid != claims.rid or session.role is None:
+            raise NotAuthenticated("the employee session belongs to another device")
+    # Checked on every request, in one query, so that revoking a lost iPad and deactivating
+    # or demoting the employee signed in on it take effect at once.
+    device, employee = await _current_device(
+        restaurant_id=claims.rid,
+        device_id=claims.sub,
+        employee_id=session.sub if session is not None else None,
+    )
+    if session is None:
         caller = Caller(
             restaurant_id=claims.rid,
             role=None,
@@ -128,9 +159,8 @@ async def _device_caller(
             location_id=device.location_id,
         )
         return Identity(caller, claims.exp, device)
-    session = verify(keys, employee_token, TokenKind.employee, issuer=issuer)
-    if session.did != claims.sub or session.rid != claims.rid or session.role is None:
-        raise NotAuthenticated("the employee session belongs to another device")
+    if employee is None or not employee["active"] or employee["role"] != session.role:
+        raise NotAuthenticated("this employee was deactivated or their role changed; sign in again")
     caller = Caller(
         restaurant_id=claims.rid,
         role=session.role,
@@ -139,6 +169,29 @@ async def _device_caller(
         location_id=device.location_id,
     )
     return Identity(caller, min(claims.exp, session.exp), device)
+
+
+async def _current_device(
+    *, restaurant_id: UUID, device_id: UUID, employee_id: UUID | None
+) -> tuple[Device, dict[str, Any] | None]:
+    """The enrolled iPad a token names and, when a session is signed in on it, the employee's
+    role and ``active`` flag now. A revoked or unknown iPad is a 401."""
+    rows: list[dict[str, Any]] = await DeviceRow.raw(
+        "SELECT d.*, e.id AS employee_id, e.role AS employee_role, e.active AS employee_active"
+        " FROM devices d LEFT JOIN employees e"
+        " ON e.id = {} AND e.restaurant_id = d.restaurant_id"
+        " WHERE d.id = {} AND d.restaurant_id = {}",
+        employee_id,
+        device_id,
+        restaurant_id,
+    )
+    if not rows or rows[0]["revoked_at"] is not None:
+        raise NotAuthenticated("this device is not enrolled")
+    row = rows[0]
+    employee = None
+    if row["employee_id"] is not None:
+        employee = {"role": row["employee_role"], "active": row["employee_active"]}
+    return msgspec.convert(row, Device), employee
 
 
 def _token_type(token: str) -> str | None:

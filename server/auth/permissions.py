@@ -38,6 +38,7 @@ class Permission(StrEnum):
     devices_manage = "devices.manage"
     employees_view = "employees.view"
     employees_manage = "employees.manage"
+    pin_policy_manage = "employees.pin_policy"
     reports_view = "reports.view"
     audit_view = "audit.view"
     sync_device = "sync.device"
@@ -76,7 +77,10 @@ POLICY: dict[Permission, Rule] = {
     Permission.devices_enrol: Rule(_MANAGERS),
     Permission.devices_manage: Rule(_MANAGERS),
     Permission.employees_view: Rule(_MANAGERS),
+    # Within employees.manage nobody grants or manages a role above their own (``outranks``).
     Permission.employees_manage: Rule(_MANAGERS),
+    # Allowing four-digit PINs weakens every PIN of the restaurant: the owner's decision.
+    Permission.pin_policy_manage: Rule(frozenset({Role.owner})),
     Permission.reports_view: Rule(_MANAGERS),
     Permission.audit_view: Rule(_MANAGERS),
     # Push and pull are the iPad's own; whoever is signed in on it does not matter.
@@ -87,8 +91,25 @@ POLICY: dict[Permission, Rule] = {
     Permission.approve: Rule(_STAFF),
 }
 
+# Only these roles sign in to the back office (with a password); staff use a PIN on an iPad.
+BACK_OFFICE_ROLES: frozenset[Role] = frozenset({Role.owner, Role.manager})
+
 # Approvals may only come from these roles.
 APPROVERS: frozenset[Role] = frozenset({Role.owner, Role.manager})
+
+# Who is above whom when roles are granted: staff roles are peers of each other.
+RANK: dict[Role, int] = {
+    Role.owner: 3,
+    Role.manager: 2,
+    Role.cashier: 1,
+    Role.server: 1,
+    Role.kitchen: 1,
+}
+
+
+def outranks(role: Role, own: Role) -> bool:
+    """Whether ``role`` is above ``own``: someone with ``own`` may not grant or manage it."""
+    return RANK[role] > RANK[own]
 
 
 def decide(permission: Permission, actor: Actor) -> Literal["allow", "approval", "deny"]:

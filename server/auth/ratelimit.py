@@ -89,9 +89,12 @@ class Rule:
         object.__setattr__(self, "item", item)
 
 
-LOGIN_PER_ACCOUNT: Final = Rule("login.account", "10/15 minutes", casefold=True)
-"""Logins per e-mail address. Ten tries cover a forgotten password several times over; at
-40 an hour an online guesser gets nowhere near ASVS V2.2.1's ceiling of 100."""
+LOGIN_PER_ACCOUNT: Final = Rule("login.account", "100/hour", casefold=True)
+"""Logins per e-mail address from sources that have not signed it in lately: ASVS 4.0.3
+V2.2.1's ceiling of 100 an hour, against guessers spread over many addresses. Each address
+is held back on its own first (``throttle.LOGIN``), and the addresses the account signs in
+from are spared this ceiling, so spending it locks out only new places, never the owner's
+usual ones (``throttle.FAMILIAR_FOR``)."""
 
 LOGIN_PER_CLIENT: Final = Rule("login.client", "50/15 minutes")
 """Logins per client address, against one guesser spraying many accounts. Five times the
@@ -99,9 +102,10 @@ per-account budget so a busy office behind one router (several managers, several
 restaurants in one food hall) does not run out."""
 
 PIN_PER_EMPLOYEE: Final = Rule("pin.employee", "100/hour")
-"""PIN attempts per employee: ASVS 4.0.3 V2.2.1's hard ceiling of 100 an hour. Counts every
-attempt, so it also bounds honest use: a shared iPad asking again after 2 idle minutes needs
-at most 30 an hour. The lockout after 10 consecutive failures lives in the database."""
+"""PIN attempts per employee id: ASVS 4.0.3 V2.2.1's hard ceiling of 100 an hour. Counts every
+attempt the iPad's own backoff lets through (``throttle.PIN``), so it also bounds honest use:
+a shared iPad asking again after 2 idle minutes needs at most 30 an hour. With each iPad held
+to about 14 guesses in an hour, spending it takes seven or more of the restaurant's iPads."""
 
 PIN_PER_DEVICE: Final = Rule("pin.device", "300/hour")
 """PIN attempts per device, against one iPad cycling through employees: ten staff at the

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from server.auth import ratelimit, throttle
 from server.auth.keys import SigningKeys
 from server.auth.passwords import verify_password
+from server.auth.permissions import BACK_OFFICE_ROLES
 from server.auth.schemas import LoginRequest, TokenPair
 from server.auth.sessions import user_pair
 from server.auth.tables import Role, User
@@ -11,18 +13,34 @@ from server.auth.tokens import Caller
 from server.errors import NotAuthenticated
 from server.settings import Settings
 
-# Staff roles sign in on an iPad with a PIN, never here.
-BACK_OFFICE_ROLES = frozenset({Role.owner, Role.manager})
 
+async def login(
+    *,
+    body: LoginRequest,
+    keys: SigningKeys,
+    settings: Settings,
+    limiter: ratelimit.RateLimiter,
+    source: str,
+) -> TokenPair:
+    """Exchange email and password for a token pair; every failure answers alike.
 
-async def login(*, body: LoginRequest, keys: SigningKeys, settings: Settings) -> TokenPair:
-    """Exchange email and password for a token pair; every failure answers alike."""
-    user = await User.select().where(User.email == body.email.strip().lower()).first()
+    ``source`` is the client address. The attempt is held back per (address, account) first,
+    then, from an address that has not signed this account in lately, counted against the
+    account's ceiling (``server.auth.throttle``). An unknown e-mail address goes through
+    the same steps, so neither the answers nor the waits tell which accounts exist.
+    """
+    email = body.email.strip().lower()
+    account = throttle.login_account(email)
+    admitted = await throttle.admit(throttle.LOGIN, account=account, source=source)
+    if not admitted.familiar:
+        await limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, email)
+    user = await User.select().where(User.email == email).first()
     password_ok = await verify_password(user["password_hash"] if user else None, body.password)
     if user is None or not password_ok or not user["active"]:
         raise NotAuthenticated("email or password is wrong")
     if Role(user["role"]) not in BACK_OFFICE_ROLES:
         raise NotAuthenticated("email or password is wrong")
+    await throttle.succeeded(throttle.LOGIN, account=account, source=source)
     caller = Caller(
         user_id=user["id"], restaurant_id=user["restaurant_id"], role=Role(user["role"])
     )

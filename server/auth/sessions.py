@@ -10,6 +10,7 @@ import msgspec
 
 from server.audit.services import record_system_event
 from server.auth.keys import SigningKeys
+from server.auth.permissions import BACK_OFFICE_ROLES
 from server.auth.ratelimit import REFRESH_PER_FAMILY, RateLimiter
 from server.auth.schemas import EmployeeSession, TokenPair
 from server.auth.tables import RefreshToken, Role, User
@@ -205,9 +206,10 @@ async def _successor(
             family_id=row["family_id"],
             refresh_id=successor_id,
         )
-    # The role is read afresh, so a demotion or deactivation applies at the next refresh.
+    # The role is read afresh, so a demotion or deactivation applies at the next refresh
+    # (and every request checks it too, see server.auth.dependencies).
     user = await User.select().where(User.id == row["user_id"]).first()
-    if user is None or not user["active"]:
+    if user is None or not user["active"] or Role(user["role"]) not in BACK_OFFICE_ROLES:
         raise NotAuthenticated("this account is disabled")
     caller = Caller(
         user_id=user["id"], restaurant_id=user["restaurant_id"], role=Role(user["role"])
@@ -238,12 +240,26 @@ async def revoke_family(keys: SigningKeys, settings: Settings, token: str) -> No
 
 
 async def employee_session(
-    keys: SigningKeys, settings: Settings, *, caller: Caller, employee_id: UUID, pin: str
+    keys: SigningKeys,
+    settings: Settings,
+    *,
+    caller: Caller,
+    employee_id: UUID,
+    pin: str,
+    limiter: RateLimiter,
 ) -> EmployeeSession:
-    """Sign an employee in on the caller's iPad with their PIN."""
+    """Sign an employee in on the caller's iPad with their PIN.
+
+    The session names the employee's role; every request checks it is still their role and
+    that they are still active (``server.auth.dependencies``).
+    """
     assert caller.device_id is not None and caller.location_id is not None
     employee = await verify_pin(
-        restaurant_id=caller.restaurant_id, employee_id=employee_id, pin=pin
+        restaurant_id=caller.restaurant_id,
+        employee_id=employee_id,
+        pin=pin,
+        device_id=caller.device_id,
+        limiter=limiter,
     )
     token = issue(
         keys,

@@ -283,15 +283,3 @@ async def revoke(*, restaurant_id: UUID, device_id: UUID) -> s.Device:
         events.DeviceRevoked(restaurant_id=str(restaurant_id), device_id=str(device_id))
     )
     return msgspec.convert(rows[0], s.Device)
-
-
-async def require_active_device(*, restaurant_id: UUID, device_id: UUID) -> s.Device:
-    """The device a token names, if it is still enrolled; revoked or unknown is a 401."""
-    row = (
-        await Device.select()
-        .where((Device.id == device_id) & (Device.restaurant_id == restaurant_id))
-        .first()
-    )
-    if row is None or row["revoked_at"] is not None:
-        raise NotAuthenticated("this device is not enrolled")
-    return msgspec.convert(row, s.Device)

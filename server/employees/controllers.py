@@ -1,4 +1,4 @@
-"""Employee management (back office, or a manager on an iPad)."""
+"""Employee management (back office, or a manager on an iPad), and the restaurant's PIN rules."""
 
 from __future__ import annotations
 
@@ -10,9 +10,21 @@ from litestar.params import FromPath, JSONBody
 
 from server.auth.dependencies import allow
 from server.auth.permissions import Permission
+from server.auth.tables import Role
 from server.auth.tokens import Caller
 from server.employees import schemas as s
 from server.employees import services
+from server.employees.errors import RoleAboveOwn
+from server.errors import Forbidden
+
+# Nobody grants or manages a role above their own (see server/openapi.py for "errors").
+MANAGE = {**allow(Permission.employees_manage), "errors": (RoleAboveOwn,)}
+
+
+def _own_role(caller: Caller) -> Role:
+    if caller.role is None:  # only people hold employees.manage; kept for the type checker
+        raise Forbidden("a person must manage employees")
+    return caller.role
 
 
 class EmployeeController(Controller):
@@ -23,11 +35,40 @@ class EmployeeController(Controller):
     async def list_employees(self, caller: NamedDependency[Caller]) -> list[s.Employee]:
         return await services.list_employees(restaurant_id=caller.restaurant_id)
 
-    @post(opt=allow(Permission.employees_manage))
+    @post(opt=MANAGE)
     async def create_employee(
         self, caller: NamedDependency[Caller], data: JSONBody[s.EmployeeCreate]
     ) -> s.Employee:
-        return await services.create_employee(restaurant_id=caller.restaurant_id, body=data)
+        return await services.create_employee(
+            restaurant_id=caller.restaurant_id, body=data, by=_own_role(caller)
+        )
+
+    @get(
+        "/pin-policy",
+        summary="The restaurant's PIN rules (six digits unless four are allowed)",
+        opt=allow(Permission.employees_view),
+    )
+    async def get_pin_policy(self, caller: NamedDependency[Caller]) -> s.PinPolicy:
+        return await services.get_pin_policy(restaurant_id=caller.restaurant_id)
+
+    @put(
+        "/pin-policy",
+        summary="Allow or refuse four-digit PINs (owner only; audited)",
+        description=(
+            "Six digits is the default (NIST SP 800-63B-4). Allowing four also allows five; "
+            "the blocklist of obvious PINs applies either way. Refusing them again makes "
+            "every shorter PIN stop signing in at once: set new PINs first."
+        ),
+        opt=allow(Permission.pin_policy_manage),
+    )
+    async def set_pin_policy(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.PinPolicyUpdate]
+    ) -> s.PinPolicy:
+        return await services.set_pin_policy(
+            restaurant_id=caller.restaurant_id,
+            allow_four_digit_pins=data.allow_four_digit_pins,
+            caller=caller,
+        )
 
     @get("/{employee_id:uuid}", opt=allow(Permission.employees_view))
     async def get_employee(
@@ -37,7 +78,7 @@ class EmployeeController(Controller):
             restaurant_id=caller.restaurant_id, employee_id=employee_id
         )
 
-    @patch("/{employee_id:uuid}", opt=allow(Permission.employees_manage))
+    @patch("/{employee_id:uuid}", opt=MANAGE)
     async def update_employee(
         self,
         caller: NamedDependency[Caller],
@@ -45,13 +86,16 @@ class EmployeeController(Controller):
         data: JSONBody[s.EmployeeUpdate],
     ) -> s.Employee:
         return await services.update_employee(
-            restaurant_id=caller.restaurant_id, employee_id=employee_id, body=data
+            restaurant_id=caller.restaurant_id,
+            employee_id=employee_id,
+            body=data,
+            by=_own_role(caller),
         )
 
     @put(
         "/{employee_id:uuid}/pin",
-        summary="Set or reset a PIN (also lifts a lockout)",
-        opt=allow(Permission.employees_manage),
+        summary="Set or reset a PIN (also clears its wrong-PIN waits)",
+        opt=MANAGE,
     )
     async def set_pin(
         self,
@@ -60,5 +104,8 @@ class EmployeeController(Controller):
         data: JSONBody[s.PinSet],
     ) -> s.Employee:
         return await services.set_pin(
-            restaurant_id=caller.restaurant_id, employee_id=employee_id, pin=data.pin
+            restaurant_id=caller.restaurant_id,
+            employee_id=employee_id,
+            pin=data.pin,
+            by=_own_role(caller),
         )

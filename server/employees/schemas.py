@@ -21,6 +21,8 @@ class Employee(Wire, kw_only=True):
     role: Role
     has_pin: bool
     pin_locked: bool
+    """True while wrong PINs keep some iPad waiting before it may try this PIN again; other
+    iPads are not affected. Setting a new PIN clears it."""
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -40,6 +42,23 @@ class EmployeeUpdate(Input, kw_only=True):
 
 
 class PinSet(Input, kw_only=True):
-    """Set or reset a PIN; resetting also lifts a lockout."""
+    """Set or reset a PIN; resetting also clears its wrong-PIN waits on every iPad."""
 
     pin: Pin
+
+
+class PinPolicy(Wire, kw_only=True):
+    """The restaurant's PIN rules."""
+
+    allow_four_digit_pins: bool
+    """Whether 4- and 5-digit PINs are accepted; off unless the owner turned it on."""
+    min_length: int
+    max_length: int
+    changed_at: datetime | None
+    """When the owner last set it; null for a restaurant that never has."""
+    changed_by: UUID | None
+    """Who set it (a user or an employee id); null when the server did (the demo, a migration)."""
+
+
+class PinPolicyUpdate(Input, kw_only=True):
+    allow_four_digit_pins: bool

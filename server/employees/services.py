@@ -1,4 +1,4 @@
-"""Managing employees and checking their PINs."""
+"""Managing employees, the restaurant's PIN rules, and checking PINs."""
 
 from __future__ import annotations
 
@@ -6,26 +6,50 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from server.audit.services import record, record_system_event
+from server.auth import ratelimit, throttle
 from server.auth.passwords import hash_password, verify_password
+from server.auth.permissions import outranks
 from server.auth.tables import Role
+from server.auth.tokens import Caller
 from server.db import scoped
+from server.db.engine import DB
 from server.employees import schemas as s
-from server.employees.pins import MAX_CONSECUTIVE_FAILURES, check_pin
+from server.employees.errors import RoleAboveOwn
+from server.employees.pins import MAX_LENGTH, check_pin, min_length
 from server.employees.tables import Employee
-from server.errors import Forbidden, NotAuthenticated
+from server.errors import NotAuthenticated, NotFound
 
 
-def _out(row: dict[str, Any]) -> s.Employee:
+def _out(row: dict[str, Any], *, waiting: bool = False) -> s.Employee:
     return s.Employee(
         id=row["id"],
         name=row["name"],
         role=Role(row["role"]),
         has_pin=row["pin_hash"] is not None,
-        pin_locked=row["pin_locked_at"] is not None,
+        pin_locked=waiting,
         active=row["active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+async def _waiting(restaurant_id: UUID, rows: list[dict[str, Any]]) -> set[UUID]:
+    """The employees among ``rows`` whose PIN some iPad is waiting to try again."""
+    accounts = {throttle.pin_account(restaurant_id, row["id"]): row["id"] for row in rows}
+    held = await throttle.waiting(throttle.PIN, accounts)
+    return {accounts[account] for account in held}
+
+
+async def _one(restaurant_id: UUID, row: dict[str, Any]) -> s.Employee:
+    return _out(row, waiting=bool(await _waiting(restaurant_id, [row])))
+
+
+def _refuse_above(role: Role, *, by: Role) -> None:
+    if outranks(role, by):
+        raise RoleAboveOwn(
+            f"a {by.value} cannot grant or manage the {role.value} role", role=role.value
+        )
 
 
 async def list_employees(*, restaurant_id: UUID) -> list[s.Employee]:
@@ -34,18 +58,20 @@ async def list_employees(*, restaurant_id: UUID) -> list[s.Employee]:
         .where(Employee.restaurant_id == restaurant_id)
         .order_by(Employee.name)
     )
-    return [_out(row) for row in rows]
+    waiting = await _waiting(restaurant_id, rows)
+    return [_out(row, waiting=row["id"] in waiting) for row in rows]
 
 
 async def get_employee(*, restaurant_id: UUID, employee_id: UUID) -> s.Employee:
-    return _out(
-        await scoped.get_or_raise(Employee, restaurant_id=restaurant_id, row_id=employee_id)
-    )
+    row = await scoped.get_or_raise(Employee, restaurant_id=restaurant_id, row_id=employee_id)
+    return await _one(restaurant_id, row)
 
 
-async def create_employee(*, restaurant_id: UUID, body: s.EmployeeCreate) -> s.Employee:
+async def create_employee(*, restaurant_id: UUID, body: s.EmployeeCreate, by: Role) -> s.Employee:
+    """Add an employee; ``by`` is the creator's role, and nobody grants a role above theirs."""
+    _refuse_above(body.role, by=by)
     if body.pin is not None:
-        check_pin(body.pin)
+        check_pin(body.pin, allow_four_digits=await allows_four_digits(restaurant_id))
     employee_id = body.id or uuid4()
     await scoped.refuse_taken_id(Employee, employee_id)
     row = await scoped.insert(
@@ -62,58 +88,154 @@ async def create_employee(*, restaurant_id: UUID, body: s.EmployeeCreate) -> s.E
 
 
 async def update_employee(
-    *, restaurant_id: UUID, employee_id: UUID, body: s.EmployeeUpdate
+    *, restaurant_id: UUID, employee_id: UUID, body: s.EmployeeUpdate, by: Role
 ) -> s.Employee:
+    """Rename, re-role or (de)activate; neither the old role nor the new may be above ``by``.
+
+    A deactivated or re-roled employee's sessions stop at their next request
+    (``server.auth.dependencies``)."""
     values = scoped.changes({"name": body.name, "role": body.role, "active": body.active})
-    row = await scoped.update_or_raise(
-        Employee, restaurant_id=restaurant_id, row_id=employee_id, values=values
-    )
+    async with DB.transaction():
+        await _lock_within_reach(restaurant_id, employee_id, by=by)
+        if isinstance(body.role, Role):
+            _refuse_above(body.role, by=by)
+        row = await scoped.update_or_raise(
+            Employee, restaurant_id=restaurant_id, row_id=employee_id, values=values
+        )
+    return await _one(restaurant_id, row)
+
+
+async def set_pin(*, restaurant_id: UUID, employee_id: UUID, pin: str, by: Role) -> s.Employee:
+    """Set a new PIN; this also clears its wrong-PIN waits on every iPad."""
+    check_pin(pin, allow_four_digits=await allows_four_digits(restaurant_id))
+    pin_hash = await hash_password(pin)
+    async with DB.transaction():
+        await _lock_within_reach(restaurant_id, employee_id, by=by)
+        row = await scoped.update_or_raise(
+            Employee, restaurant_id=restaurant_id, row_id=employee_id, values={"pin_hash": pin_hash}
+        )
+        await throttle.forget(
+            throttle.PIN, account=throttle.pin_account(restaurant_id, employee_id)
+        )
     return _out(row)
 
 
-async def set_pin(*, restaurant_id: UUID, employee_id: UUID, pin: str) -> s.Employee:
-    """Set a new PIN; this is also how a manager lifts a lockout."""
-    check_pin(pin)
-    row = await scoped.update_or_raise(
-        Employee,
-        restaurant_id=restaurant_id,
-        row_id=employee_id,
-        values={"pin_hash": await hash_password(pin), "pin_failures": 0, "pin_locked_at": None},
+async def _lock_within_reach(restaurant_id: UUID, employee_id: UUID, *, by: Role) -> None:
+    """Lock the employee's row and refuse if their current role is above ``by``."""
+    rows = await Employee.raw(
+        "SELECT role FROM employees WHERE id = {} AND restaurant_id = {} FOR UPDATE",
+        employee_id,
+        restaurant_id,
     )
-    return _out(row)
+    if not rows:
+        raise NotFound("no such employee")
+    _refuse_above(Role(rows[0]["role"]), by=by)
 
 
-async def verify_pin(*, restaurant_id: UUID, employee_id: UUID, pin: str) -> s.Employee:
-    """The employee whose PIN this is; unknown employee and wrong PIN answer alike.
+# --- the restaurant's PIN rules -------------------------------------------------------------
 
-    Failures are counted atomically in the database, so parallel guesses from several iPads
-    all count, and the 10th consecutive failure locks the PIN.
+
+async def allows_four_digits(restaurant_id: UUID) -> bool:
+    rows = await Employee.raw(
+        "SELECT allow_four_digit_pins FROM pin_policies WHERE restaurant_id = {}", restaurant_id
+    )
+    return bool(rows and rows[0]["allow_four_digit_pins"])
+
+
+def _policy(row: dict[str, Any] | None) -> s.PinPolicy:
+    allow = bool(row and row["allow_four_digit_pins"])
+    return s.PinPolicy(
+        allow_four_digit_pins=allow,
+        min_length=min_length(allow_four_digits=allow),
+        max_length=MAX_LENGTH,
+        changed_at=row["changed_at"] if row else None,
+        changed_by=row["changed_by"] if row else None,
+    )
+
+
+async def get_pin_policy(*, restaurant_id: UUID) -> s.PinPolicy:
+    rows = await Employee.raw("SELECT * FROM pin_policies WHERE restaurant_id = {}", restaurant_id)
+    return _policy(rows[0] if rows else None)
+
+
+async def set_pin_policy(
+    *, restaurant_id: UUID, allow_four_digit_pins: bool, caller: Caller | None = None
+) -> s.PinPolicy:
+    """Allow or refuse 4- and 5-digit PINs, and write who did it to the audit log.
+
+    ``caller`` is the owner who asked; without one the server itself sets it (the demo).
+    Refusing them again makes every shorter PIN stop signing in at once.
     """
+    async with DB.transaction():
+        before = await Employee.raw(
+            "SELECT allow_four_digit_pins FROM pin_policies WHERE restaurant_id = {} FOR UPDATE",
+            restaurant_id,
+        )
+        rows = await Employee.raw(
+            "INSERT INTO pin_policies"
+            " (restaurant_id, allow_four_digit_pins, changed_at, changed_by)"
+            " VALUES ({}, {}, {}, {}) ON CONFLICT (restaurant_id) DO UPDATE SET"
+            " allow_four_digit_pins = excluded.allow_four_digit_pins,"
+            " changed_at = excluded.changed_at, changed_by = excluded.changed_by RETURNING *",
+            restaurant_id,
+            allow_four_digit_pins,
+            datetime.now(UTC),
+            caller.actor_id if caller is not None else None,
+        )
+        details = {
+            "allow_four_digit_pins": allow_four_digit_pins,
+            "was": bool(before and before[0]["allow_four_digit_pins"]),
+        }
+        if caller is not None:
+            await record(
+                caller=caller,
+                action="employees.pin_policy",
+                target_type="restaurant",
+                target_id=str(restaurant_id),
+                details=details,
+            )
+        else:
+            await record_system_event(
+                restaurant_id=restaurant_id,
+                action="employees.pin_policy",
+                target_type="restaurant",
+                target_id=str(restaurant_id),
+                details=details,
+            )
+    return _policy(rows[0])
+
+
+# --- checking a PIN -------------------------------------------------------------------------
+
+
+async def verify_pin(
+    *,
+    restaurant_id: UUID,
+    employee_id: UUID,
+    pin: str,
+    device_id: UUID,
+    limiter: ratelimit.RateLimiter,
+) -> s.Employee:
+    """The employee whose PIN this is, entered on ``device_id``; every failure answers alike.
+
+    First the iPad's own backoff for this employee id (``throttle.PIN``), then the id's hourly
+    ceiling across iPads, both counted for any id, real or not; then one full argon2
+    verification whoever the id names, so neither the answers nor their timing tell who
+    exists. A PIN shorter than the restaurant now allows is wrong, whatever its hash.
+    """
+    account = throttle.pin_account(restaurant_id, employee_id)
+    await throttle.admit(throttle.PIN, account=account, source=str(device_id))
+    # Counted within the caller's restaurant: another one naming this id spends its own.
+    await limiter.hit(ratelimit.PIN_PER_EMPLOYEE, str(restaurant_id), str(employee_id))
     row = (
         await Employee.select()
         .where((Employee.id == employee_id) & (Employee.restaurant_id == restaurant_id))
         .first()
     )
-    usable = row is not None and row["active"] and row["pin_locked_at"] is None
-    # Always one full argon2 verification, so timing does not tell who exists.
+    shortest = min_length(allow_four_digits=await allows_four_digits(restaurant_id))
+    usable = row is not None and row["active"]
     matches = await verify_password(row["pin_hash"] if usable and row else None, pin)
-    if row is not None and row["pin_locked_at"] is not None:
-        raise Forbidden("this PIN is locked; a manager must reset it", reason="pin_locked")
-    if not usable or not matches or row is None:
-        if row is not None and usable:
-            await _count_failure(employee_id)
+    if row is None or not usable or not matches or len(pin) < shortest:
         raise NotAuthenticated("employee or PIN is wrong")
-    if row["pin_failures"]:
-        await Employee.update({Employee.pin_failures: 0}).where(Employee.id == employee_id)
+    await throttle.succeeded(throttle.PIN, account=account, source=str(device_id))
     return _out(row)
-
-
-async def _count_failure(employee_id: UUID) -> None:
-    await Employee.raw(
-        "UPDATE employees SET pin_failures = pin_failures + 1,"
-        " pin_locked_at = CASE WHEN pin_failures + 1 >= {} THEN coalesce(pin_locked_at, {})"
-        " ELSE pin_locked_at END WHERE id = {}",
-        MAX_CONSECUTIVE_FAILURES,
-        datetime.now(UTC),
-        employee_id,
-    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Varchar
 from piccolo.table import Table
 
 from server.auth.tables import Role
@@ -11,15 +11,15 @@ from server.restaurants.tables import Restaurant
 
 
 class Employee(Table, tablename="employees"):
-    """A member of staff. The PIN is hashed; failures are counted here, on the server."""
+    """A member of staff. The PIN is hashed; wrong PINs are counted per iPad in the
+    ``sign_in_throttle`` table, and the restaurant's PIN rules are in ``pin_policies`` (both
+    plain SQL, see the migrations)."""
 
     id = id_column()
     restaurant_id = ForeignKey(references=Restaurant, on_delete=OnDelete.restrict, null=False)
     name = Varchar(length=120)
     role = Varchar(length=16, choices=Role)
     pin_hash = Varchar(length=255, null=True, default=None, secret=True, help_text="argon2id.")
-    pin_failures = Integer(default=0, help_text="Consecutive wrong PINs since the last success.")
-    pin_locked_at = Timestamptz(null=True, default=None, help_text="Set at 10 failures.")
     active = Boolean(default=True)
     created_at = created_at_column()
     updated_at = updated_at_column()

@@ -12,7 +12,7 @@ from server.auth.tables import Role
 from server.orders.tables import OrderStatus
 from tests.factories import Ipad, Tenant, make_employee, make_ipad, make_order, sign_in
 
-MANAGER_PIN = "5309"
+MANAGER_PIN = "530917"
 
 
 async def _approval(
@@ -74,10 +74,10 @@ async def test_approvals_come_only_from_managers_with_their_pin(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, setting: tuple[Ipad, object]
 ) -> None:
     ipad, manager = setting
-    cashier = await make_employee(tenant, role=Role.cashier, pin="7391")
-    not_manager = await _approval(client, ipad, cashier, "7391", "orders.void")
+    cashier = await make_employee(tenant, role=Role.cashier, pin="739152")
+    not_manager = await _approval(client, ipad, cashier, "739152", "orders.void")
     assert not_manager.status_code == 403
-    wrong_pin = await _approval(client, ipad, manager, "9137", "orders.void")
+    wrong_pin = await _approval(client, ipad, manager, "913724", "orders.void")
     assert wrong_pin.status_code == 401
 
 

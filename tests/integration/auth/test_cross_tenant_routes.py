@@ -33,13 +33,21 @@ from server.auth.tables import Role
 from server.payments import gateway
 from server.payments.gateway import Gateway
 from server.payments.providers.cash import CashProvider
-from tests.factories import Tenant, make_employee, make_ipad, make_order, make_tenant, sign_in
+from tests.factories import (
+    DEFAULT_PIN,
+    Tenant,
+    make_employee,
+    make_ipad,
+    make_order,
+    make_tenant,
+    sign_in,
+)
 from tests.fakes.open_banking import start_open_banking_sandbox
 from tests.fakes.stripe import start_stripe_fake
 
 # A TEST-NET-1 peer of our own, so this module's requests spend nobody else's budgets.
 PEER: Final = ("192.0.2.32", 40032)
-PIN: Final = "4826"
+PIN: Final = DEFAULT_PIN
 PER_REQUEST: Final = ("request_id", "instance")
 
 # --- the route table ------------------------------------------------------------------------
@@ -342,7 +350,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/devices/enrolment-codes"): {"location_id": Own("location_id")},
     ("POST", "/api/v1/employees"): {"name": "Hijacker", "role": Role.server.value},
     ("PATCH", "/api/v1/employees/{employee_id:uuid}"): {"name": "Hijacked", "active": False},
-    ("PUT", "/api/v1/employees/{employee_id:uuid}/pin"): {"pin": "5937"},
+    ("PUT", "/api/v1/employees/{employee_id:uuid}/pin"): {"pin": "593718"},
     ("POST", "/api/v1/payments"): {
         "order_id": Own("order_id"),
         "method": "cash",

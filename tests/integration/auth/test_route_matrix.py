@@ -41,12 +41,20 @@ from server.devices.services import create_enrolment_code
 from server.employees.schemas import EmployeeCreate
 from server.employees.services import create_employee
 from server.settings import get_settings
-from tests.factories import Tenant, make_employee, make_ipad, make_order, make_tenant, sign_in
+from tests.factories import (
+    DEFAULT_PIN,
+    Tenant,
+    make_employee,
+    make_ipad,
+    make_order,
+    make_tenant,
+    sign_in,
+)
 
 # A TEST-NET-1 peer of our own, so the per-client login and enrolment budgets this module
 # spends are not the ones other tests spend from the shared client's 127.0.0.1.
 PEER: Final = ("192.0.2.31", 40031)
-PIN: Final = "4826"
+PIN: Final = DEFAULT_PIN
 PASSWORD: Final = "correct horse battery staple"
 
 # Back-office accounts are owners or managers only; staff sign in on an iPad with a PIN.
@@ -248,7 +256,8 @@ BODIES: Final[dict[tuple[str, str], Any]] = {
     ("POST", "/api/v1/devices/enroll"): enrol_body,
     ("POST", "/api/v1/employees"): {"name": "New hire", "role": Role.server.value},
     ("PATCH", "/api/v1/employees/{employee_id:uuid}"): {"name": "Renamed"},
-    ("PUT", "/api/v1/employees/{employee_id:uuid}/pin"): {"pin": "5937"},
+    ("PUT", "/api/v1/employees/{employee_id:uuid}/pin"): {"pin": "593718"},
+    ("PUT", "/api/v1/employees/pin-policy"): {"allow_four_digit_pins": False},
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
@@ -346,7 +355,9 @@ async def site(app: Litestar, http: httpx.AsyncClient) -> Site:
     )
     spare_ipad = await make_ipad(app, tenant, name="Spare till")
     victim = await create_employee(
-        restaurant_id=tenant.restaurant_id, body=EmployeeCreate(name="Spare", role=Role.server)
+        restaurant_id=tenant.restaurant_id,
+        body=EmployeeCreate(name="Spare", role=Role.server),
+        by=Role.owner,
     )
     site.ids = {
         "location_id": await created(http, tenant, "locations", {"name": "Patio"}),

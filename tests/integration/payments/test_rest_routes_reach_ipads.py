@@ -37,6 +37,7 @@ NOT_SYNCED = {
     "POST /api/v1/employees": "employees are not synced entities (yet: the time clock issue)",
     "PATCH /api/v1/employees/{employee_id}": "employees are not synced entities",
     "PUT /api/v1/employees/{employee_id}/pin": "employees are not synced entities",
+    "PUT /api/v1/employees/pin-policy": "the PIN policy is not synced",
     "POST /api/v1/locations": "locations are not synced entities",
     "DELETE /api/v1/locations/{location_id}": "locations are not synced entities",
     "PATCH /api/v1/locations/{location_id}": "locations are not synced entities",
