@@ -10,12 +10,22 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
-from server.auth.dependencies import PUBLIC, allow
+from server.auth import approvals
+from server.auth.dependencies import APPROVAL_HEADER, PUBLIC, allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.errors import ValidationFailed
 from server.payments import errors as e
-from server.payments import idempotency, qr, quotes, refunds, reports, services, webhooks
+from server.payments import (
+    idempotency,
+    qr,
+    quotes,
+    refund_limits,
+    refunds,
+    reports,
+    services,
+    webhooks,
+)
 from server.payments import schemas as s
 from server.payments.apple_pay import merchant_session
 
@@ -155,9 +165,17 @@ class PaymentController(Controller):
     @post(
         "/{payment_id:uuid}/refunds",
         status_code=201,
-        summary="Refund all or part of a payment (managers; a cashier with approval)",
+        summary="Refund all or part of a payment (managers; a cashier with approval; anyone"
+        " past their daily refund limit with another manager's approval)",
         opt=allow(Permission.payments_refund)
-        | {"errors": (*_MUTATION_ERRORS, e.NotRefundable, e.RefundExceedsCaptured)},
+        | {
+            "errors": (
+                *_MUTATION_ERRORS,
+                e.NotRefundable,
+                e.RefundExceedsCaptured,
+                e.RefundNeedsApproval,
+            )
+        },
     )
     async def refund_payment(
         self,
@@ -167,10 +185,30 @@ class PaymentController(Controller):
         data: JSONBody[s.CreateRefund],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Refund]:
+        async def approve() -> UUID | None:
+            """Spend the request's approval, if it carries one, for the refund limit."""
+            token = request.headers.get(APPROVAL_HEADER)
+            if not token:
+                return None
+            approver = await approvals.spend(
+                request.app.state.signing_keys,
+                token,
+                permission=Permission.payments_refund,
+                caller=caller,
+            )
+            request.state.approved_by = approver  # the audit log names who approved
+            return approver
+
+        refunder = refund_limits.Refunder(
+            actor_id=caller.actor_id,
+            role=caller.role,
+            approved_by=request.state.get("approved_by"),
+            approve=approve,
+        )
         answer = await refunds.refund_payment(
             restaurant_id=caller.restaurant_id,
             location_id=caller.location_id,
-            requested_by=caller.actor_id,
+            refunder=refunder,
             payment_id=payment_id,
             data=data,
             key=idempotency.check_key(idempotency_key),
@@ -224,6 +262,26 @@ class PaymentController(Controller):
         self, caller: NamedDependency[Caller], data: JSONBody[s.PolicyUpdate]
     ) -> s.Policy:
         return await quotes.set_policy(restaurant_id=caller.restaurant_id, surcharge=data.surcharge)
+
+    @get(
+        "/refund-limits",
+        summary="What one employee may refund in a day before each refund needs an approval",
+        opt=allow(Permission.payments_view),
+    )
+    async def get_refund_limits(self, caller: NamedDependency[Caller]) -> s.RefundLimits:
+        return await refund_limits.get_limits(restaurant_id=caller.restaurant_id)
+
+    @put(
+        "/refund-limits",
+        summary="Set the daily refund limits (an owner raises them; a manager may lower them)",
+        opt=allow(Permission.payments_manage),
+    )
+    async def set_refund_limits(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.RefundLimitsUpdate]
+    ) -> s.RefundLimits:
+        return await refund_limits.set_limits(
+            restaurant_id=caller.restaurant_id, role=caller.role, update=data
+        )
 
     @get(
         "/reports/daily",

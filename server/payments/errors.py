@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from server.errors import ClientError, Conflict, NotFound, Unavailable, ValidationFailed
+from server.errors import (
+    ClientError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+)
 
 
 class ProviderDown(Unavailable):
@@ -29,6 +36,9 @@ class NotCancelable(Conflict):
 
 
 class NotConfirmable(Conflict):
+    """A new confirm of a payment that is not a card's, or that has already ended
+    (succeeded, failed, canceled or expired)."""
+
     code = "payment.not_confirmable"
     title = "Only a card payment waiting for its card can be confirmed"
 
@@ -47,6 +57,14 @@ class NotRefundable(Conflict):
 class RefundExceedsCaptured(Conflict):
     code = "refund.exceeds_captured"
     title = "The refund is more than is left to refund on this payment"
+
+
+class RefundNeedsApproval(Forbidden):
+    """Past the employee's refund limit for the day; carries ``needs_approval``, the limits
+    and what the employee has refunded today."""
+
+    code = "refund.needs_approval"
+    title = "This refund is past today's refund limit and needs a manager's approval"
 
 
 class InvalidWebhook(ClientError):

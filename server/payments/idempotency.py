@@ -3,8 +3,10 @@
 An iPad may retry a request days later (it was offline, or never saw the answer), so a key
 is kept at least ``idempotency_retention_days`` (7 by default; Stripe keeps 24 hours):
 
-- same key, same request: the stored response is replayed, byte for byte;
-- same key, different request: 409 ``idempotency.key_reused``;
+- same key, same request: the stored response is replayed, byte for byte. "Same" is what
+  the body means, not how it is laid out: the body's canonical JSON (keys sorted, no
+  whitespace) is compared, so members in another order are the same request;
+- same key, different request (another value, another route): 409 ``idempotency.key_reused``;
 - same key while the first request is still working: 409 ``idempotency.in_progress``;
 - the first request died between its effect and its answer (a provider that did not reply):
   the next request with that key resumes the work on the same resource, whose provider call
@@ -22,6 +24,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from server.errors import Conflict, ValidationFailed
 from server.settings import get_settings
@@ -66,6 +69,29 @@ def check_key(key: str | None) -> str:
 
 
 def request_fingerprint(operation: str, body: bytes) -> str:
+    """What makes two requests the same: the operation and the body's canonical JSON."""
+    return _digest(operation, canonical_json(body))
+
+
+def canonical_json(body: bytes) -> bytes:
+    """The body parsed and written again with its keys sorted and no whitespace, so the same
+    JSON in any member order or layout gives the same bytes. A body that is not JSON (an
+    empty cancel) is compared as it is."""
+    if not body.strip():
+        return b""
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except (msgspec.DecodeError, msgspec.EncodeError):
+        return body
+
+
+def _legacy_fingerprint(operation: str, body: bytes) -> str:
+    """The fingerprint of keys stored before bodies were compared canonically (raw bytes);
+    a byte-identical retry of one still replays until it expires."""
+    return _digest(operation, body)
+
+
+def _digest(operation: str, body: bytes) -> str:
     return hashlib.sha256(operation.encode() + b"\0" + body).hexdigest()
 
 
@@ -97,7 +123,7 @@ async def claim(
         key,
     )
     assert row is not None  # the insert conflicted and keys are only deleted once expired
-    if row["fingerprint"] != fingerprint:
+    if row["fingerprint"] not in (fingerprint, _legacy_fingerprint(operation, body)):
         raise KeyReused(field=KEY_HEADER)
     if row["status_code"] is not None:
         return Replay(status_code=row["status_code"], body=bytes(row["response"]))
@@ -146,6 +172,17 @@ async def release(conn: asyncpg.Connection, *, restaurant_id: UUID, key: str) ->
         restaurant_id,
         key,
     )
+
+
+async def working_on(conn: asyncpg.Connection, resource_id: UUID) -> bool:
+    """True while a request holds a lease on a key tied to ``resource_id``: it may be
+    calling the provider about it right now."""
+    busy: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE resource_id = $1"
+        " AND leased_until > now())",
+        resource_id,
+    )
+    return busy
 
 
 async def purge_expired(conn: asyncpg.Connection, *, limit: int = 10_000) -> int:

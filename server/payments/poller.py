@@ -3,11 +3,16 @@
 Webhooks can be late or lost, and a provider call can die without an answer. Each sweep, in
 bounded batches:
 
-1. asks the provider about payments still waiting after their expiry (a QR's 15 minutes)
-   or quiet for a while, and cancels those that are still open past expiry: they end
-   ``expired``, which offers the card fallback;
-2. calls the provider again for payments whose creation never got an answer, with the same
-   idempotency key, so it finds the object it may already have made instead of a new one;
+1. carries on payments still waiting after their deadline (a QR's or a card's 15 minutes)
+   or quiet for a while, by ``recovery``'s rule: it reads where each stands, confirms one
+   waiting for the card the till asked us to charge (same card, same idempotency key), and
+   cancels those still open past their deadline: they end ``expired``, which offers the
+   card fallback;
+2. does the same for payments whose creation never got an answer: the create is sent again
+   with the same idempotency key (so it finds the object it may already have made instead
+   of a new one), or, for Apple Pay, whose token we never keep, the PaymentIntent is looked
+   up by our id; one the provider has no trace of ends ``failed``
+   (``never_reached_provider``), unless a request is working on it right now;
 3. sends refunds that are still pending without a provider reference, again with their key;
 4. fetches the provider's own fee for recent succeeded payments that have none yet, where
    the provider's payment carries it;
@@ -27,22 +32,21 @@ from uuid import UUID
 import asyncpg
 
 from server.db.engine import connection, transaction
-from server.payments import gateway, idempotency
-from server.payments.providers.base import (
-    NewPayment,
-    ProviderPayment,
-    ProviderRefused,
-    ProviderUnavailable,
-)
+from server.payments import gateway, idempotency, ledger, recovery
+from server.payments.providers.base import ProviderPayment, ProviderRefused, ProviderUnavailable
 from server.payments.refunds import send_refund
-from server.payments.services import record_outcome, statement_reference
-from server.payments.states import ENDINGS, PaymentState
+from server.payments.services import record_outcome
+from server.payments.states import PaymentState
 
 log = logging.getLogger("fynlo.payments.poller")
 
 BATCH = 100
 QUIET = timedelta(minutes=2)
 """A waiting payment with no news for this long is asked about, expired or not."""
+_PAYMENTS = (
+    "SELECT p.*, o.number AS order_number, p.expires_at < now() AS past_expiry"
+    " FROM payments p JOIN orders o ON o.id = p.order_id"
+)
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Sweep:
     moved: int = 0
     expired: int = 0
     resumed: int = 0
+    never_reached: int = 0
     refunds_sent: int = 0
     fees_recorded: int = 0
     keys_purged: int = 0
@@ -61,19 +66,16 @@ async def sweep() -> Sweep:
     report = Sweep()
     async with connection() as conn:
         waiting = await conn.fetch(
-            "SELECT id, provider, provider_reference, expires_at < now() AS past_expiry"
-            " FROM payments WHERE state IN ('awaiting_customer', 'authorizing')"
-            " AND provider_reference IS NOT NULL"
-            " AND (expires_at < now() OR updated_at < now() - $1::interval)"
-            " ORDER BY created_at LIMIT $2",
+            f"{_PAYMENTS} WHERE p.state IN ('awaiting_customer', 'authorizing')"
+            " AND p.provider_reference IS NOT NULL"
+            " AND (p.expires_at < now() OR p.updated_at < now() - $1::interval)"
+            " ORDER BY p.created_at LIMIT $2",
             QUIET,
             BATCH,
         )
         unanswered = await conn.fetch(
-            "SELECT p.*, o.number AS order_number FROM payments p"
-            " JOIN orders o ON o.id = p.order_id"
-            " WHERE p.state = 'created' AND p.provider_reference IS NULL"
-            " AND p.method <> 'apple_pay' AND p.created_at < now() - interval '1 minute'"
+            f"{_PAYMENTS} WHERE p.state = 'created' AND p.provider_reference IS NULL"
+            " AND p.created_at < now() - interval '1 minute'"
             " ORDER BY p.created_at LIMIT $1",
             BATCH,
         )
@@ -90,9 +92,7 @@ async def sweep() -> Sweep:
             BATCH,
         )
     for row in waiting:
-        await _check(
-            row["id"], row["provider"], row["provider_reference"], row["past_expiry"], report
-        )
+        await _check(row, report)
     for row in unanswered:
         await _resume(row, report)
     for row in refunds:
@@ -125,47 +125,57 @@ async def _ask(provider: str, reference: str, report: Sweep) -> ProviderPayment 
         return None
 
 
-async def _check(
-    payment_id: UUID, provider: str, reference: str, past_expiry: bool, report: Sweep
-) -> None:
-    result = await _ask(provider, reference, report)
-    if result is None:
+async def _carry_on(row: asyncpg.Record) -> ProviderPayment | None:
+    held = recovery.Held(payment_method=row["payment_method"])
+    return await gateway.current().call(
+        row["provider"],
+        lambda p: recovery.settle(p, row, held=held, past_deadline=bool(row["past_expiry"])),
+    )
+
+
+async def _check(row: asyncpg.Record, report: Sweep) -> None:
+    report.checked += 1
+    try:
+        result = await _carry_on(row)
+    except (ProviderUnavailable, ProviderRefused):
+        report.unreachable += 1
         return
-    if result.state not in ENDINGS and past_expiry:
-        try:
-            result = await gateway.current().call(provider, lambda p: p.cancel(reference))
-        except (ProviderUnavailable, ProviderRefused):
-            report.unreachable += 1
-            return
-        if result.state is PaymentState.canceled:
-            # We stopped it because its time ran out: that is an expiry, not a staff cancel.
-            result = ProviderPayment(
-                reference=result.reference, state=PaymentState.expired, failure_reason="expired"
-            )
-    if await record_outcome(payment_id, result, source="poller"):
+    if result is not None and await record_outcome(row["id"], result, source="poller"):
         report.moved += 1
         report.expired += result.state is PaymentState.expired
 
 
 async def _resume(row: asyncpg.Record, report: Sweep) -> None:
-    # Exactly the parameters of the first attempt: a provider refuses a reused key with
-    # different ones.
-    payment = NewPayment(
-        payment_id=row["id"],
-        amount=row["charged"],
-        currency=row["currency"].strip(),
-        reference=statement_reference(row["order_number"]),
-        expires_at=row["expires_at"],
-    )
     try:
-        result = await gateway.current().call(row["provider"], lambda p: p.create(payment))
+        result = await _carry_on(row)
     except ProviderUnavailable:
         report.unreachable += 1
         return
     except ProviderRefused as exc:
         result = ProviderPayment(reference="", state=PaymentState.failed, failure_reason=exc.reason)
+    if result is None:
+        report.never_reached += await _never_reached(row["id"])
+        return
     report.resumed += 1
-    await record_outcome(payment.payment_id, result, source="poller")
+    await record_outcome(row["id"], result, source="poller")
+
+
+async def _never_reached(payment_id: UUID) -> bool:
+    """End a payment its provider has no trace of, unless a request (the till's retry,
+    holding its Idempotency-Key's lease) may be making it there right now. The payment row is
+    locked first; a retry locks it too before it reads it, so one of them sees the other."""
+    async with transaction() as conn:
+        row = await ledger.lock_payment(conn, payment_id)
+        if (
+            row is None
+            or row["state"] != PaymentState.created
+            or row["provider_reference"] is not None
+            or await idempotency.working_on(conn, payment_id)
+        ):
+            return False
+        return await ledger.move_payment(
+            conn, row, PaymentState.failed, source="poller", failure_reason=recovery.NEVER_REACHED
+        )
 
 
 async def run_forever(interval_seconds: float) -> None:

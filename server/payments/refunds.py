@@ -5,6 +5,9 @@ is checked, so fifty concurrent refund requests queue on that lock and the sum o
 and succeeded refunds can never pass what was charged. Then the provider is asked, with an
 idempotency key derived from the refund id, and its answer recorded. A refund the provider
 could not be asked stays ``pending``; the poller asks again with the same key.
+
+Each new refund is also held to its employee's daily limit (``refund_limits``); the retry of
+a refund already written (same Idempotency-Key) is not counted or checked again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import msgspec
 
 from server.db.engine import connection, transaction
 from server.errors import NotFound
-from server.payments import gateway, idempotency, ledger
+from server.payments import gateway, idempotency, ledger, refund_limits
 from server.payments import schemas as s
 from server.payments.errors import NotRefundable, ProviderDown, RefundExceedsCaptured
 from server.payments.providers.base import ProviderRefund, ProviderRefused, ProviderUnavailable
@@ -28,7 +31,7 @@ async def refund_payment(
     *,
     restaurant_id: UUID,
     location_id: UUID | None,
-    requested_by: UUID | None,
+    refunder: refund_limits.Refunder,
     payment_id: UUID,
     data: s.CreateRefund,
     key: str,
@@ -47,7 +50,7 @@ async def refund_payment(
         refund_id = claimed.resource_id
         if refund_id is None:
             refund_id = await _insert_refund(
-                conn, restaurant_id, location_id, requested_by, payment_id, data
+                conn, restaurant_id, location_id, refunder, payment_id, data
             )
             await idempotency.attach(conn, restaurant_id=restaurant_id, key=key, resource=refund_id)
     try:
@@ -108,7 +111,7 @@ async def _insert_refund(
     conn: asyncpg.Connection,
     restaurant_id: UUID,
     location_id: UUID | None,
-    requested_by: UUID | None,
+    refunder: refund_limits.Refunder,
     payment_id: UUID,
     data: s.CreateRefund,
 ) -> UUID:
@@ -127,6 +130,7 @@ async def _insert_refund(
         raise RefundExceedsCaptured(
             f"{room} is left to refund on this payment", field="amount", refundable=room
         )
+    await refund_limits.check(conn, refunder, payment, amount)
     refund_id = uuid4()
     await conn.execute(
         "INSERT INTO refunds (id, restaurant_id, payment_id, amount, currency, state, reason,"
@@ -137,7 +141,7 @@ async def _insert_refund(
         amount,
         payment["currency"],
         data.reason,
-        requested_by,
+        refunder.actor_id,
     )
     return refund_id
 

@@ -140,6 +140,24 @@ class PolicyUpdate(Input, kw_only=True):
     surcharge: SurchargePolicy
 
 
+class RefundLimits(Wire, kw_only=True):
+    """What one employee may refund in a day (the location's calendar day) on their own; each
+    refund past either limit needs a manager's approval. Owners are not held to them."""
+
+    count: int
+    """Refunds a day (5 unless the owner set another)."""
+    amount: int
+    """Minor units refunded a day (10,000, that is £100.00, unless the owner set another)."""
+
+
+class RefundLimitsUpdate(Input, kw_only=True):
+    """What to change; a member left out keeps its value. Only an owner raises a limit; a
+    manager may lower them."""
+
+    count: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    amount: Annotated[int, Meta(ge=0, le=MAX_AMOUNT)] | None = None
+
+
 class MerchantSessionRequest(Input, kw_only=True):
     validation_url: Annotated[str, Meta(min_length=1, max_length=500)]
     domain: Annotated[str, Meta(min_length=1, max_length=253)]

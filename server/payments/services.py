@@ -8,6 +8,11 @@ can be retried with the same ``Idempotency-Key`` without charging twice:
 2. the provider is called outside any transaction, with an idempotency key derived from
    the payment id (a retry reaches the same provider object);
 3. one transaction records what the provider said and stores the answer under the key.
+
+A retry of a request whose provider answer was lost does not repeat step 2 blindly: it
+carries the payment on by the rule in ``recovery`` (find the provider's object, read where
+it stands, confirm it with the card we hold or cancel it), so it ends as the first attempt
+would have. A new confirm of a payment that has ended is refused (``NotConfirmable``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import msgspec
 
 from server.db.engine import connection, transaction
 from server.errors import NotFound, ValidationFailed
-from server.payments import gateway, idempotency, ledger
+from server.payments import gateway, idempotency, ledger, recovery
 from server.payments import schemas as s
 from server.payments.errors import (
     ExceedsRemaining,
@@ -33,7 +38,7 @@ from server.payments.errors import (
 from server.payments.fees import Method, fee_for
 from server.payments.gateway import PROVIDER_OF
 from server.payments.providers.base import (
-    NewPayment,
+    ConfirmsCards,
     Provider,
     ProviderPayment,
     ProviderRefused,
@@ -74,6 +79,7 @@ async def create_payment(
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
         payment_id = claimed.resource_id
+        resumed = payment_id is not None
         if payment_id is None:
             payment_id = await _insert_payment(
                 conn, restaurant_id, location_id, employee_id, device_id, data
@@ -81,23 +87,23 @@ async def create_payment(
             await idempotency.attach(
                 conn, restaurant_id=restaurant_id, key=key, resource=payment_id
             )
+        else:
+            # Queue behind a poller that may be deciding this payment never reached its
+            # provider, so this retry then sees that ending and calls nobody.
+            await ledger.lock_payment(conn, payment_id)
+    held = recovery.Held(payment_method=data.payment_method, wallet_token=data.wallet_token)
 
-    async def start(provider: Provider, row: asyncpg.Record) -> ProviderPayment:
-        result = await provider.create(
-            NewPayment(
-                payment_id=row["id"],
-                amount=row["charged"],
-                currency=row["currency"].strip(),
-                reference=statement_reference(row["order_number"]),
-                expires_at=row["expires_at"],
-                wallet_token=data.wallet_token,
-            )
-        )
+    async def start(provider: Provider, row: asyncpg.Record) -> ProviderPayment | None:
+        if PaymentState(row["state"]) in ENDINGS:
+            return None  # ended meanwhile (a webhook, the poller): answered as it stands
+        if resumed:  # the first attempt's answer was lost somewhere: carry on from there
+            return await _settle(provider, row, held)
+        result = await provider.create(recovery.new_payment(row, data.wallet_token))
         if data.payment_method and result.state is PaymentState.awaiting_customer:
             result = await _confirm(provider, result.reference, data.payment_method)
         return result
 
-    return await _drive(restaurant_id, location_id, payment_id, key, 201, start, only_new=True)
+    return await _drive(restaurant_id, location_id, payment_id, key, 201, start)
 
 
 async def confirm_card(
@@ -109,7 +115,11 @@ async def confirm_card(
     key: str,
     body: bytes,
 ) -> Answer:
-    """Charge a card payment with the PaymentMethod the iPad's card reader produced."""
+    """Charge a card payment with the PaymentMethod the iPad's card reader produced.
+
+    Only a card payment that has not ended can be confirmed; the retry of a confirm (same
+    key) whose answer was lost gets that confirm's outcome, even once the payment has ended.
+    """
     async with transaction() as conn:
         claimed = await idempotency.claim(
             conn,
@@ -121,14 +131,29 @@ async def confirm_card(
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
         row = await _visible(conn, payment_id, restaurant_id, location_id)
-        if row["method"] != Method.card or row["provider_reference"] is None:
-            raise NotConfirmable()
-        await idempotency.attach(conn, restaurant_id=restaurant_id, key=key, resource=payment_id)
+        if claimed.resource_id is None:  # a new confirm, not the retry of one
+            if row["method"] != Method.card:
+                raise NotConfirmable(f"a {row['method']} payment takes no card")
+            if PaymentState(row["state"]) in ENDINGS:
+                raise NotConfirmable(f"the payment is {row['state']}", field="state")
+            # Held, so whoever resumes this payment charges the same card, with the same key.
+            await conn.execute(
+                "UPDATE payments SET payment_method = $2 WHERE id = $1",
+                payment_id,
+                data.payment_method,
+            )
+            await idempotency.attach(
+                conn, restaurant_id=restaurant_id, key=key, resource=payment_id
+            )
+    held = recovery.Held(payment_method=data.payment_method)
 
-    async def confirm(provider: Provider, row: asyncpg.Record) -> ProviderPayment:
-        if row["state"] != PaymentState.awaiting_customer:
-            return ProviderPayment(reference=row["provider_reference"], state=row["state"])
-        return await _confirm(provider, row["provider_reference"], data.payment_method)
+    async def confirm(provider: Provider, row: asyncpg.Record) -> ProviderPayment | None:
+        if PaymentState(row["state"]) in ENDINGS:
+            return None
+        reference = row["provider_reference"]
+        if reference is None or _late(row):  # its create's answer was lost, or time is up
+            return await _settle(provider, row, held)
+        return await _confirm(provider, reference, data.payment_method)
 
     return await _drive(restaurant_id, location_id, payment_id, key, 200, confirm)
 
@@ -136,7 +161,12 @@ async def confirm_card(
 async def cancel_payment(
     *, restaurant_id: UUID, location_id: UUID | None, payment_id: UUID, key: str, body: bytes
 ) -> Answer:
-    """Stop a payment still waiting for the customer (a QR nobody will scan)."""
+    """Stop a payment still waiting for the customer (a QR nobody will scan).
+
+    A payment whose create's answer was lost is found at the provider first and canceled
+    there, so it cannot go on to take the money; only if the provider cannot be reached is
+    it canceled here alone (``fynlo reconcile`` lists any money it took all the same).
+    """
     async with transaction() as conn:
         claimed = await idempotency.claim(
             conn,
@@ -148,20 +178,25 @@ async def cancel_payment(
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
         row = await _visible(conn, payment_id, restaurant_id, location_id)
-        if PaymentState(row["state"]) in ENDINGS and row["state"] != PaymentState.canceled:
+        ended = PaymentState(row["state"]) in ENDINGS
+        if claimed.resource_id is None and ended and row["state"] != PaymentState.canceled:
             raise NotCancelable(field="state")
         await idempotency.attach(conn, restaurant_id=restaurant_id, key=key, resource=payment_id)
 
-    async def cancel(provider: Provider, row: asyncpg.Record) -> ProviderPayment:
-        if row["provider_reference"] is None:  # the provider never heard of it
-            return ProviderPayment(reference="", state=PaymentState.canceled)
+    async def cancel(provider: Provider, row: asyncpg.Record) -> ProviderPayment | None:
         if PaymentState(row["state"]) in ENDINGS:
-            return ProviderPayment(reference=row["provider_reference"], state=row["state"])
+            return None
         try:
-            return await provider.cancel(row["provider_reference"])
+            found = await recovery.locate(provider, row, recovery.Held(), make=False)
         except ProviderRefused:
-            # Too late to cancel (the bank is already paying): answer with where it is now.
-            return await provider.status(row["provider_reference"])
+            found = None  # it refuses to make this payment: there is nothing to cancel
+        except ProviderUnavailable:
+            if row["provider_reference"] is not None:
+                raise
+            found = None  # the provider cannot say whether it ever heard of it
+        if found is None:
+            return ProviderPayment(reference="", state=PaymentState.canceled)
+        return await recovery.cancel_or_read(provider, found.reference)
 
     return await _drive(restaurant_id, location_id, payment_id, key, 200, cancel)
 
@@ -172,11 +207,13 @@ async def _drive(
     payment_id: UUID,
     key: str,
     status_code: int,
-    action: Callable[[Provider, asyncpg.Record], Awaitable[ProviderPayment]],
-    *,
-    only_new: bool = False,
+    action: Callable[[Provider, asyncpg.Record], Awaitable[ProviderPayment | None]],
 ) -> Answer:
-    """Steps 2 and 3: call the provider for ``payment_id`` and store the outcome and answer."""
+    """Steps 2 and 3: call the provider for ``payment_id`` and store the outcome and answer.
+
+    ``action`` answers None when there is nothing to ask the provider (the payment has
+    ended): the answer is then the payment as it stands.
+    """
     async with connection() as conn:
         row = await conn.fetchrow(
             "SELECT p.*, o.number AS order_number FROM payments p"
@@ -184,21 +221,19 @@ async def _drive(
             payment_id,
         )
     assert row is not None
-    # A resumed create whose provider call already landed skips straight to the answer.
-    result: ProviderPayment | None = None
-    if not (only_new and row["provider_reference"] is not None):
-        try:
-            result = await gateway.current().call(row["provider"], lambda p: action(p, row))
-        except ProviderUnavailable as exc:
-            async with transaction() as conn:
-                await idempotency.release(conn, restaurant_id=restaurant_id, key=key)
-            raise ProviderDown(str(exc), retry_after_seconds=5) from exc
-        except ProviderRefused as exc:
-            result = ProviderPayment(
-                reference=row["provider_reference"] or "",
-                state=PaymentState.failed,
-                failure_reason=exc.reason,
-            )
+    result: ProviderPayment | None
+    try:
+        result = await gateway.current().call(row["provider"], lambda p: action(p, row))
+    except ProviderUnavailable as exc:
+        async with transaction() as conn:
+            await idempotency.release(conn, restaurant_id=restaurant_id, key=key)
+        raise ProviderDown(str(exc), retry_after_seconds=5) from exc
+    except ProviderRefused as exc:
+        result = ProviderPayment(
+            reference=row["provider_reference"] or "",
+            state=PaymentState.failed,
+            failure_reason=exc.reason,
+        )
     async with transaction() as conn:
         if result is not None:  # the outcome and the answer commit together
             await record_outcome_in(conn, payment_id, result, source="api")
@@ -244,11 +279,23 @@ async def record_outcome_in(
 
 
 async def _confirm(provider: Provider, reference: str, payment_method: str) -> ProviderPayment:
-    confirm = getattr(provider, "confirm", None)
-    if confirm is None:
+    if not isinstance(provider, ConfirmsCards):
         raise ProviderRefused("this provider confirms no cards", reason="not_a_card_provider")
-    result: ProviderPayment = await confirm(reference, payment_method)
-    return result
+    return await provider.confirm(reference, payment_method)
+
+
+async def _settle(provider: Provider, row: asyncpg.Record, held: recovery.Held) -> ProviderPayment:
+    """A request carrying on a payment whose answer was lost (``recovery``'s rule). Past the
+    deadline nothing is made at the provider, so one it has no trace of has ended: this
+    request holds its key, so no other request is making it."""
+    result = await recovery.settle(provider, row, held=held, past_deadline=_late(row))
+    return result if result is not None else recovery.never_reached()
+
+
+def _late(row: asyncpg.Record) -> bool:
+    """Past its deadline: a QR's time, or a card's (``recovery.CARD_DEADLINE``)."""
+    deadline: datetime | None = row["expires_at"]
+    return deadline is not None and deadline < datetime.now(UTC)
 
 
 def _check_method_fields(data: s.CreatePayment) -> None:
@@ -300,17 +347,13 @@ async def _insert_payment(
         surcharge_for(data.amount + data.tip, data.method, policy) if data.accept_surcharge else 0
     )
     fees = fee_for(data.amount + data.tip + surcharge, data.method, schedule())
-    ttl = get_settings().payment_qr_ttl_seconds
-    expires_at = (
-        datetime.now(UTC) + timedelta(seconds=ttl) if data.method is Method.open_banking else None
-    )
     payment_id = uuid4()
     await conn.execute(
         "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider, state,"
         " currency, amount, tip, surcharge, tendered, fee_schedule, estimated_provider_fee,"
-        " platform_fee, expires_at, employee_id, device_id)"
+        " platform_fee, expires_at, employee_id, device_id, payment_method)"
         " VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-        " $16, $17)",
+        " $16, $17, $18)",
         payment_id,
         restaurant_id,
         order["location_id"],
@@ -325,11 +368,23 @@ async def _insert_payment(
         schedule().version,
         fees.provider_fee,
         fees.platform_fee,
-        expires_at,
+        _deadline(data.method),
         employee_id,
         device_id,
+        data.payment_method,
     )
     return payment_id
+
+
+def _deadline(method: Method) -> datetime | None:
+    """When a payment still waiting is canceled at its provider: a QR code's time for pay by
+    bank, ``recovery.CARD_DEADLINE`` for card and Apple Pay; cash never waits."""
+    now = datetime.now(UTC)
+    if method is Method.open_banking:
+        return now + timedelta(seconds=get_settings().payment_qr_ttl_seconds)
+    if method in (Method.card, Method.apple_pay):
+        return now + recovery.CARD_DEADLINE
+    return None
 
 
 async def _visible(
@@ -345,11 +400,6 @@ async def _visible(
     if row is None:
         raise NotFound("no such payment")
     return row
-
-
-def statement_reference(order_number: str) -> str:
-    """What the customer's statement shows: the order number, the same on every retry."""
-    return f"Fynlo {order_number}"
 
 
 async def get_payment(

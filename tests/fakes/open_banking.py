@@ -8,6 +8,7 @@ nothing signed or authorised in one test works in another.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -114,11 +115,25 @@ class OpenBankingSandbox:
         fail_next: int | None = None,
         delay_next: int | None = None,
         delay_seconds: float | None = None,
+        delay_path: str | None = None,
     ) -> dict[str, Any]:
-        plan = {"fail_next": fail_next, "delay_next": delay_next, "delay_seconds": delay_seconds}
+        plan = {
+            "fail_next": fail_next,
+            "delay_next": delay_next,
+            "delay_seconds": delay_seconds,
+            "delay_path": delay_path,
+        }
         return await self.control(
             "POST", "/_sandbox/faults", {k: v for k, v in plan.items() if v is not None}
         )
+
+    async def answers_released(self, *, seconds: float = 10.0) -> None:
+        """Wait (bounded) until no answer is being held back by ``delay_next``."""
+        for _ in range(int(seconds / 0.05)):
+            if (await self.faults())["held"] == 0:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the sandbox still holds answers after {seconds} s")
 
     async def control(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         async with httpx.AsyncClient(

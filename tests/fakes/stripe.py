@@ -60,6 +60,7 @@ class StripeFake:
         fail_next: int | None = None,
         delay_next: int | None = None,
         delay_seconds: float | None = None,
+        delay_path: str | None = None,
         stall_next: int | None = None,
         stall_seconds: float | None = None,
     ) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class StripeFake:
             "fail_next": fail_next,
             "delay_next": delay_next,
             "delay_seconds": delay_seconds,
+            "delay_path": delay_path,
             "stall_next": stall_next,
             "stall_seconds": stall_seconds,
         }
@@ -74,6 +76,14 @@ class StripeFake:
             "POST", "/_fake/faults", {k: v for k, v in plan.items() if v is not None}
         )
         return faults
+
+    async def answers_released(self, *, seconds: float = 10.0) -> None:
+        """Wait (bounded) until no answer is being held back by ``delay_next``."""
+        for _ in range(int(seconds / 0.05)):
+            if (await self.faults())["held"] == 0:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the fake Stripe still holds answers after {seconds} s")
 
     async def webhooks(self, kind: str | None = None) -> list[dict[str, Any]]:
         """Every signed delivery so far (``payload`` as str, ``headers``), optionally one type."""

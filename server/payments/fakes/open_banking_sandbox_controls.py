@@ -28,6 +28,7 @@ class FaultPlan(msgspec.Struct, frozen=True):
     fail_next: Annotated[int, msgspec.Meta(ge=0)] | None = None
     delay_next: Annotated[int, msgspec.Meta(ge=0)] | None = None
     delay_seconds: Annotated[float, msgspec.Meta(ge=0, le=MAX_DELAY_SECONDS)] | None = None
+    delay_path: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
 class Redelivery(msgspec.Struct, frozen=True):
@@ -53,6 +54,8 @@ async def plan_faults(request: Request[Any, Any, Any], data: JSONBody[FaultPlan]
         faults.delay_next = data.delay_next
     if data.delay_seconds is not None:
         faults.delay_seconds = data.delay_seconds
+    if data.delay_path is not None:
+        faults.delay_path = data.delay_path
     return faults.to_json()
 
 

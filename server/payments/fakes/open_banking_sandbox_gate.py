@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,12 +45,19 @@ class Faults:
     fail_next: int = 0
     delay_next: int = 0
     delay_seconds: float = 0.0
+    delay_path: str = ""
+    """Only calls whose path matches this regular expression (``re.search``) count towards
+    ``delay_next``: ``/actions/cancel$`` loses a cancel's answer and nothing else."""
+    held: int = 0
+    """Answers being held back right now: 0 once every delayed answer has gone."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "fail_next": self.fail_next,
             "delay_next": self.delay_next,
             "delay_seconds": self.delay_seconds,
+            "delay_path": self.delay_path,
+            "held": self.held,
         }
 
 
@@ -94,7 +102,7 @@ class Sandbox:
         except TokenRefusal as refusal:
             return _challenge(refusal)
         answer = _run(lambda _: work(), b"", fingerprint="")
-        await self._take_delay()
+        await self._take_delay(request.url.path)
         return _respond(answer)
 
     async def signed(self, request: Request[Any, Any, Any], work: Work) -> Response[bytes]:
@@ -121,7 +129,7 @@ class Sandbox:
             try:
                 # The effect has happened; a delayed answer is one a short-timeout client
                 # loses, and a retry meanwhile is a concurrent one.
-                await self._take_delay()
+                await self._take_delay(request.url.path)
             finally:
                 self._answers[slot] = answer
         finally:
@@ -178,10 +186,14 @@ class Sandbox:
             return True
         return False
 
-    async def _take_delay(self) -> None:
-        if self.faults.delay_next > 0:
+    async def _take_delay(self, path: str) -> None:
+        if self.faults.delay_next > 0 and re.search(self.faults.delay_path, path):
             self.faults.delay_next -= 1
-            await asyncio.sleep(min(self.faults.delay_seconds, MAX_DELAY_SECONDS))
+            self.faults.held += 1
+            try:
+                await asyncio.sleep(min(self.faults.delay_seconds, MAX_DELAY_SECONDS))
+            finally:
+                self.faults.held -= 1
 
 
 def sandbox_of(request: Request[Any, Any, Any]) -> Sandbox:

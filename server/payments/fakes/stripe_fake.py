@@ -6,8 +6,9 @@ idempotency keys like Stripe, and delivers signed webhooks. Test controls live u
 ``/_fake/`` and are not part of Stripe:
 
 - ``GET /_fake/stats``: PaymentIntents, succeeded charges and refunds, per ``payment_id``.
-- ``POST /_fake/faults``: ``fail_next``, ``delay_next``/``delay_seconds``,
-  ``stall_next``/``stall_seconds`` (see ``stripe_fake_api.Faults``).
+- ``POST /_fake/faults``: ``fail_next``, ``delay_next``/``delay_seconds``/``delay_path``,
+  ``stall_next``/``stall_seconds`` (see ``stripe_fake_api.Faults``); it answers the faults
+  now planned, with ``held``, the answers being held back at the moment.
 - ``GET /_fake/webhooks``: every signed delivery so far; ``POST /_fake/reset``.
 - ``POST /_fake/refunds/{id}/settle``: end a refund made with metadata
   ``fake_refund_pending=true`` as ``succeeded`` or ``failed``.
@@ -111,6 +112,7 @@ class FaultsRequest(msgspec.Struct, forbid_unknown_fields=True):
     fail_next: int | None = None
     delay_next: int | None = None
     delay_seconds: float | None = None
+    delay_path: str | None = None
     stall_next: int | None = None
     stall_seconds: float | None = None
 

@@ -3,8 +3,9 @@
 Framework-free; ``stripe_fake`` hands it each ``/v1/…`` request already authenticated and
 decoded. Faults imitate what a real network does to a payment call: a 500 before anything
 happens (``fail_next``), an answer lost after the charge was made (``delay_next``: the
-effect happens, then the answer comes too late for the client's timeout), and a request that
-holds its idempotency key for a while (``stall_next``: a concurrent retry gets 409).
+effect happens, then the answer comes too late for the client's timeout; ``delay_path``
+picks which call loses it, say only a confirm), and a request that holds its idempotency key
+for a while (``stall_next``: a concurrent retry gets 409).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from dataclasses import dataclass
 from server.payments.fakes.stripe_fake_forms import Obj, StripeFakeError, only
 from server.payments.fakes.stripe_fake_idempotency import IdempotencyKeys, SavedResponse
 from server.payments.fakes.stripe_fake_ledger import Ledger
-from server.payments.fakes.stripe_fake_reports import list_balance_transactions, list_events
+from server.payments.fakes.stripe_fake_reports import (
+    list_balance_transactions,
+    list_events,
+    list_payment_intents,
+)
 from server.payments.fakes.stripe_fake_webhooks import WebhookOutbox
 
 Action = Callable[[Ledger, Obj, str], Obj]
@@ -35,6 +40,7 @@ def _retrieve(kind: str) -> Action:
 
 _ENDPOINTS: list[tuple[str, str, Action]] = [
     ("POST", "/v1/payment_intents", lambda ledger, params, _: ledger.create_intent(params)),
+    ("GET", "/v1/payment_intents", lambda ledger, params, _: list_payment_intents(ledger, params)),
     ("GET", "/v1/payment_intents/{id}", _retrieve("payment_intent")),
     ("POST", "/v1/payment_intents/{id}/confirm", lambda led, p, i: led.confirm_intent(i, p)),
     ("POST", "/v1/payment_intents/{id}/cancel", lambda led, p, i: led.cancel_intent(i, p)),
@@ -61,6 +67,11 @@ class Faults:
     delay_next: int = 0
     """The next n POSTs take effect, then wait ``delay_seconds`` before answering."""
     delay_seconds: float = 0.0
+    delay_path: str = ""
+    """Only POSTs whose path matches this regular expression (``re.search``) count towards
+    ``delay_next``: ``/confirm$`` loses a confirm's answer and nothing else. Empty: every POST."""
+    held: int = 0
+    """Answers being held back right now (read-only): 0 once every lost answer has gone."""
     stall_next: int = 0
     """The next n POSTs hold their idempotency key ``stall_seconds`` before taking effect."""
     stall_seconds: float = 0.0
@@ -111,9 +122,13 @@ class FakeStripeAccount:
             finally:
                 self.keys.finish(api_key, idempotency_key, _worth_saving(fingerprint, done))
         # Saved first, then lost on the way back: a retry with the same key gets the replay.
-        if self.faults.delay_next > 0:
+        if self.faults.delay_next > 0 and re.search(self.faults.delay_path, path):
             self.faults.delay_next -= 1
-            await asyncio.sleep(self.faults.delay_seconds)
+            self.faults.held += 1
+            try:
+                await asyncio.sleep(self.faults.delay_seconds)
+            finally:
+                self.faults.held -= 1
         return answer
 
     async def _take_effect(self, action: Action, params: Obj, object_id: str) -> Answer:

@@ -40,6 +40,24 @@ def list_events(ledger: Ledger, params: Obj) -> Obj:
     return _page(events, params, "/v1/events")
 
 
+def list_payment_intents(ledger: Ledger, params: Obj) -> Obj:
+    """``GET /v1/payment_intents`` (https://docs.stripe.com/api/payment_intents/list)."""
+    only(params, frozenset({"limit", "starting_after", "ending_before", "created", "customer",
+                            "expand"}))  # fmt: skip
+    customer = text(params, "customer")
+    intents = [
+        found
+        for found in ledger.objects.values()
+        if found["object"] == "payment_intent"
+        and _created_within(found, params)
+        and customer in (None, found.get("customer"))
+    ]
+    page = _page(intents, params, "/v1/payment_intents")
+    inner = {"expand": [path.removeprefix("data.") for path in strings(params, "expand")]}
+    page["data"] = [ledger.render(item, inner) for item in page["data"]]
+    return page
+
+
 def list_balance_transactions(ledger: Ledger, params: Obj) -> Obj:
     """``GET /v1/balance_transactions``: what a reconciliation reads to learn Stripe's fees."""
     only(params, frozenset({"limit", "starting_after", "ending_before", "type", "source",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
@@ -106,6 +106,29 @@ class Provider(Protocol):
         """The event in a signed webhook, or None for event kinds we do not act on.
 
         Raises WebhookRejected if the signature, timestamp (older than 300 s) or body is bad.
+        """
+        ...
+
+
+@runtime_checkable
+class ConfirmsCards(Protocol):
+    """A provider that charges a waiting payment with a card the till holds (Stripe)."""
+
+    async def confirm(self, reference: str, payment_method: str) -> ProviderPayment:
+        """Charge ``payment_method``; the idempotency key is made from both arguments, so
+        confirming again with the same card reaches the first attempt's outcome."""
+        ...
+
+
+@runtime_checkable
+class FindsPayments(Protocol):
+    """A provider that can find one of its payments by our id, without making one."""
+
+    async def find(self, payment_id: UUID, created_at: datetime) -> ProviderPayment | None:
+        """The payment carrying ``payment_id`` in its metadata, made around ``created_at``;
+        None if the provider has none (the request that would have made it never arrived).
+
+        Raises ProviderUnavailable when it cannot say for sure.
         """
         ...
 

@@ -11,7 +11,7 @@ understood and refused is ``ProviderRefused``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from stripe.params import (
         PaymentIntentCreateParams,
         PaymentIntentCreateParamsPaymentMethodData,
+        PaymentIntentListParams,
     )
 
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -42,6 +43,9 @@ _FEE = "latest_charge.balance_transaction"
 """Expanded on every read, so a succeeded payment comes back with Stripe's own fee."""
 _UNEXPECTED_STATE = "payment_intent_unexpected_state"
 _MAX_LEDGER_PAGES = 1_000  # 100,000 movements: a very busy day for one account
+_FIND_WINDOW = timedelta(minutes=10)
+"""How far from our row's creation Stripe's ``created`` may be (the call, plus clock skew)."""
+_MAX_FIND_PAGES = 50  # 5,000 PaymentIntents in 20 minutes: far beyond one restaurant
 _T = TypeVar("_T")
 
 
@@ -120,6 +124,32 @@ class StripeProvider:
             self._client.v1.payment_intents.retrieve_async(reference, {"expand": [_FEE]})
         )
         return _payment(_decode(intent, _Intent))
+
+    async def find(self, payment_id: UUID, created_at: datetime) -> ProviderPayment | None:
+        """The PaymentIntent whose metadata carries ``payment_id``, or None if there is none.
+
+        Lists PaymentIntents created within ten minutes of ``created_at``
+        (https://docs.stripe.com/api/payment_intents/list): lists are read from Stripe's
+        books as they are, unlike search, whose index lags by up to a minute.
+        """
+        params: PaymentIntentListParams = {
+            "created": {
+                "gte": int((created_at - _FIND_WINDOW).timestamp()),
+                "lte": int((created_at + _FIND_WINDOW).timestamp()),
+            },
+            "limit": 100,
+        }
+        wanted = str(payment_id)
+        for _ in range(_MAX_FIND_PAGES):
+            page = await _call(self._client.v1.payment_intents.list_async(params))
+            for intent in page.data:
+                found = _decode(intent, _Intent)
+                if found.metadata.get("payment_id") == wanted:
+                    return _payment(found)
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = page.data[-1].id
+        raise ProviderUnavailable("too many Stripe PaymentIntents to look through")
 
     async def cancel(self, reference: str) -> ProviderPayment:
         """Cancel, or, if it has already ended (say, just paid), report how it ended."""

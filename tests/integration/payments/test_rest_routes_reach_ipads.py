@@ -43,6 +43,7 @@ NOT_SYNCED = {
     "PATCH /api/v1/locations/{location_id}": "locations are not synced entities",
     "POST /api/v1/payments/apple-pay/merchant-session": "asks Apple for a session; no state",
     "PUT /api/v1/payments/policy": "the surcharge policy is not synced",
+    "PUT /api/v1/payments/refund-limits": "refund limits are not synced",
     "POST /api/v1/payments/{payment_id}/cancel": "a cancel never changes the order",
     "POST /api/v1/payments/{payment_id}/refunds": "a refund never changes the order's status",
     "POST /api/v1/sync/push": "the iPads' own path into the store",
