@@ -8,6 +8,6 @@ APP_CONFIG = AppConfig(
     app_name="sync",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=[],
-    migration_dependencies=["server.devices.piccolo_app"],
+    migration_dependencies=["server.devices.piccolo_app", "server.orders.piccolo_app"],
     commands=[],
 )
