@@ -119,7 +119,9 @@ async def void_order(
     order = await _get_visible(restaurant_id, order_id, location_id)
     async with store.transaction() as conn:
         key = ("order", order_id)
-        current = (await store.lock(conn, restaurant_id, [key]))[key]
+        current = (await store.lock(conn, restaurant_id, [key])).get(key)
+        if current is None:  # every order is in the store; a missing one answers as missing
+            raise NotFound("no such order")
         status = current.version.data.get("status")
         if status == OrderStatus.paid:
             raise Conflict("a paid order is refunded, not voided", field="status")

@@ -103,16 +103,19 @@ async def _settle(restaurant_id: UUID, order_id: UUID, conn: asyncpg.Connection)
     current = (await store.lock(conn, restaurant_id, [key])).get(key)
     if current is None or current.version.data.get("status") in ("paid", "voided"):
         return
-    total_due = await conn.fetchval(
-        "SELECT total_due FROM orders WHERE id = $1 AND restaurant_id = $2", order_id, restaurant_id
-    )
-    if total_due is None or await paid_towards(conn, order_id) < total_due:
-        return
-    # Closed when the money covered it: the last payment's time (a cash sale's, from the iPad).
-    paid_at = await conn.fetchval(
-        "SELECT max(succeeded_at) FROM payments WHERE order_id = $1 AND state = 'succeeded'",
+    # One read: the bill, what covers it, and when the money last arrived (a cash sale's time,
+    # from the iPad), which closes the order unless the iPad closed it itself.
+    money = await conn.fetchrow(
+        "SELECT o.total_due, coalesce(sum(p.amount), 0)::bigint AS paid,"
+        " max(p.succeeded_at) AS paid_at FROM orders AS o LEFT JOIN payments AS p"
+        " ON p.order_id = o.id AND p.state = 'succeeded'"
+        " WHERE o.id = $1 AND o.restaurant_id = $2 GROUP BY o.total_due",
         order_id,
+        restaurant_id,
     )
+    if money is None or money["paid_at"] is None or money["paid"] < money["total_due"]:
+        return
+    paid_at = money["paid_at"]
     closed_at = current.version.data.get("closed_at") or instant(paid_at)
     await store.server_change(
         conn,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,3 +100,43 @@ def test_skips_fold_into_one_line_and_only_when_left_out(tmp_path: Path) -> None
     assert "[3]" in lines[0] and "FYNLO_TEST_WITHOUT" in lines[0]
     failed = pytest_run("")
     assert "3 failed" in failed and "set FYNLO_TEST_WITHOUT=redis" in failed, failed
+
+
+def test_an_install_that_did_not_take_fails(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        return  # only root installs; the non-root path is the test above
+    apt_get = tmp_path / "apt-get"
+    apt_get.write_text('#!/bin/sh\necho "$@" >> "$(dirname "$0")/calls"\n')
+    apt_get.chmod(0o755)
+    result = script("run", FYNLO_APT_GET=str(apt_get), **NOTHING)
+    assert result.returncode == 1, result
+    assert "Still missing after installing postgresql" in result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0] == "update -qq" and calls[1].startswith("install -y -qq")
+
+
+def test_with_sudo_a_non_root_user_installs_through_it() -> None:
+    """`.ci/run` passes --sudo: a CI runner that is not root installs through sudo -n."""
+    folder = Path(tempfile.mkdtemp(prefix="fynlo-sudo-"))
+    try:
+        folder.chmod(0o755)  # readable by the unprivileged user below
+        log = folder / "calls"
+        log.touch()
+        log.chmod(0o666)
+        for name, body in {
+            "sudo": f'echo "sudo $*" >> {log}\nshift\nexec "$@"',
+            "apt-get": f'echo "apt-get $*" >> {log}',
+        }.items():
+            (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+            (folder / name).chmod(0o755)
+        path = f"{folder}:{os.environ['PATH']}"
+        without = script("run", user="nobody", PATH=path, FYNLO_APT_GET="apt-get", **NOTHING)
+        assert "Installing them needs root" in without.stderr and not log.read_text()
+        with_sudo = script("run", "--sudo", user="nobody", PATH=path, **NOTHING)
+        calls = log.read_text().splitlines()
+        assert calls[0].startswith("sudo -n env DEBIAN_FRONTEND=noninteractive apt-get update")
+        assert any(call.startswith("apt-get install -y -qq") for call in calls)
+        assert with_sudo.returncode == 1  # the stand-in installed nothing: not a pass
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert script("test", "--bogus").returncode == 2
