@@ -100,7 +100,7 @@ class OpenBankingProvider:
         auth_base: str | None = None,
         payment_page_base: str | None = None,
         webhook_path: str = DEFAULT_WEBHOOK_PATH,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float | httpx.Timeout = 10.0,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         """
@@ -116,7 +116,8 @@ class OpenBankingProvider:
                 (``api_base`` if None); tokens come from its ``/connect/token``.
             payment_page_base: where the hosted payment page lives (``api_base`` if None).
             webhook_path: the path TrueLayer POSTs webhooks to; the signature covers it.
-            timeout_seconds: for each HTTP call; a timeout is ProviderUnavailable.
+            timeout_seconds: for each HTTP call (or an ``httpx.Timeout`` setting its parts
+                apart); a timeout is ProviderUnavailable.
             clock: now, for the webhook timestamp check and the access token's expiry.
         """
         self._api_base = api_base.rstrip("/")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
+import httpx
 import msgspec
 import stripe
 
@@ -62,7 +63,7 @@ class StripeProvider:
         api_key: str,
         webhook_secret: str,
         api_base: str | None = None,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float | httpx.Timeout = 10.0,
     ) -> None:
         self._webhook_secret = webhook_secret
         self._http = ContentHTTPXClient(timeout=timeout_seconds)

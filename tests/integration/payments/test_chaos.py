@@ -19,6 +19,7 @@ import pytest
 from server.payments import gateway
 from server.payments.gateway import Gateway
 from tests.factories import Tenant, make_order
+from tests.fakes import losing_answers_after
 from tests.fakes.stripe import StripeFake
 from tests.integration.payments.api import order_payments, pay
 from tests.integration.payments.conftest import install
@@ -34,7 +35,8 @@ HELD_ANSWER = 0.6
 def impatient_stripe(stripe_fake: StripeFake) -> Iterator[Gateway]:
     # A high threshold keeps the circuit closed: this test is about duplicates, not breakers.
     yield install(
-        {"stripe": stripe_fake.provider(timeout_seconds=CLIENT_TIMEOUT)}, threshold=10_000
+        {"stripe": stripe_fake.provider(timeout_seconds=losing_answers_after(CLIENT_TIMEOUT))},
+        threshold=10_000,
     )
     gateway.install(None)
 

@@ -26,6 +26,7 @@ from server.db.engine import DB
 from server.payments import gateway, poller
 from server.payments.gateway import Gateway
 from tests.factories import Tenant, make_order
+from tests.fakes import losing_answers_after
 from tests.fakes.open_banking import OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
 from tests.integration.payments.api import keyed, order_payments, pay, refund
@@ -57,8 +58,10 @@ def impatient(
     # A high threshold keeps the circuit closed: these tests are about answers, not breakers.
     yield install(
         {
-            "stripe": stripe_fake.provider(timeout_seconds=TIMEOUT),
-            "open_banking": open_banking_sandbox.provider(timeout_seconds=TIMEOUT),
+            "stripe": stripe_fake.provider(timeout_seconds=losing_answers_after(TIMEOUT)),
+            "open_banking": open_banking_sandbox.provider(
+                timeout_seconds=losing_answers_after(TIMEOUT)
+            ),
         },
         threshold=10_000,
     )

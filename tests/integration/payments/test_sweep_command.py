@@ -23,6 +23,7 @@ from server.payments import gateway
 from server.payments.gateway import Gateway
 from server.settings import REPO_ROOT, Settings
 from tests.factories import Tenant, make_order
+from tests.fakes import losing_answers_after
 from tests.fakes.open_banking import MERCHANT_ACCOUNT_ID, OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
 from tests.integration.payments.api import order_payments, pay
@@ -40,8 +41,10 @@ def impatient(
 ) -> Iterator[Gateway]:
     yield install(
         {
-            "stripe": stripe_fake.provider(timeout_seconds=TIMEOUT),
-            "open_banking": open_banking_sandbox.provider(timeout_seconds=TIMEOUT),
+            "stripe": stripe_fake.provider(timeout_seconds=losing_answers_after(TIMEOUT)),
+            "open_banking": open_banking_sandbox.provider(
+                timeout_seconds=losing_answers_after(TIMEOUT)
+            ),
         },
         threshold=10_000,
     )

@@ -19,6 +19,7 @@ from server.payments.providers.base import (
 )
 from server.payments.providers.open_banking import OpenBankingProvider
 from server.payments.states import PaymentState, RefundState
+from tests.fakes import losing_answers_after
 from tests.fakes.open_banking import OpenBankingSandbox
 
 RETRY_SECONDS = 0.1
@@ -156,7 +157,7 @@ async def test_creating_the_same_payment_twice_makes_one_payment(
 async def test_a_lost_answer_and_a_concurrent_retry_still_make_one_payment(
     open_banking_sandbox: OpenBankingSandbox,
 ) -> None:
-    impatient = open_banking_sandbox.provider(timeout_seconds=0.2)
+    impatient = open_banking_sandbox.provider(timeout_seconds=losing_answers_after(0.2))
     provider = open_banking_sandbox.provider()
     payment = new_payment()
     # The sandbox creates the payment, then holds the answer back past the client's timeout.

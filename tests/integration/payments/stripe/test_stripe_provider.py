@@ -24,6 +24,7 @@ from server.payments.providers.base import (
 )
 from server.payments.providers.stripe import StripeProvider
 from server.payments.states import PaymentState, RefundState
+from tests.fakes import losing_answers_after
 from tests.fakes.stripe import StripeFake, start_stripe_fake, start_webhook_receiver
 
 
@@ -167,7 +168,7 @@ async def test_an_amount_below_stripes_minimum_is_refused(stripe_fake: StripeFak
 async def test_a_lost_answer_is_unavailable_and_the_retry_finds_the_same_intent(
     stripe_fake: StripeFake,
 ) -> None:
-    provider = stripe_fake.provider(timeout_seconds=0.3)
+    provider = stripe_fake.provider(timeout_seconds=losing_answers_after(0.3))
     payment = new_payment()
     await stripe_fake.faults(delay_next=1, delay_seconds=1.0)
 
@@ -182,7 +183,7 @@ async def test_a_lost_answer_is_unavailable_and_the_retry_finds_the_same_intent(
 
 
 async def test_a_lost_charge_answer_never_charges_twice(stripe_fake: StripeFake) -> None:
-    provider = stripe_fake.provider(timeout_seconds=0.3)
+    provider = stripe_fake.provider(timeout_seconds=losing_answers_after(0.3))
     payment = new_payment(wallet_token="tok_applepay_lost_answer")
     await stripe_fake.faults(delay_next=1, delay_seconds=1.0)
 
