@@ -11,9 +11,31 @@ from msgspec import Meta
 from server.orders.tables import DiscountKind, OrderStatus
 from server.wire import Input, Wire
 
+MAX_VOID_AMOUNT = 100_000_000  # £1,000,000, the bound payments put on an amount
+
 
 class VoidRequest(Input, kw_only=True):
     reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class VoidLimits(Wire, kw_only=True):
+    """What one employee may void in a day (the location's calendar day, until the time clock
+    gives shifts) on their own; each void past either limit needs a manager's approval.
+    Owners are not held to them."""
+
+    count: int
+    """Voids a day (3 unless the owner set another)."""
+    amount: int
+    """Minor units of voided orders' ``total_due`` a day (10,000, that is £100.00, unless
+    the owner set another)."""
+
+
+class VoidLimitsUpdate(Input, kw_only=True):
+    """What to change; a member left out keeps its value. Only an owner raises a limit; a
+    manager may lower them."""
+
+    count: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    amount: Annotated[int, Meta(ge=0, le=MAX_VOID_AMOUNT)] | None = None
 
 
 class Discount(Wire, kw_only=True):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
+from server.auth.tables import Role
 from server.db import scoped
 from server.errors import Conflict, NotFound
-from server.orders import pricing
+from server.orders import pricing, void_limits
 from server.orders import schemas as s
 from server.orders.tables import Order, OrderLine, OrderStatus
 from server.pagination import Page, Position, check_instant
@@ -111,11 +115,18 @@ async def get_order(
 
 
 async def void_order(
-    *, restaurant_id: UUID, order_id: UUID, location_id: UUID | None, reason: str
+    *,
+    restaurant_id: UUID,
+    order_id: UUID,
+    location_id: UUID | None,
+    reason: str,
+    voider: Voider,
 ) -> s.Order:
     """Void an open or sent order that holds no money, as the server, so every iPad pulls it
     and none can undo it. A paid order is refunded, never voided; an order holding money
-    (paid in part, or a payment in flight) is refunded or cancelled first."""
+    (paid in part, or a payment in flight) is refunded or cancelled first. Each void is held
+    to its employee's daily void limit (``void_limits``) and recorded against them; voiding
+    an order already voided changes nothing and is not counted again."""
     order = await _get_visible(restaurant_id, order_id, location_id)
     async with store.transaction() as conn:
         key = ("order", order_id)
@@ -131,6 +142,20 @@ async def void_order(
                     "the order holds money: refund or cancel its payments, then void it",
                     field="status",
                 )
+            amount = await conn.fetchval("SELECT total_due FROM orders WHERE id = $1", order_id)
+            approved_by = await _check_void_limit(
+                conn, voider, restaurant_id, order["location_id"], amount or 0
+            )
+            await void_limits.record_void(
+                conn,
+                restaurant_id=restaurant_id,
+                location_id=order["location_id"],
+                order_id=order_id,
+                employee_id=voider.employee_id,
+                user_id=voider.user_id,
+                approved_by=approved_by,
+                amount=amount or 0,
+            )
             notes = str(current.version.data.get("notes", ""))
             await store.server_change(
                 conn,
@@ -146,6 +171,50 @@ async def void_order(
                 current=current,
             )
     return await get_order(restaurant_id=restaurant_id, order_id=order_id, location_id=location_id)
+
+
+@dataclass(frozen=True)
+class Voider:
+    """Who asks for a void, and how a manager's approval of it can be had."""
+
+    employee_id: UUID | None
+    user_id: UUID | None
+    role: Role | None
+    approved_by: UUID | None = None
+    """The approver of an approval the route already spent (front of house's voids)."""
+    approve: Callable[[], Awaitable[UUID | None]] | None = None
+    """Spends the request's ``X-Fynlo-Approval`` if it has one; the approver's id, or None.
+    Called only when the void is past the limits, so an approval is not spent for nothing."""
+
+
+async def _check_void_limit(
+    conn: asyncpg.Connection, voider: Voider, restaurant_id: UUID, location_id: UUID, amount: int
+) -> UUID | None:
+    """Hold the void to the limits; the approver it carries, or the one it needed."""
+
+    async def check(approved_by: UUID | None) -> None:
+        await void_limits.check_void(
+            conn,
+            restaurant_id=restaurant_id,
+            location_id=location_id,
+            employee_id=voider.employee_id,
+            user_id=voider.user_id,
+            role=voider.role,
+            approved_by=approved_by,
+            amount=amount,
+        )
+
+    try:
+        await check(voider.approved_by)
+    except void_limits.VoidNeedsApproval:
+        if voider.approved_by is not None or voider.approve is None:
+            raise
+        approver = await voider.approve()
+        if approver is None:
+            raise
+        await check(approver)
+        return approver
+    return voider.approved_by
 
 
 async def _get_visible(

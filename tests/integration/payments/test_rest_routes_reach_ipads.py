@@ -41,6 +41,7 @@ NOT_SYNCED = {
     "POST /api/v1/locations": "locations are not synced entities",
     "DELETE /api/v1/locations/{location_id}": "locations are not synced entities",
     "PATCH /api/v1/locations/{location_id}": "locations are not synced entities",
+    "PUT /api/v1/orders/void-limits": "void limits are not synced",
     "POST /api/v1/payments/apple-pay/merchant-session": "asks Apple for a session; no state",
     "PUT /api/v1/payments/policy": "the surcharge policy is not synced",
     "PUT /api/v1/payments/refund-limits": "refund limits are not synced",
