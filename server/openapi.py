@@ -7,13 +7,19 @@ Each fact is derived from the code that enforces it, so the document cannot drif
 - every error is an RFC 9457 problem+json body from ``server.errors.problem_response``,
   so each operation lists the statuses it can refuse with, all with one ``Problem`` schema;
 - request bodies refuse unknown fields (``server.wire.Input``), so their schemas are closed;
+  a body whose members depend on each other (a payment's method-specific members) declares
+  its shapes (``Variant``) and its schema is their ``oneOf``;
+- a header is a string or absent, never ``null``;
 - an optional query parameter is left out rather than sent as ``null``; ``limit`` and
   ``cursor`` follow ``server.pagination``: a bounded page size, an opaque cursor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from http import HTTPStatus
 from typing import Any
 
@@ -92,11 +98,30 @@ _ERRORS = {error.status: error for error in _DOCUMENTED_ERRORS}
 _WRITES = frozenset({"post", "put", "patch"})
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One shape of a request body whose members depend on each other.
+
+    A Struct lists its shapes as ``openapi_variants: ClassVar[tuple[Variant, ...]]`` and its
+    schema becomes their ``oneOf``. Each shape is the Struct's own members, with the ``const``
+    ones fixed to one value (a tag such as ``method``), the ``required`` ones present and not
+    null, and the ``absent`` ones left out. The code that enforces the dependency stays where
+    it is; the Schemathesis run checks both ways that the two agree.
+    """
+
+    title: str
+    description: str | None = None
+    const: Mapping[str, str] = dataclass_field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+
+
 class ClosedStructSchemas(OpenAPISchemaPlugin):
     """Litestar's schema for a Struct that forbids unknown fields, closed and with exact bounds.
 
     Litestar 2 drops a bound of 0 on an optional field (``int | UnsetType``) and writes integer
-    bounds as floats; the bounds are set again here from msgspec's own view of the field.
+    bounds as floats; the bounds are set again here from msgspec's own view of the field. A
+    Struct with ``openapi_variants`` gets the ``oneOf`` of its shapes (see ``Variant``).
     """
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
@@ -119,7 +144,64 @@ class ClosedStructSchemas(OpenAPISchemaPlugin):
             prop = (schema.properties or {}).get(field.encode_name)
             if isinstance(prop, Schema):
                 _set_bounds(prop, field.type)
+        variants = getattr(field_definition.type_, "openapi_variants", None)
+        if isinstance(variants, tuple) and variants:
+            _split_into_variants(schema, variants)
+            if schema.description is None and field_definition.type_.__doc__:
+                schema.description = inspect.cleandoc(field_definition.type_.__doc__)
         return schema
+
+
+def _split_into_variants(schema: Schema, variants: tuple[Variant, ...]) -> None:
+    """Make ``schema`` (registered as the Struct's component, so changed in place) the
+    ``oneOf`` of its shapes, each closed like the Struct itself."""
+    properties = schema.properties or {}
+    required = set(schema.required or ())
+    unknown = {
+        name
+        for variant in variants
+        for name in (*variant.const, *variant.required, *variant.absent)
+        if name not in properties
+    }
+    if unknown:
+        raise ValueError(f"{schema.title}: variants name no such member: {sorted(unknown)}")
+    shapes: list[Schema | Reference] = []
+    for variant in variants:
+        members: dict[str, Schema | Reference] = {}
+        for name, prop in properties.items():
+            if name in variant.absent:
+                continue
+            if name in variant.const:
+                members[name] = Schema(const=variant.const[name])
+            elif name in variant.required:
+                members[name] = _without_null(prop)
+            else:
+                members[name] = prop
+        shapes.append(
+            Schema(
+                type=OpenAPIType.OBJECT,
+                title=variant.title,
+                description=variant.description,
+                properties=members,
+                required=sorted(
+                    (required - set(variant.absent)) | {*variant.const, *variant.required}
+                ),
+                additional_properties=False,
+            )
+        )
+    schema.one_of = shapes
+    schema.properties = None
+    schema.required = None
+    schema.additional_properties = None
+
+
+def _without_null(prop: Schema | Reference) -> Schema | Reference:
+    """A member's schema with ``null`` no longer allowed."""
+    if isinstance(prop, Schema) and prop.one_of:
+        kinds = [kind for kind in prop.one_of if not _is_null(kind)]
+        if len(kinds) == 1:
+            return kinds[0]
+    return prop
 
 
 def _set_bounds(prop: Schema, field_type: msgspec.inspect.Type) -> None:
@@ -143,7 +225,9 @@ def _set_bounds(prop: Schema, field_type: msgspec.inspect.Type) -> None:
         bounds = {"min_length": field_type.min_length, "max_length": field_type.max_length}
     elif isinstance(field_type, msgspec.inspect.ListType):
         bounds = {"min_items": field_type.min_length, "max_items": field_type.max_length}
-    if not bounds:
+    elif isinstance(field_type, msgspec.inspect.DictType):
+        bounds = {"min_properties": field_type.min_length, "max_properties": field_type.max_length}
+    else:
         return
     members = [m for m in prop.one_of or [] if not _is_null(m)]
     target = prop
@@ -153,6 +237,13 @@ def _set_bounds(prop: Schema, field_type: msgspec.inspect.Type) -> None:
             setattr(prop, key, None)
     for key, value in bounds.items():
         setattr(target, key, value)
+    # The bounds of what a list or a dict holds (``dict[str, Annotated[int, Meta(ge=0)]]``).
+    if isinstance(field_type, msgspec.inspect.ListType) and isinstance(target.items, Schema):
+        _set_bounds(target.items, field_type.item_type)
+    elif isinstance(field_type, msgspec.inspect.DictType) and isinstance(
+        target.additional_properties, Schema
+    ):
+        _set_bounds(target.additional_properties, field_type.value_type)
 
 
 def _is_null(schema: Schema | Reference) -> bool:
@@ -172,6 +263,8 @@ def finish_openapi(app: Litestar, *, page_size_max: int) -> None:
                 _drop_null(parameter)
                 # A handler with its own page bound says so: ``opt={"limit_max": 2000}``.
                 _describe_paging(parameter, handler.opt.get("limit_max", page_size_max))
+            elif isinstance(parameter, Parameter) and parameter.param_in == "header":
+                _drop_null(parameter)
         responses = operation.responses = dict(operation.responses or {})
         statuses = _error_statuses(method, operation, secured=secured)
         # Handlers name their own further refusals: ``opt={"errors": (ResyncRequired, ...)}``.
@@ -217,12 +310,21 @@ def _operations(app: Litestar) -> Iterator[tuple[str, Operation, HTTPRouteHandle
 
 
 def _drop_null(parameter: Parameter) -> None:
-    """An optional query parameter is left out, never sent as JSON ``null``."""
+    """An optional query parameter is left out, never sent as JSON ``null``; a header is a
+    string or absent (a required one may be typed ``str | None`` so that its handler, not
+    Litestar, words the refusal). Bounds declared beside the ``oneOf`` move onto the type."""
     schema = parameter.schema
-    if isinstance(schema, Schema) and schema.one_of:
-        kinds = [kind for kind in schema.one_of if not _is_null(kind)]
-        if len(kinds) == 1 and not parameter.required:
-            parameter.schema = kinds[0]
+    if not isinstance(schema, Schema) or not schema.one_of:
+        return
+    kinds = [kind for kind in schema.one_of if not _is_null(kind)]
+    if len(kinds) != 1 or (parameter.required and parameter.param_in != "header"):
+        return
+    kind = kinds[0]
+    if isinstance(kind, Schema):
+        for key in ("min_length", "max_length", "pattern", "minimum", "maximum"):
+            if getattr(schema, key) is not None:
+                setattr(kind, key, getattr(schema, key))
+    parameter.schema = kind
 
 
 def _describe_paging(parameter: Parameter, page_size_max: int) -> None:

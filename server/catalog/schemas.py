@@ -17,7 +17,7 @@ Position = Annotated[int, Meta(ge=0, le=1_000_000)]
 Price = Annotated[int, Meta(ge=0, le=10_000_000, description="VAT-inclusive minor units")]
 PriceDelta = Annotated[int, Meta(ge=-10_000_000, le=10_000_000)]
 VatRate = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 2000 is 20%")]
-Choices = Annotated[int, Meta(ge=0, le=50)]
+Choices = Annotated[int, Meta(ge=0, le=50, description="min_choices must not exceed max_choices")]
 
 
 class Category(Wire, kw_only=True):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from msgspec import Meta
 
+from server.openapi import Variant
 from server.wire import Input, Wire
 
 # A code is typed on an iPad by a manager: short, but 40 bits and single use, 15 minutes.
@@ -35,6 +36,19 @@ class EnrolmentCode(Wire, kw_only=True):
 
 
 class Enrol(Input, kw_only=True):
+    """Enrol a new iPad, or (with ``device_id`` and ``device_secret``, always together) enrol
+    an iPad again as the device it was."""
+
+    # What ``services.enrol`` enforces, as the document's shapes.
+    openapi_variants: ClassVar[tuple[Variant, ...]] = (
+        Variant(title="new device", absent=("device_id", "device_secret")),
+        Variant(
+            title="enrolling again",
+            description="The same device back: its id, prefix and sync progress.",
+            required=("device_id", "device_secret"),
+        ),
+    )
+
     code: Annotated[str, Meta(min_length=4, max_length=32)]
     name: Annotated[str, Meta(min_length=1, max_length=120)] = "iPad"
     """A new device's name; an iPad enrolling again keeps the name it has."""

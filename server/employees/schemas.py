@@ -12,7 +12,16 @@ from server.auth.tables import Role
 from server.wire import Input, Wire
 
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
-Pin = Annotated[str, Meta(min_length=4, max_length=8, pattern=r"^[0-9]+$")]
+Pin = Annotated[
+    str,
+    Meta(
+        min_length=4,
+        max_length=8,
+        pattern=r"^[0-9]+$",
+        description="6 to 8 digits (4 to 8 where the owner allows short PINs, see"
+        " `/api/v1/employees/pin-policy`); common PINs, repeats and runs are refused",
+    ),
+]
 
 
 class Employee(Wire, kw_only=True):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from server.auth import approvals
 from server.auth.dependencies import APPROVAL_HEADER, PUBLIC, allow
@@ -29,12 +29,46 @@ from server.payments import (
 from server.payments import schemas as s
 from server.payments.apple_pay import merchant_session
 
+# Required: ``idempotency.check_key`` refuses a request without one (400, naming the header).
+# Typed ``str | None`` so that it, not Litestar, words the refusal; the bounds below are the
+# ones it checks (1 to 255 printable characters; HTTP trims spaces at either end).
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name=idempotency.KEY_HEADER,
-        description="Unique per intended operation (a UUID); a retry sends the same one.",
-        required=False,
+        description="Required. Unique per intended operation (a UUID); a retry sends the same"
+        " one. 1 to 255 printable ASCII characters.",
+        required=True,
+        schema_extra={"min_length": 1, "max_length": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
+    ),
+]
+# Providers sign every webhook; ``webhooks.receive`` refuses one without a signature that
+# verifies on the raw body (400 ``webhook.invalid``). Declared here so the document says so.
+StripeSignature = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Stripe-Signature",
+        description="Required. Stripe's signature of the raw body (`t=...,v1=...`).",
+        required=True,
+        schema_extra={"min_length": 1},
+    ),
+]
+TlSignature = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Tl-Signature",
+        description="Required. TrueLayer's JWS signature of the raw body and headers.",
+        required=True,
+        schema_extra={"min_length": 1},
+    ),
+]
+TlTimestamp = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-TL-Webhook-Timestamp",
+        description="Required. When TrueLayer signed it (RFC 3339, within 300 s of now).",
+        required=True,
+        schema_extra={"min_length": 1},
     ),
 ]
 JSON = "application/json"
@@ -240,7 +274,17 @@ class PaymentController(Controller):
         summary="Each method's fees for an amount, and what the customer would pay",
         opt=allow(Permission.payments_take),
     )
-    async def quote(self, caller: NamedDependency[Caller], amount: FromQuery[int]) -> s.Quote:
+    async def quote(
+        self,
+        caller: NamedDependency[Caller],
+        amount: Annotated[
+            int,
+            QueryParameter(
+                description="Minor units",
+                schema_extra={"minimum": 1, "maximum": s.MAX_AMOUNT},  # as checked below
+            ),
+        ],
+    ) -> s.Quote:
         if not 0 < amount <= s.MAX_AMOUNT:
             raise ValidationFailed(
                 f"amount must be 1 to {s.MAX_AMOUNT} minor units", field="amount"
@@ -292,7 +336,9 @@ class PaymentController(Controller):
         self,
         caller: NamedDependency[Caller],
         start: FromQuery[date],
-        end: FromQuery[date],
+        end: Annotated[
+            date, QueryParameter(description="On or after `start`, at most 366 days later")
+        ],
         location_id: FromQuery[UUID | None] = None,
     ) -> list[s.DailyRevenue]:
         if end < start or (end - start).days > 366:
@@ -346,7 +392,10 @@ class WebhookController(Controller):
         summary="Stripe events (Stripe-Signature verified by the Stripe SDK)",
         opt=PUBLIC | {"errors": (e.InvalidWebhook, e.UnknownWebhookTarget, e.WebhookNotConfigured)},
     )
-    async def stripe(self, request: Request[Any, Any, Any]) -> s.WebhookAck:
+    async def stripe(
+        self, request: Request[Any, Any, Any], signature: StripeSignature = None
+    ) -> s.WebhookAck:
+        # The signature is read with the other headers: it is checked against the raw body.
         return await webhooks.receive("stripe", request.headers, await request.body())
 
     @post(
@@ -355,5 +404,10 @@ class WebhookController(Controller):
         summary="Pay-by-bank events (Tl-Signature verified with truelayer-signing)",
         opt=PUBLIC | {"errors": (e.InvalidWebhook, e.UnknownWebhookTarget, e.WebhookNotConfigured)},
     )
-    async def open_banking(self, request: Request[Any, Any, Any]) -> s.WebhookAck:
+    async def open_banking(
+        self,
+        request: Request[Any, Any, Any],
+        signature: TlSignature = None,
+        signed_at: TlTimestamp = None,
+    ) -> s.WebhookAck:
         return await webhooks.receive("open_banking", request.headers, await request.body())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta
 
+from server.openapi import Variant
 from server.payments.fees import Method
 from server.payments.states import PaymentState, RefundState
 from server.wire import Input, Wire
@@ -19,6 +20,45 @@ SurchargePolicy = Literal["absorb", "pass_on"]
 
 
 class CreatePayment(Input, kw_only=True):
+    """A payment towards an order. Some members belong to one method only:
+
+    - ``tendered``: cash, and required for cash (at least ``amount`` + ``tip``);
+    - ``wallet_token``: Apple Pay, and required for it;
+    - ``payment_method``: card, optional (without it the card is confirmed later).
+    """
+
+    # What ``services._check_method_fields`` enforces, as the document's shapes.
+    openapi_variants: ClassVar[tuple[Variant, ...]] = (
+        Variant(
+            title="open_banking",
+            description="Pay by bank: the answer carries the QR code.",
+            const={"method": Method.open_banking.value},
+            absent=("tendered", "wallet_token", "payment_method"),
+        ),
+        Variant(
+            title="card",
+            description="Card: with the reader's `payment_method` it is charged at once;"
+            " without, the answer's `client_secret` serves a later confirm.",
+            const={"method": Method.card.value},
+            absent=("tendered", "wallet_token"),
+        ),
+        Variant(
+            title="apple_pay",
+            description="Apple Pay: the PassKit token is charged at once.",
+            const={"method": Method.apple_pay.value},
+            required=("wallet_token",),
+            absent=("tendered", "payment_method"),
+        ),
+        Variant(
+            title="cash",
+            description="Cash: `tendered` is what the customer handed over, at least"
+            " `amount` + `tip`; the answer says the change.",
+            const={"method": Method.cash.value},
+            required=("tendered",),
+            absent=("wallet_token", "payment_method"),
+        ),
+    )
+
     order_id: UUID
     method: Method
     amount: Amount
@@ -29,9 +69,10 @@ class CreatePayment(Input, kw_only=True):
     """Under a ``pass_on`` policy: the customer agreed to pay the method's fee. If not, the
     restaurant absorbs it."""
     tendered: Tip | None = None
-    """Cash only: what the customer handed over; the answer says the change."""
+    """Cash only, and required for cash: what the customer handed over, at least ``amount``
+    + ``tip``; the answer says the change."""
     wallet_token: Annotated[str, Meta(min_length=1, max_length=20_000)] | None = None
-    """Apple Pay only: the PassKit payment token."""
+    """Apple Pay only, and required for Apple Pay: the PassKit payment token."""
     payment_method: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
     """Card only: a Stripe PaymentMethod from the card reader, to charge at once."""
 

@@ -12,7 +12,14 @@ from msgspec import UNSET, Meta, UnsetType
 from server.wire import Input, Wire
 
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
-TimeZone = Annotated[str, Meta(min_length=1, max_length=64, description="IANA zone name")]
+TimeZone = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description="IANA zone name known to the server's time zone database, e.g. Europe/London",
+    ),
+]
 Address = Annotated[str, Meta(max_length=300)]
 
 TIME_ZONES = frozenset(available_timezones())
