@@ -15,9 +15,10 @@ from uuid import UUID, uuid5
 import asyncpg
 import msgspec
 
+from server.catalog.prices import record_price
 from server.sync.registry import DeviceContext, Written, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
-from server.sync.store import record_server_change
+from server.sync.store import record_server_change, server_change, transaction
 
 AVAILABILITY = EntitySpec(
     entity_type="availability",
@@ -71,16 +72,29 @@ async def project_availability(
 
 
 async def publish_menu_item(restaurant_id: UUID, entity_type: str, item: msgspec.Struct) -> None:
-    """Send the back office's current version of a menu item to every iPad."""
+    """Send the back office's current version of a menu item to every iPad; a product's or
+    modifier's new price joins its price history (``catalog/prices.py``) in the same
+    transaction, under the entity's lock."""
     assert entity_type in MENU_TYPES
     data: dict[str, Any] = msgspec.to_builtins(item)
-    await record_server_change(
-        restaurant_id=restaurant_id,
-        entity_type=entity_type,
-        entity_id=UUID(data["id"]),
-        location_id=None,
-        data=data,
-    )
+    entity_id = UUID(data["id"])
+    async with transaction() as conn:
+        await server_change(
+            conn,
+            restaurant_id=restaurant_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            location_id=None,
+            data=data,
+        )
+        if entity_type == "product":
+            await record_price(
+                conn, restaurant_id, "product", entity_id, data["price"], data["vat_rate_bp"]
+            )
+        elif entity_type == "modifier":
+            await record_price(
+                conn, restaurant_id, "modifier", entity_id, data["price_delta"], None
+            )
 
 
 async def publish_availability(

@@ -84,3 +84,8 @@ class Availability(Table, tablename="availability"):
     product_id = ForeignKey(references=Product, on_delete=OnDelete.cascade, null=False)
     sold_out = Boolean(default=True)
     updated_at = updated_at_column()
+
+
+# ``catalog_prices`` (every price a product or modifier has had, and since when) is written
+# and read in SQL by ``catalog/prices.py``; its key is composite, so, like the sync and
+# payments tables, it has no Piccolo class (migration catalog_2026_12_05t12_00_00_000000).
