@@ -29,7 +29,7 @@ from uuid import UUID
 import asyncpg
 
 from server.auth.tables import Role
-from server.db.engine import connection, transaction
+from server.daily_limits import DailyLimits, Limits
 from server.errors import Forbidden, NotFound
 from server.orders import schemas as s
 
@@ -49,49 +49,33 @@ class VoidNeedsApproval(Forbidden):
     title = "This void is past today's void limit and needs a manager's approval"
 
 
+LIMITS = DailyLimits(
+    table="order_policies",
+    count_column="void_limit_count",
+    amount_column="void_limit_amount",
+    default=Limits(DEFAULT_COUNT, DEFAULT_AMOUNT),
+    what="void",
+)
+
+
 async def load_limits(conn: asyncpg.Connection, restaurant_id: UUID) -> s.VoidLimits:
-    row = await conn.fetchrow(
-        "SELECT void_limit_count, void_limit_amount FROM order_policies WHERE restaurant_id = $1",
-        restaurant_id,
-    )
-    if row is None:
-        return s.VoidLimits(count=DEFAULT_COUNT, amount=DEFAULT_AMOUNT)
-    return s.VoidLimits(count=row["void_limit_count"], amount=row["void_limit_amount"])
+    limits = await LIMITS.load(conn, restaurant_id)
+    return s.VoidLimits(count=limits.count, amount=limits.amount)
 
 
 async def get_limits(*, restaurant_id: UUID) -> s.VoidLimits:
-    async with connection() as conn:
-        return await load_limits(conn, restaurant_id)
+    limits = await LIMITS.get(restaurant_id=restaurant_id)
+    return s.VoidLimits(count=limits.count, amount=limits.amount)
 
 
 async def set_limits(
     *, restaurant_id: UUID, role: Role | None, update: s.VoidLimitsUpdate
 ) -> s.VoidLimits:
-    """Change what ``update`` names and keep the rest. A manager may tighten the limits;
-    only an owner may loosen them, since they are what holds a manager's own voids."""
-    async with transaction() as conn:
-        await conn.execute(
-            "INSERT INTO order_policies (restaurant_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            restaurant_id,
-        )
-        await conn.execute(
-            "SELECT 1 FROM order_policies WHERE restaurant_id = $1 FOR UPDATE", restaurant_id
-        )
-        current = await load_limits(conn, restaurant_id)
-        loosened = (update.count is not None and update.count > current.count) or (
-            update.amount is not None and update.amount > current.amount
-        )
-        if loosened and role is not Role.owner:
-            raise Forbidden("only an owner raises the void limits", reason="owner_only")
-        await conn.execute(
-            "UPDATE order_policies SET void_limit_count = coalesce($2, void_limit_count),"
-            " void_limit_amount = coalesce($3, void_limit_amount), updated_at = now()"
-            " WHERE restaurant_id = $1",
-            restaurant_id,
-            update.count,
-            update.amount,
-        )
-        return await load_limits(conn, restaurant_id)
+    """Change what ``update`` names and keep the rest (``server.daily_limits``)."""
+    limits = await LIMITS.set(
+        restaurant_id=restaurant_id, role=role, count=update.count, amount=update.amount
+    )
+    return s.VoidLimits(count=limits.count, amount=limits.amount)
 
 
 async def check_void(

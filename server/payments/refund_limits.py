@@ -24,8 +24,7 @@ from uuid import UUID
 import asyncpg
 
 from server.auth.tables import Role
-from server.db.engine import connection, transaction
-from server.errors import Forbidden
+from server.daily_limits import DailyLimits, Limits
 from server.payments import schemas as s
 from server.payments.errors import RefundNeedsApproval
 
@@ -35,50 +34,33 @@ DEFAULT_AMOUNT = 10_000
 """Minor units (£100.00) one employee may refund in a day without an approval."""
 
 
+LIMITS = DailyLimits(
+    table="payment_policies",
+    count_column="refund_limit_count",
+    amount_column="refund_limit_amount",
+    default=Limits(DEFAULT_COUNT, DEFAULT_AMOUNT),
+    what="refund",
+)
+
+
 async def load_limits(conn: asyncpg.Connection, restaurant_id: UUID) -> s.RefundLimits:
-    row = await conn.fetchrow(
-        "SELECT refund_limit_count, refund_limit_amount FROM payment_policies"
-        " WHERE restaurant_id = $1",
-        restaurant_id,
-    )
-    if row is None:
-        return s.RefundLimits(count=DEFAULT_COUNT, amount=DEFAULT_AMOUNT)
-    return s.RefundLimits(count=row["refund_limit_count"], amount=row["refund_limit_amount"])
+    limits = await LIMITS.load(conn, restaurant_id)
+    return s.RefundLimits(count=limits.count, amount=limits.amount)
 
 
 async def get_limits(*, restaurant_id: UUID) -> s.RefundLimits:
-    async with connection() as conn:
-        return await load_limits(conn, restaurant_id)
+    limits = await LIMITS.get(restaurant_id=restaurant_id)
+    return s.RefundLimits(count=limits.count, amount=limits.amount)
 
 
 async def set_limits(
     *, restaurant_id: UUID, role: Role | None, update: s.RefundLimitsUpdate
 ) -> s.RefundLimits:
-    """Change what ``update`` names and keep the rest. A manager may tighten the limits;
-    only an owner may loosen them, since they are what holds a manager's own refunds."""
-    async with transaction() as conn:
-        await conn.execute(
-            "INSERT INTO payment_policies (restaurant_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            restaurant_id,
-        )
-        await conn.execute(
-            "SELECT 1 FROM payment_policies WHERE restaurant_id = $1 FOR UPDATE", restaurant_id
-        )
-        current = await load_limits(conn, restaurant_id)
-        loosened = (update.count is not None and update.count > current.count) or (
-            update.amount is not None and update.amount > current.amount
-        )
-        if loosened and role is not Role.owner:
-            raise Forbidden("only an owner raises the refund limits", reason="owner_only")
-        await conn.execute(
-            "UPDATE payment_policies SET refund_limit_count = coalesce($2, refund_limit_count),"
-            " refund_limit_amount = coalesce($3, refund_limit_amount), updated_at = now()"
-            " WHERE restaurant_id = $1",
-            restaurant_id,
-            update.count,
-            update.amount,
-        )
-        return await load_limits(conn, restaurant_id)
+    """Change what ``update`` names and keep the rest (``server.daily_limits``)."""
+    limits = await LIMITS.set(
+        restaurant_id=restaurant_id, role=role, count=update.count, amount=update.amount
+    )
+    return s.RefundLimits(count=limits.count, amount=limits.amount)
 
 
 @dataclass(frozen=True)
