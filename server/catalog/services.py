@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import msgspec
 from piccolo.table import Table
 
+from server import events
 from server.catalog import schemas as s
 from server.catalog.sync import publish_availability, publish_menu_item
 from server.catalog.tables import (
@@ -38,8 +39,10 @@ async def list_categories(
 
 async def create_category(*, restaurant_id: UUID, body: s.CategoryCreate) -> s.Category:
     values = {**msgspec.structs.asdict(body), "id": body.id or uuid4()}
-    row = await _insert_new(Category, restaurant_id, values)
-    return await _published(restaurant_id, "category", msgspec.convert(row, s.Category))
+    async with events.collect(), DB.transaction():
+        row = await _insert_new(Category, restaurant_id, values)
+        published = await _published(restaurant_id, "category", msgspec.convert(row, s.Category))
+    return published
 
 
 async def get_category(*, restaurant_id: UUID, category_id: UUID) -> s.Category:
@@ -51,10 +54,12 @@ async def update_category(
     *, restaurant_id: UUID, category_id: UUID, body: s.CategoryUpdate
 ) -> s.Category:
     values = scoped.changes(msgspec.structs.asdict(body))
-    row = await scoped.update_or_raise(
-        Category, restaurant_id=restaurant_id, row_id=category_id, values=values
-    )
-    return await _published(restaurant_id, "category", msgspec.convert(row, s.Category))
+    async with events.collect(), DB.transaction():
+        row = await scoped.update_or_raise(
+            Category, restaurant_id=restaurant_id, row_id=category_id, values=values
+        )
+        published = await _published(restaurant_id, "category", msgspec.convert(row, s.Category))
+    return published
 
 
 async def list_products(
@@ -76,14 +81,15 @@ async def create_product(*, restaurant_id: UUID, body: s.ProductCreate) -> s.Pro
     values = msgspec.structs.asdict(body)
     group_ids: list[UUID] = values.pop("modifier_group_ids")
     values["id"] = body.id or uuid4()
-    async with DB.transaction():
+    async with events.collect(), DB.transaction():
         row = await _insert_new(Product, restaurant_id, values)
         await _link_groups(restaurant_id, row["id"], group_ids)
-    return await _published(
-        restaurant_id,
-        "product",
-        await get_product(restaurant_id=restaurant_id, product_id=row["id"]),
-    )
+        published = await _published(
+            restaurant_id,
+            "product",
+            await get_product(restaurant_id=restaurant_id, product_id=row["id"]),
+        )
+    return published
 
 
 async def update_product(
@@ -95,18 +101,19 @@ async def update_product(
             Category, restaurant_id=restaurant_id, row_id=values["category_id"], field="category_id"
         )
     group_ids: list[UUID] | None = values.pop("modifier_group_ids", None)
-    async with DB.transaction():
+    async with events.collect(), DB.transaction():
         await scoped.update_or_raise(
             Product, restaurant_id=restaurant_id, row_id=product_id, values=values
         )
         if group_ids is not None:
             await ProductModifierGroup.delete().where(ProductModifierGroup.product_id == product_id)
             await _link_groups(restaurant_id, product_id, group_ids)
-    return await _published(
-        restaurant_id,
-        "product",
-        await get_product(restaurant_id=restaurant_id, product_id=product_id),
-    )
+        published = await _published(
+            restaurant_id,
+            "product",
+            await get_product(restaurant_id=restaurant_id, product_id=product_id),
+        )
+    return published
 
 
 async def list_modifier_groups(
@@ -126,8 +133,11 @@ async def create_modifier_group(
 ) -> s.ModifierGroup:
     _check_choices(body.min_choices, body.max_choices)
     values = {**msgspec.structs.asdict(body), "id": body.id or uuid4()}
-    row = await _insert_new(ModifierGroup, restaurant_id, values)
-    return await _published(restaurant_id, "modifier_group", msgspec.convert(row, s.ModifierGroup))
+    async with events.collect(), DB.transaction():
+        row = await _insert_new(ModifierGroup, restaurant_id, values)
+        group = msgspec.convert(row, s.ModifierGroup)
+        published = await _published(restaurant_id, "modifier_group", group)
+    return published
 
 
 async def update_modifier_group(
@@ -139,10 +149,13 @@ async def update_modifier_group(
         values.get("min_choices", current.min_choices),
         values.get("max_choices", current.max_choices),
     )
-    row = await scoped.update_or_raise(
-        ModifierGroup, restaurant_id=restaurant_id, row_id=group_id, values=values
-    )
-    return await _published(restaurant_id, "modifier_group", msgspec.convert(row, s.ModifierGroup))
+    async with events.collect(), DB.transaction():
+        row = await scoped.update_or_raise(
+            ModifierGroup, restaurant_id=restaurant_id, row_id=group_id, values=values
+        )
+        group = msgspec.convert(row, s.ModifierGroup)
+        published = await _published(restaurant_id, "modifier_group", group)
+    return published
 
 
 async def list_modifiers(
@@ -168,18 +181,22 @@ async def create_modifier(*, restaurant_id: UUID, body: s.ModifierCreate) -> s.M
         ModifierGroup, restaurant_id=restaurant_id, row_id=body.group_id, field="group_id"
     )
     values = {**msgspec.structs.asdict(body), "id": body.id or uuid4()}
-    row = await _insert_new(Modifier, restaurant_id, values)
-    return await _published(restaurant_id, "modifier", msgspec.convert(row, s.Modifier))
+    async with events.collect(), DB.transaction():
+        row = await _insert_new(Modifier, restaurant_id, values)
+        published = await _published(restaurant_id, "modifier", msgspec.convert(row, s.Modifier))
+    return published
 
 
 async def update_modifier(
     *, restaurant_id: UUID, modifier_id: UUID, body: s.ModifierUpdate
 ) -> s.Modifier:
     values = scoped.changes(msgspec.structs.asdict(body))
-    row = await scoped.update_or_raise(
-        Modifier, restaurant_id=restaurant_id, row_id=modifier_id, values=values
-    )
-    return await _published(restaurant_id, "modifier", msgspec.convert(row, s.Modifier))
+    async with events.collect(), DB.transaction():
+        row = await scoped.update_or_raise(
+            Modifier, restaurant_id=restaurant_id, row_id=modifier_id, values=values
+        )
+        published = await _published(restaurant_id, "modifier", msgspec.convert(row, s.Modifier))
+    return published
 
 
 async def list_sold_out(*, restaurant_id: UUID, location_id: UUID) -> list[s.Availability]:
@@ -226,7 +243,8 @@ async def set_availability(*, restaurant_id: UUID, body: s.AvailabilitySet) -> s
 
 
 async def _published(restaurant_id: UUID, entity_type: str, item: Published) -> Published:
-    """Send the saved item to every iPad (see catalog/sync.py) and hand it back."""
+    """Send the saved item to every iPad (see catalog/sync.py) and hand it back; called in
+    the transaction that saved it, so an item is never saved without being sent."""
     await publish_menu_item(restaurant_id, entity_type, item)
     return item
 

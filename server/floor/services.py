@@ -7,7 +7,9 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
+from server import events
 from server.db import scoped
+from server.db.engine import DB
 from server.errors import Conflict
 from server.floor import schemas as s
 from server.floor.tables import FloorTable
@@ -53,28 +55,37 @@ async def create_table(*, restaurant_id: UUID, body: s.FloorTableCreate) -> s.Fl
     table_id = body.id or uuid4()
     await scoped.refuse_taken_id(FloorTable, table_id)
     values = {**msgspec.structs.asdict(body), "id": table_id, "restaurant_id": restaurant_id}
-    try:
-        row = await scoped.insert(FloorTable, values)
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict("this location already has a table with that name", field="name") from exc
-    return await _published(restaurant_id, msgspec.convert(row, s.FloorTable))
+    async with events.collect(), DB.transaction():
+        try:
+            row = await scoped.insert(FloorTable, values)
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(
+                "this location already has a table with that name", field="name"
+            ) from exc
+        published = await _published(restaurant_id, msgspec.convert(row, s.FloorTable))
+    return published
 
 
 async def update_table(
     *, restaurant_id: UUID, table_id: UUID, body: s.FloorTableUpdate
 ) -> s.FloorTable:
     values = scoped.changes(msgspec.structs.asdict(body))
-    try:
-        row = await scoped.update_or_raise(
-            FloorTable, restaurant_id=restaurant_id, row_id=table_id, values=values
-        )
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict("this location already has a table with that name", field="name") from exc
-    return await _published(restaurant_id, msgspec.convert(row, s.FloorTable))
+    async with events.collect(), DB.transaction():
+        try:
+            row = await scoped.update_or_raise(
+                FloorTable, restaurant_id=restaurant_id, row_id=table_id, values=values
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(
+                "this location already has a table with that name", field="name"
+            ) from exc
+        published = await _published(restaurant_id, msgspec.convert(row, s.FloorTable))
+    return published
 
 
 async def _published(restaurant_id: UUID, table: s.FloorTable) -> s.FloorTable:
-    """Send the saved table to the iPads at its location and hand it back."""
+    """Send the saved table to the iPads at its location and hand it back; called in the
+    transaction that saved it, so a table is never saved without being sent."""
     await record_server_change(
         restaurant_id=restaurant_id,
         entity_type="floor_table",
