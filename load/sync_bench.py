@@ -55,6 +55,7 @@ import httpx
 import msgspec
 
 from load import machine, processes
+from server.auth.offline import SignedIn, statement_of
 from server.db.cluster import PostgresCluster
 
 # The issue's targets on this 2-core machine.
@@ -99,6 +100,8 @@ class BenchDevice:
     device_id: UUID
     prefix: str
     token: str
+    signed_in: SignedIn | None = None
+    """The demo manager, signed in offline by PIN: every change carries their proof."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -377,7 +380,11 @@ async def _enrol(dsn: str, key_file: Path, *, sizes: Sizes) -> Tenant:
                 device_id=device.id,
                 location_id=device.location_id,
             )
-            devices.append(BenchDevice(device.id, device.prefix, pair.access_token))
+            devices.append(
+                BenchDevice(
+                    device.id, device.prefix, pair.access_token, await _manager_on(device.id)
+                )
+            )
     finally:
         await engine.close_pool()
     return Tenant(
@@ -387,6 +394,23 @@ async def _enrol(dsn: str, key_file: Path, *, sizes: Sizes) -> Tenant:
         [r["id"] for r in tables],
         devices[: sizes.devices],
         devices[sizes.devices :],
+    )
+
+
+async def _manager_on(device_id: UUID) -> SignedIn:
+    """The demo manager signed in on the till by PIN, as the app does offline."""
+    from server.demo import CREDENTIALS, RESTAURANT_ID
+    from server.employees.services import offline_credentials
+
+    manager = next(e for e in CREDENTIALS.employees if e.role.value == "manager")
+    issued = await offline_credentials(restaurant_id=RESTAURANT_ID, device_id=device_id)
+    credential = next(c for c in issued.employees if c.employee_id == manager.id)
+    return SignedIn.from_pin(
+        employee_id=manager.id,
+        device_id=device_id,
+        pin=manager.pin,
+        salt_hex=credential.salt,
+        verifier_hex=credential.verifier,
     )
 
 
@@ -411,6 +435,8 @@ class Till:
         self.clocks: dict[tuple[str, str], dict[str, int]] = {}
         """Clocks of the entities this till changes again: its orders and shared entities."""
         self.batches_of_orders: list[list[str]] = []
+        self.due: dict[str, int] = {}
+        """What each order of this till will cost, before its tip (catalog prices, no discount)."""
         self.availability = [
             (str(availability_id(tenant.location_id, product)), str(product))
             for product, *_ in tenant.products
@@ -423,6 +449,7 @@ class Till:
         opened = datetime.now(UTC).isoformat()
         created = []
         for _ in range(ORDERS_PER_BATCH):
+            due = 0
             order_id = str(uuid4())
             self.order_seq += 1
             table = self.tenant.tables[(self.index + self.order_seq) % len(self.tenant.tables)]
@@ -450,13 +477,25 @@ class Till:
                     "position": position,
                 }
                 changes.append(self._change("order_line", str(uuid4()), line, track=False))
+                due += price * line["quantity"]
             created.append(order_id)
+            self.due[order_id] = due
         if self.batches_of_orders:
             for order_id in self.batches_of_orders[-1]:
                 changes.append(self._change("order", order_id, {"status": "sent"}, track=True))
         if len(self.batches_of_orders) >= 2:
             closed = datetime.now(UTC).isoformat()
             for order_id in self.batches_of_orders[-2]:
+                # Cash for the bill and the tip, then the order marked paid: the server
+                # checks the money covers it once the batch is in.
+                cash = {
+                    "order_id": order_id,
+                    "amount": self.due.pop(order_id) + 100,
+                    "tendered": 10_000_000,
+                    "currency": "GBP",
+                    "taken_at": closed,
+                }
+                changes.append(self._change("cash_payment", str(uuid4()), cash, track=False))
                 paid = {"status": "paid", "closed_at": closed, "tip": 100}
                 changes.append(self._change("order", order_id, paid, track=True))
         self.batches_of_orders.append(created)
@@ -492,7 +531,7 @@ class Till:
         clock[self.actor] = clock.get(self.actor, 0) + 1
         if track:
             self.clocks[key] = clock
-        return {
+        change = {
             "seq": self.seq,
             "entity_type": entity_type,
             "entity_id": entity_id,
@@ -501,6 +540,10 @@ class Till:
             "clock": clock,
             "hlc": self._hlc(),
         }
+        if self.device.signed_in is not None:
+            signed = statement_of(self.device.device_id, change)
+            change["actor"] = self.device.signed_in.actor(signed)
+        return change
 
     def _hlc(self) -> str:
         now_ms = int(time.time() * 1000)

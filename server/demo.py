@@ -5,6 +5,7 @@ Loaded once (the restaurant's fixed id marks it as loaded) and never in producti
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -13,6 +14,7 @@ import asyncpg
 import msgspec
 
 from server import events
+from server.auth import offline
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
 from server.catalog import services as catalog
@@ -143,8 +145,15 @@ async def fresh_credentials() -> DemoCredentials:
 
 
 async def _ensure_employees() -> None:
-    """Add the demo employees (with their PINs) to a demo restaurant loaded before they existed."""
+    """Add the demo employees (with their PINs and offline seeds) to a demo restaurant loaded
+    before they existed, and give offline seeds to those made before seeds existed."""
     for employee in CREDENTIALS.employees:
+        done = Employee.exists().where(
+            (Employee.id == employee.id) & Employee.offline_seed.is_not_null()
+        )
+        if await done:
+            continue
+        salt, seed = await asyncio.to_thread(offline.new_seed, employee.pin)
         if not await Employee.exists().where(Employee.id == employee.id):
             await Employee.insert(
                 Employee(
@@ -153,7 +162,13 @@ async def _ensure_employees() -> None:
                     name=employee.name,
                     role=employee.role,
                     pin_hash=await hash_password(employee.pin),
+                    offline_salt=salt,
+                    offline_seed=seed,
                 )
+            )
+        else:
+            await Employee.update({Employee.offline_salt: salt, Employee.offline_seed: seed}).where(
+                (Employee.id == employee.id) & Employee.offline_seed.is_null()
             )
 
 

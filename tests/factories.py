@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from litestar import Litestar
 
+from server.auth.offline import SignedIn, statement_of
 from server.auth.tables import Role, User
 from server.auth.tokens import Caller, issue_access_token
 from server.orders.numbers import format_order_number
@@ -26,6 +27,8 @@ class Tenant:
     location_id: UUID
     user_id: UUID
     token: str
+    staff: dict[Role, UUID] = field(default_factory=dict)
+    """One employee per role, made when first asked for (``staff_member``)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -104,6 +107,8 @@ class Ipad:
     refresh_token: str
     employee_token: str | None = None
     employee_id: UUID | None = None
+    signed_in: SignedIn | None = None
+    """Who signs the changes this iPad pushes (``server.auth.offline``), if anyone."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -112,8 +117,40 @@ class Ipad:
             headers["X-Fynlo-Employee"] = self.employee_token
         return headers
 
+    def signed(self, change: dict[str, Any]) -> dict[str, Any]:
+        """``change`` with its maker's proof, if someone is signed in and it carries none."""
+        if self.signed_in is None or "actor" in change:
+            return change
+        return change | {"actor": self.signed_in.actor(statement_of(self.device_id, change))}
 
-async def make_ipad(app: Litestar, tenant: Tenant, *, name: str = "Till 1") -> Ipad:
+
+async def staff_member(tenant: Tenant, role: Role) -> UUID:
+    """The tenant's employee of ``role`` (PIN ``DEFAULT_PIN``), made once."""
+    if role not in tenant.staff:
+        tenant.staff[role] = await make_employee(tenant, role=role)
+    return tenant.staff[role]
+
+
+async def offline_sign_in(ipad: Ipad, employee_id: UUID, pin: str = DEFAULT_PIN) -> SignedIn:
+    """Sign ``employee_id`` in on ``ipad`` as the app does offline: from the iPad's credential."""
+    from server.employees.services import offline_credentials
+
+    issued = await offline_credentials(
+        restaurant_id=ipad.tenant.restaurant_id, device_id=ipad.device_id
+    )
+    credential = next(c for c in issued.employees if c.employee_id == employee_id)
+    return SignedIn.from_pin(
+        employee_id=employee_id,
+        device_id=ipad.device_id,
+        pin=pin,
+        salt_hex=credential.salt,
+        verifier_hex=credential.verifier,
+    )
+
+
+async def make_ipad(
+    app: Litestar, tenant: Tenant, *, name: str = "Till 1", signed_in: Role | None = None
+) -> Ipad:
     """Enrol a device at the tenant's location through the real code flow."""
     from server.auth.sessions import device_pair
     from server.devices.schemas import EnrolmentCodeCreate
@@ -132,7 +169,10 @@ async def make_ipad(app: Litestar, tenant: Tenant, *, name: str = "Till 1") -> I
         device_id=device.id,
         location_id=device.location_id,
     )
-    return Ipad(tenant, device.id, pair.access_token, pair.refresh_token)
+    ipad = Ipad(tenant, device.id, pair.access_token, pair.refresh_token)
+    if signed_in is not None:
+        ipad.signed_in = await offline_sign_in(ipad, await staff_member(tenant, signed_in))
+    return ipad
 
 
 async def make_employee(tenant: Tenant, *, role: Role, pin: str = DEFAULT_PIN) -> UUID:

@@ -28,8 +28,10 @@ class Permission(StrEnum):
     floor_view = "floor.view"
     floor_manage = "floor.manage"
     orders_view = "orders.view"
+    orders_take = "orders.take"
     orders_void = "orders.void"
     orders_discount_over_threshold = "orders.discount_over_threshold"
+    orders_price_override = "orders.price_override"
     payments_take = "payments.take"
     payments_view = "payments.view"
     payments_manage = "payments.manage"
@@ -67,8 +69,13 @@ POLICY: dict[Permission, Rule] = {
     Permission.floor_view: Rule(_ON_IPADS),
     Permission.floor_manage: Rule(_MANAGERS),
     Permission.orders_view: Rule(_STAFF),
+    # Taking an order and seating a table need no sign-in: a restaurant may run an iPad
+    # without PINs, and nothing taken this way moves money or bypasses a price.
+    Permission.orders_take: Rule(_ON_IPADS),
     Permission.orders_void: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
     Permission.orders_discount_over_threshold: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
+    # A line at another price than the catalog's (a comp, an open-price dish).
+    Permission.orders_price_override: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
     # Taking payment needs someone signed in at the till, never a bare iPad.
     Permission.payments_take: Rule(_MANAGERS | _FRONT_OF_HOUSE),
     Permission.payments_view: Rule(_MANAGERS | _FRONT_OF_HOUSE),

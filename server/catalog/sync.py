@@ -15,8 +15,9 @@ from uuid import UUID, uuid5
 import asyncpg
 import msgspec
 
+from server.auth.permissions import Permission
 from server.catalog.prices import record_price
-from server.sync.registry import DeviceContext, Written, register
+from server.sync.registry import Admission, DeviceContext, FieldRule, Written, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 from server.sync.store import record_server_change, server_change, transaction
 
@@ -109,6 +110,25 @@ async def publish_availability(
     )
 
 
-register(AVAILABILITY, tier=0, validate=validate_availability, project=project_availability)
+# Anyone on shift may 86 a dish or count what is left; a bare iPad may not.
+AVAILABILITY_FIELDS = {
+    "product_id": FieldRule(Permission.availability_set),
+    "sold_out": FieldRule(Permission.availability_set),
+    "remaining": FieldRule(Permission.availability_set),
+}
+
+
+def admit_availability(change: object, current: Version | None, facts: object) -> Admission:
+    return Admission(frozenset({Permission.availability_set}))
+
+
+register(
+    AVAILABILITY,
+    tier=0,
+    admit=admit_availability,
+    fields=AVAILABILITY_FIELDS,
+    validate=validate_availability,
+    project=project_availability,
+)
 for _menu_type in MENU_TYPES:
     register(EntitySpec(entity_type=_menu_type, scope="restaurant", pushable=False), tier=0)

@@ -15,7 +15,7 @@ from server.auth.tokens import Caller
 from server.employees import schemas as s
 from server.employees import services
 from server.employees.errors import RoleAboveOwn
-from server.errors import Forbidden
+from server.errors import Forbidden, ValidationFailed
 
 # Nobody grants or manages a role above their own (see server/openapi.py for "errors").
 MANAGE = {**allow(Permission.employees_manage), "errors": (RoleAboveOwn,)}
@@ -41,6 +41,24 @@ class EmployeeController(Controller):
     ) -> s.Employee:
         return await services.create_employee(
             restaurant_id=caller.restaurant_id, body=data, by=_own_role(caller)
+        )
+
+    @get(
+        "/offline-credentials",
+        summary="What this iPad needs to check PINs and sign changes while offline",
+        description=(
+            "Asked by an enrolled iPad (its device token, anyone or nobody signed in); "
+            "refresh it after each sign-in and at least daily. See docs/security.md, "
+            '"Offline sign-in and approvals".'
+        ),
+        opt=allow(Permission.pin_sign_in) | {"errors": (ValidationFailed,)},
+    )
+    async def offline_credentials(self, caller: NamedDependency[Caller]) -> s.OfflineCredentials:
+        if caller.device_id is None:
+            # As for approvals: a request this route cannot serve, not a missing right.
+            raise ValidationFailed("offline credentials are issued to an enrolled iPad")
+        return await services.offline_credentials(
+            restaurant_id=caller.restaurant_id, device_id=caller.device_id
         )
 
     @get(

@@ -37,6 +37,30 @@ class Employee(Wire, kw_only=True):
     updated_at: datetime
 
 
+class OfflineCredential(Wire, kw_only=True):
+    """What an iPad needs to check one employee's PIN while offline and to sign as them
+    (``docs/security.md``, "Offline sign-in and approvals"): derive
+    ``PBKDF2-HMAC-SHA256(PIN, salt, iterations)``, then the key ``HMAC(seed,
+    "fynlo-offline-key-v1|" + device_id)``, and compare ``HMAC(key, "verify")`` with
+    ``verifier``. Only for this iPad: another iPad's verifier differs."""
+
+    employee_id: UUID
+    name: str
+    role: Role
+    salt: str
+    """Hex."""
+    iterations: int
+    verifier: str
+    """Hex HMAC-SHA256."""
+
+
+class OfflineCredentials(Wire, kw_only=True):
+    device_id: UUID
+    employees: list[OfflineCredential]
+    """Active employees with a PIN the server has seen since offline proofs began; anyone
+    missing signs in online once (a PIN sign-in or a new PIN) and appears after a refresh."""
+
+
 class EmployeeCreate(Input, kw_only=True):
     id: UUID | None = None
     name: Name

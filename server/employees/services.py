@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from server.audit.services import record, record_system_event
-from server.auth import ratelimit, throttle
+from server.auth import offline, ratelimit, throttle
 from server.auth.passwords import hash_password, verify_password
 from server.auth.permissions import outranks
 from server.auth.tables import Role
@@ -82,6 +83,7 @@ async def create_employee(*, restaurant_id: UUID, body: s.EmployeeCreate, by: Ro
             "name": body.name,
             "role": body.role,
             "pin_hash": await hash_password(body.pin) if body.pin is not None else None,
+            **(await _offline_seed(body.pin) if body.pin is not None else {}),
         },
     )
     return _out(row)
@@ -112,7 +114,10 @@ async def set_pin(*, restaurant_id: UUID, employee_id: UUID, pin: str, by: Role)
     async with DB.transaction():
         await _lock_within_reach(restaurant_id, employee_id, by=by)
         row = await scoped.update_or_raise(
-            Employee, restaurant_id=restaurant_id, row_id=employee_id, values={"pin_hash": pin_hash}
+            Employee,
+            restaurant_id=restaurant_id,
+            row_id=employee_id,
+            values={"pin_hash": pin_hash, **await _offline_seed(pin)},
         )
         await throttle.forget(
             throttle.PIN, account=throttle.pin_account(restaurant_id, employee_id)
@@ -238,4 +243,44 @@ async def verify_pin(
     if row is None or not usable or not matches or len(pin) < shortest:
         raise NotAuthenticated("employee or PIN is wrong")
     await throttle.succeeded(throttle.PIN, account=account, source=str(device_id))
+    if row["offline_seed"] is None:  # set before offline proofs existed: this is the moment
+        seed: dict[Any, Any] = await _offline_seed(pin)
+        await Employee.update(seed).where(Employee.id == employee_id)
     return _out(row)
+
+
+async def offline_credentials(*, restaurant_id: UUID, device_id: UUID) -> s.OfflineCredentials:
+    """Each active employee's offline PIN check for this iPad (never the seed itself)."""
+    rows = (
+        await Employee.select(
+            Employee.id, Employee.name, Employee.role, Employee.offline_salt, Employee.offline_seed
+        )
+        .where(
+            (Employee.restaurant_id == restaurant_id)
+            & (Employee.active == True)  # noqa: E712 - a SQL comparison, not Python's
+            & Employee.offline_seed.is_not_null()
+        )
+        .order_by(Employee.name)
+    )
+    return s.OfflineCredentials(
+        device_id=device_id,
+        employees=[
+            s.OfflineCredential(
+                employee_id=row["id"],
+                name=row["name"],
+                role=Role(row["role"]),
+                salt=bytes(row["offline_salt"]).hex(),
+                iterations=offline.ITERATIONS,
+                verifier=offline.verifier(
+                    offline.device_key(bytes(row["offline_seed"]), device_id)
+                ),
+            )
+            for row in rows
+        ],
+    )
+
+
+async def _offline_seed(pin: str) -> dict[str, bytes]:
+    """The employee's offline PIN seed (``server.auth.offline``), derived off the event loop."""
+    salt, seed = await asyncio.to_thread(offline.new_seed, pin)
+    return {"offline_salt": salt, "offline_seed": seed}

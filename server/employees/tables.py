@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Varchar
+from piccolo.columns import Boolean, Bytea, ForeignKey, OnDelete, Varchar
 from piccolo.table import Table
 
 from server.auth.tables import Role
@@ -20,6 +20,10 @@ class Employee(Table, tablename="employees"):
     name = Varchar(length=120)
     role = Varchar(length=16, choices=Role)
     pin_hash = Varchar(length=255, null=True, default=None, secret=True, help_text="argon2id.")
+    offline_salt = Bytea(null=True, default=None, secret=True)
+    offline_seed = Bytea(
+        null=True, default=None, secret=True, help_text="PBKDF2 of the PIN: server/auth/offline.py"
+    )
     active = Boolean(default=True)
     created_at = created_at_column()
     updated_at = updated_at_column()

@@ -7,7 +7,8 @@ from uuid import UUID
 
 import msgspec
 
-from server.sync.registry import DeviceContext, register
+from server.auth.permissions import Permission
+from server.sync.registry import Admission, DeviceContext, FieldRule, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 
 # The entity id of a table's state is the dining table's own id.
@@ -36,5 +37,23 @@ def validate_table_state(change: Change, current: Version | None, device: Device
         raise Rejected("invalid_fields", "covers must be between 0 and 500")
 
 
-register(TABLE_STATE, tier=0, validate=validate_table_state)
+# Seating a table is part of taking an order: any iPad, signed in or not.
+TABLE_STATE_FIELDS = {
+    "status": FieldRule(Permission.orders_take),
+    "covers": FieldRule(Permission.orders_take),
+    "order_id": FieldRule(Permission.orders_take),
+}
+
+
+def admit_table_state(change: object, current: Version | None, facts: object) -> Admission:
+    return Admission(frozenset({Permission.orders_take}))
+
+
+register(
+    TABLE_STATE,
+    tier=0,
+    admit=admit_table_state,
+    fields=TABLE_STATE_FIELDS,
+    validate=validate_table_state,
+)
 register(FLOOR_TABLE, tier=0)

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -19,12 +20,26 @@ import asyncpg
 import msgspec
 
 from server import events
-from server.orders import pricing
+from server.auth.permissions import Permission
+from server.auth.tables import Role
+from server.catalog.prices import PriceCheck, Verdict, catalog_prices
+from server.orders import pricing, void_limits
 from server.orders.numbers import format_order_number
 from server.orders.tables import OrderStatus
 from server.payments import ledger
 from server.sync import store
-from server.sync.registry import DeviceContext, ProjectionRefused, Written, register
+from server.sync.clock import parse_hlc
+from server.sync.protocol import ChangeIn
+from server.sync.registry import (
+    Admission,
+    Correction,
+    DeviceContext,
+    FieldRule,
+    ProjectionRefused,
+    Written,
+    needs_of,
+    register,
+)
 from server.sync.rules import Change, EntitySpec, Rejected, StateMachine, Version
 
 ORDER_STATES = StateMachine(
@@ -100,6 +115,56 @@ class LineFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     position: int | msgspec.UnsetType = msgspec.UNSET
 
 
+DISCOUNT_THRESHOLD_BP = 1_000
+"""A discount taking more than 10% off its order or line needs a manager (or their approval):
+the usual line between a courtesy and a comp."""
+
+TAKING = frozenset({Permission.orders_take})
+"""What every order or line change needs, whatever fields it sets."""
+_TAKE = FieldRule(Permission.orders_take)
+_DISCOUNT = FieldRule(
+    Permission.orders_take, when={"over_threshold": Permission.orders_discount_over_threshold}
+)
+_PRICE = FieldRule(Permission.orders_take, when={"off_catalog": Permission.orders_price_override})
+
+ORDER_FIELDS: dict[str, FieldRule] = {
+    "number": _TAKE,
+    "device_prefix": _TAKE,
+    "device_seq": _TAKE,
+    "opened_at": _TAKE,
+    "closed_at": _TAKE,
+    "status": FieldRule(
+        Permission.orders_take,
+        when={"paid": Permission.payments_take, "voided": Permission.orders_void},
+    ),
+    "table_id": _TAKE,
+    "covers": _TAKE,
+    "notes": _TAKE,
+    "discount_kind": _DISCOUNT,
+    "discount_value": _DISCOUNT,
+    "discount_reason": _TAKE,
+    "service_charge_bp": _TAKE,
+    "tip": _TAKE,
+}
+"""Who may set each order field on the sync path (``docs/sync-protocol.md``)."""
+
+LINE_FIELDS: dict[str, FieldRule] = {
+    "order_id": _TAKE,
+    "product_id": _TAKE,
+    "name": _TAKE,
+    "unit_price": _PRICE,
+    "quantity": _TAKE,
+    "vat_rate_bp": _TAKE,
+    "modifiers": _PRICE,
+    "discount_kind": _DISCOUNT,
+    "discount_value": _DISCOUNT,
+    # Taking back a dish the kitchen was already asked for is a void; before that, a fix.
+    "voided": FieldRule(Permission.orders_take, when={"after_sending": Permission.orders_void}),
+    "notes": _TAKE,
+    "position": _TAKE,
+}
+
+
 def _typed(kind: type[msgspec.Struct], fields: dict[str, Any]) -> Any:
     try:
         return msgspec.convert(fields, kind, strict=False)
@@ -172,6 +237,328 @@ def _check_discount(fields: OrderFields | LineFields, current: Version | None, o
 def _check_range(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, int) and not low <= value <= high:
         raise Rejected("invalid_fields", f"{name} must be between {low} and {high}")
+
+
+@dataclass
+class OrderFacts:
+    """What admitting a batch's orders and lines needs from the database, read once."""
+
+    statuses: dict[UUID, str] = field(default_factory=dict)
+    """Order id -> status, as stored, then as this batch sets it."""
+    subtotals: dict[UUID, int] = field(default_factory=dict)
+    """Order id -> what its lines add up to, stored and in this batch: a fixed discount's base."""
+    line_orders: dict[UUID, UUID] = field(default_factory=dict)
+    """Stored line id -> its order id, for lines this batch edits."""
+    prices: dict[PriceCheck, Verdict] = field(default_factory=dict)
+
+
+async def prepare_orders(
+    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
+) -> OrderFacts:
+    facts = OrderFacts()
+    lines = [c for c in changes if c.entity_type == "order_line" and c.op == "upsert"]
+    for row in await conn.fetch(
+        "SELECT id, order_id FROM order_lines WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
+        device.restaurant_id,
+        [c.entity_id for c in lines],
+    ):
+        facts.line_orders[row["id"]] = row["order_id"]
+    order_ids = {c.entity_id for c in changes if c.entity_type == "order"}
+    order_ids |= set(facts.line_orders.values())
+    order_ids |= {order_id for c in lines if (order_id := _order_of(c.fields)) is not None}
+    for row in await conn.fetch(
+        "SELECT id, status, subtotal FROM orders WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
+        device.restaurant_id,
+        list(order_ids),
+    ):
+        facts.statuses[row["id"]] = row["status"]
+        facts.subtotals[row["id"]] = row["subtotal"]
+    for change in changes:
+        if change.entity_type == "order" and isinstance(change.fields.get("status"), str):
+            facts.statuses[change.entity_id] = change.fields["status"]
+    checks = []
+    for change in lines:
+        order_id = _order_of(change.fields)
+        gross = _gross(change.fields)
+        if order_id is not None and gross is not None:
+            facts.subtotals[order_id] = facts.subtotals.get(order_id, 0) + gross
+        checks += _price_checks(change)
+    facts.prices = await catalog_prices(conn, device.restaurant_id, checks)
+    return facts
+
+
+def _order_of(fields: dict[str, Any]) -> UUID | None:
+    try:
+        return UUID(str(fields["order_id"])) if "order_id" in fields else None
+    except ValueError:
+        return None
+
+
+def _gross(fields: dict[str, Any]) -> int | None:
+    """A line's price times quantity, with its modifiers, if the fields are well formed."""
+    try:
+        typed: LineFields = msgspec.convert(fields, LineFields, strict=False)
+    except msgspec.ValidationError:
+        return None
+    if not isinstance(typed.unit_price, int):
+        return None
+    quantity = typed.quantity if isinstance(typed.quantity, int) else 1
+    deltas = sum(m.price_delta for m in typed.modifiers) if isinstance(typed.modifiers, list) else 0
+    return (typed.unit_price + deltas) * quantity
+
+
+def _taken_at(change: ChangeIn) -> datetime:
+    """When the device took the line, by its clock (no later than now)."""
+    wall_ms = min(parse_hlc(change.hlc).wall_ms, int(datetime.now(UTC).timestamp() * 1000))
+    return datetime.fromtimestamp(wall_ms / 1000, UTC)
+
+
+def _price_checks(change: ChangeIn) -> list[PriceCheck]:
+    """The catalog prices a new line claims: its product's, and each modifier's."""
+    try:
+        typed: LineFields = msgspec.convert(change.fields, LineFields, strict=False)
+        at = _taken_at(change)
+    except (msgspec.ValidationError, ValueError):
+        return []
+    checks = []
+    if (
+        isinstance(typed.product_id, UUID)
+        and isinstance(typed.unit_price, int)
+        and isinstance(typed.vat_rate_bp, int)
+    ):
+        checks.append(_product_check(typed.product_id, at, typed.unit_price, typed.vat_rate_bp))
+    for modifier in typed.modifiers if isinstance(typed.modifiers, list) else []:
+        if modifier.modifier_id is not None:
+            checks.append(_modifier_check(modifier.modifier_id, at, modifier.price_delta))
+    return checks
+
+
+def _product_check(product_id: UUID, at: datetime, price: int, vat_rate_bp: int) -> PriceCheck:
+    # The price and VAT rate are checked as a pair: one changed with the other is one price.
+    return PriceCheck(
+        item_id=product_id, at=at, price=price, kind="product", vat_rate_bp=vat_rate_bp
+    )
+
+
+def _modifier_check(modifier_id: UUID, at: datetime, price: int) -> PriceCheck:
+    return PriceCheck(item_id=modifier_id, at=at, price=price, kind="modifier")
+
+
+def admit_order(change: ChangeIn, current: Version | None, facts: OrderFacts) -> Admission:
+    before = current.data if current is not None else {}
+    conditions = []
+    status = change.fields.get("status")
+    if status in ("paid", "voided") and before.get("status") != status:
+        conditions.append(("status", str(status)))
+    if _discount_touched(change) and _over_threshold(
+        change.fields, before, base=facts.subtotals.get(change.entity_id, 0)
+    ):
+        conditions.append(("discount_value", "over_threshold"))
+    return Admission(TAKING | needs_of(ORDER_FIELDS, change.fields, conditions))
+
+
+def admit_line(change: ChangeIn, current: Version | None, facts: OrderFacts) -> Admission:
+    before = current.data if current is not None else {}
+    conditions = []
+    corrections: list[Correction] = []
+    if change.fields.get("voided") is True and not before.get("voided"):
+        order_id = _order_of(before) or _order_of(change.fields)
+        if order_id is not None and facts.statuses.get(order_id) in ("sent", "paid"):
+            conditions.append(("voided", "after_sending"))
+    if _discount_touched(change):
+        after = {**before, **change.fields}
+        if _over_threshold(change.fields, before, base=_gross(after) or 0):
+            conditions.append(("discount_value", "over_threshold"))
+    if current is None and change.op == "upsert":
+        corrected = _catalog_price(change, facts)
+        if corrected is None:  # an open item: no catalog price to hold it to
+            conditions.append(("unit_price", "off_catalog"))
+        elif corrected:
+            corrections.append(
+                Correction(corrected, rule="catalog_price", unless=Permission.orders_price_override)
+            )
+    return Admission(TAKING | needs_of(LINE_FIELDS, change.fields, conditions), tuple(corrections))
+
+
+def _catalog_price(change: ChangeIn, facts: OrderFacts) -> dict[str, Any] | None:
+    """The fields that put a new line at the catalog's prices ({} if it already is), or None
+    if it has no product to price it by (an open item) or names a modifier with no catalog
+    entry and a price."""
+    typed: LineFields = _typed(LineFields, change.fields)
+    if not isinstance(typed.product_id, UUID):
+        return None
+    if not isinstance(typed.unit_price, int) or not isinstance(typed.vat_rate_bp, int):
+        return {}  # required_on_create refuses it with its own reason
+    at = _taken_at(change)
+    product = facts.prices.get(
+        _product_check(typed.product_id, at, typed.unit_price, typed.vat_rate_bp)
+    )
+    if product is None or not product.known:
+        raise Rejected("unknown_product", "product_id is not on this restaurant's menu")
+    corrected: dict[str, Any] = {}
+    if not product.accepted:
+        corrected |= {"unit_price": product.in_force, "vat_rate_bp": product.vat_rate_bp}
+    modifiers = typed.modifiers if isinstance(typed.modifiers, list) else []
+    fixed = []
+    for modifier in modifiers:
+        if modifier.modifier_id is None:
+            if modifier.price_delta != 0:
+                return None  # a free-text modifier with a price is an open price
+            fixed.append(modifier)
+            continue
+        verdict = facts.prices.get(_modifier_check(modifier.modifier_id, at, modifier.price_delta))
+        if verdict is None or not verdict.known:
+            raise Rejected("unknown_product", "a modifier_id is not on this restaurant's menu")
+        delta = modifier.price_delta if verdict.accepted else verdict.in_force
+        fixed.append(LineModifier(modifier.modifier_id, modifier.name, int(delta or 0)))
+    if fixed != modifiers:
+        corrected["modifiers"] = msgspec.to_builtins(fixed)
+    return corrected
+
+
+def _discount_touched(change: ChangeIn) -> bool:
+    return "discount_kind" in change.fields or "discount_value" in change.fields
+
+
+def _over_threshold(fields: dict[str, Any], before: dict[str, Any], *, base: int) -> bool:
+    """Whether the discount after this change takes more than the threshold off ``base``."""
+    kind = fields.get("discount_kind", before.get("discount_kind"))
+    value = fields.get("discount_value", before.get("discount_value"))
+    if kind is None or not isinstance(value, int):
+        return False
+    if kind == "percent":
+        return value > DISCOUNT_THRESHOLD_BP
+    return value * pricing.BASIS_POINTS > DISCOUNT_THRESHOLD_BP * max(base, 0)
+
+
+async def after_orders(
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    applied: Sequence[ChangeIn],
+    before: Mapping[UUID, Version | None],
+) -> list[tuple[int, str, str]]:
+    """What needs the whole batch in: voids within their maker's daily limit, and paid
+    orders covered by money. A change refused here puts its order back where it was."""
+    refused = await _limit_voids(conn, device, applied, before)
+    return refused + await _hold_paid_to_money(conn, device, applied, before)
+
+
+async def _limit_voids(
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    applied: Sequence[ChangeIn],
+    before: Mapping[UUID, Version | None],
+) -> list[tuple[int, str, str]]:
+    """Count each void against its maker (``void_limits``), as a REST void is; one past the
+    limit without another manager's approval is refused and the order stays as it was."""
+    voids = [
+        c
+        for c in applied
+        if c.fields.get("status") == "voided"
+        and c.actor is not None
+        and _status(before.get(c.entity_id)) != "voided"
+    ]
+    refused = []
+    for change in voids:
+        assert change.actor is not None
+        row = await conn.fetchrow(
+            "SELECT o.status, o.total_due, e.role FROM orders AS o, employees AS e"
+            " WHERE o.id = $1 AND o.restaurant_id = $2 AND e.id = $3",
+            change.entity_id,
+            device.restaurant_id,
+            change.actor.employee_id,
+        )
+        if row is None or row["status"] != "voided":
+            continue  # merged away by a concurrent paid: nothing was voided
+        approval = change.approval
+        approved_by = (
+            approval.approver_id
+            if approval is not None and approval.permission == Permission.orders_void
+            else None
+        )
+        try:
+            await void_limits.check_void(
+                conn,
+                restaurant_id=device.restaurant_id,
+                location_id=device.location_id,
+                employee_id=change.actor.employee_id,
+                user_id=None,
+                role=Role(row["role"]),
+                approved_by=approved_by,
+                amount=row["total_due"],
+            )
+        except void_limits.VoidNeedsApproval as exc:
+            await _put_back(conn, device, change.entity_id, before.get(change.entity_id))
+            refused.append((change.seq, "needs_approval", exc.detail))
+            continue
+        await void_limits.record_void(
+            conn,
+            restaurant_id=device.restaurant_id,
+            location_id=device.location_id,
+            order_id=change.entity_id,
+            employee_id=change.actor.employee_id,
+            user_id=None,
+            approved_by=approved_by,
+            amount=row["total_due"],
+        )
+    return refused
+
+
+def _status(version: Version | None) -> object:
+    return None if version is None else version.data.get("status")
+
+
+async def _put_back(
+    conn: asyncpg.Connection, device: DeviceContext, order_id: UUID, was: Version | None
+) -> None:
+    """Return an order's status to what it was before the batch (never to paid: open)."""
+    data = was.data if was is not None else {}
+    status = data.get("status", "open")
+    await store.server_change(
+        conn,
+        restaurant_id=device.restaurant_id,
+        entity_type="order",
+        entity_id=order_id,
+        location_id=device.location_id,
+        data={
+            "status": status if status in ("open", "sent") else "sent",
+            "closed_at": data.get("closed_at"),
+        },
+    )
+
+
+async def _hold_paid_to_money(
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    applied: Sequence[ChangeIn],
+    before: Mapping[UUID, Version | None],
+) -> list[tuple[int, str, str]]:
+    """An order an iPad marked paid must be covered by succeeded payments once its whole batch
+    is in (the cash taken with it included); if not, it goes back to where it was."""
+    marked = [c for c in applied if c.fields.get("status") == "paid"]
+    if not marked:
+        return []
+    ids = list({c.entity_id for c in marked})
+    money = {
+        row["id"]: (row["status"], row["total_due"], row["paid"])
+        for row in await conn.fetch(
+            "SELECT o.id, o.status, o.total_due, coalesce(sum(p.amount), 0)::bigint AS paid"
+            " FROM orders AS o LEFT JOIN payments AS p"
+            " ON p.order_id = o.id AND p.state = 'succeeded'"
+            " WHERE o.id = ANY($1::uuid[]) AND o.restaurant_id = $2 GROUP BY o.id",
+            ids,
+            device.restaurant_id,
+        )
+    }
+    refused = []
+    for order_id in ids:
+        status, due, paid = money.get(order_id, (None, 0, 0))
+        if status != "paid" or paid >= due:
+            continue
+        await _put_back(conn, device, order_id, before.get(order_id))
+        detail = f"payments cover {paid} of the {due} due: take the rest, then it is paid"
+        refused += [(c.seq, "order_unpaid", detail) for c in marked if c.entity_id == order_id]
+    return refused
 
 
 def order_tier(data: dict[str, Any]) -> int:
@@ -426,5 +813,22 @@ def _json(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
 
 
-register(ORDER, tier=order_tier, validate=validate_order, project=project_orders)
-register(ORDER_LINE, tier=1, validate=validate_line, project=project_lines)
+register(
+    ORDER,
+    tier=order_tier,
+    admit=admit_order,
+    fields=ORDER_FIELDS,
+    prepare=prepare_orders,
+    validate=validate_order,
+    project=project_orders,
+    after=after_orders,
+)
+register(
+    ORDER_LINE,
+    tier=1,
+    admit=admit_line,
+    fields=LINE_FIELDS,
+    prepare=prepare_orders,
+    validate=validate_line,
+    project=project_lines,
+)

@@ -18,10 +18,18 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.auth.permissions import Permission
 from server.payments import ledger
 from server.payments.fees import Method, fee_for
 from server.payments.quotes import schedule
-from server.sync.registry import DeviceContext, ProjectionRefused, Written, register
+from server.sync.registry import (
+    Admission,
+    DeviceContext,
+    FieldRule,
+    ProjectionRefused,
+    Written,
+    register,
+)
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 
 CASH_PAYMENT = EntitySpec(
@@ -103,4 +111,21 @@ async def project_cash_payments(
             await ledger.settle_order(conn, restaurant_id, fields.order_id)
 
 
-register(CASH_PAYMENT, tier=1, validate=validate_cash_payment, project=project_cash_payments)
+# Taking money needs someone signed in at the till, as on REST (payments.take).
+CASH_PAYMENT_FIELDS = {
+    name: FieldRule(Permission.payments_take) for name in CashPaymentFields.__struct_fields__
+}
+
+
+def admit_cash_payment(change: object, current: Version | None, facts: object) -> Admission:
+    return Admission(frozenset({Permission.payments_take}))
+
+
+register(
+    CASH_PAYMENT,
+    tier=1,
+    admit=admit_cash_payment,
+    fields=CASH_PAYMENT_FIELDS,
+    validate=validate_cash_payment,
+    project=project_cash_payments,
+)

@@ -26,7 +26,7 @@ import msgspec
 
 from server import events
 from server.db.engine import DB
-from server.sync import feed, registry, store
+from server.sync import authority, feed, registry, store
 from server.sync.clock import bound_drift, fold, format_hlc, parse_hlc
 from server.sync.errors import DeviceMismatch, SequenceGap, UpgradeRequired
 from server.sync.protocol import (
@@ -38,7 +38,7 @@ from server.sync.protocol import (
     PushResponse,
 )
 from server.sync.registry import DeviceContext
-from server.sync.rules import Change, Decision, Rejected, resolve
+from server.sync.rules import Change, Decision, Rejected, Version, resolve
 from server.sync.store import SERVER_ACTOR, Current, Key
 
 log = logging.getLogger("fynlo.sync")
@@ -54,6 +54,8 @@ class Outcome:
     states: dict[Key, Current] = field(default_factory=dict)
     conflicts: list[tuple[ChangeIn, Current, Current, str]] = field(default_factory=list)
     quarantine: list[tuple[ChangeIn, str, str]] = field(default_factory=list)
+    before: dict[Key, Current | None] = field(default_factory=dict)
+    """Each entity the changes touched, as it was before the batch."""
 
 
 def check_versions(schema_version: int, app_version: str) -> None:
@@ -154,7 +156,56 @@ async def _apply_isolating_failures(
 ) -> Outcome:
     # Domain work that must see the whole batch (settling a paid order) runs at its end.
     async with store.batch(conn):
-        return await _apply_each_if_refused(conn, device, batch_id, changes)
+        outcome = await _apply_each_if_refused(conn, device, batch_id, changes)
+    async with store.batch(conn):
+        await _refuse_after_the_batch(conn, device, batch_id, changes, outcome)
+    return outcome
+
+
+async def _refuse_after_the_batch(
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    outcome: Outcome,
+) -> None:
+    """Run the domains' whole-batch checks; a change they refuse becomes a rejection."""
+    applied_seqs = {result.seq for result in outcome.results if result.outcome in _WRITES}
+    applied = [change for change in changes if change.seq in applied_seqs]
+    refused: list[tuple[ChangeIn, str, str]] = []
+    for entity_type in sorted({change.entity_type for change in applied}):
+        entry = registry.registered(entity_type)
+        if entry is None or entry.after is None:
+            continue
+        of_type = [change for change in applied if change.entity_type == entity_type]
+        before = {
+            entity_id: current.version if current else None
+            for (kind, entity_id), current in outcome.before.items()
+            if kind == entity_type
+        }
+        by_seq = {change.seq: change for change in of_type}
+        for seq, reason, detail in await entry.after(conn, device, of_type, before):
+            refused.append((by_seq[seq], reason, detail))
+    if not refused:
+        return
+    for change, reason, detail in refused:
+        for index, result in enumerate(outcome.results):
+            if result.seq == change.seq:
+                outcome.results[index] = _rejection(change, None, reason, detail)
+    await conn.execute(
+        "DELETE FROM sync_results WHERE device_id = $1 AND seq = ANY($2::bigint[])",
+        device.device_id,
+        [change.seq for change, _, _ in refused],
+    )
+    await _write_results(
+        conn,
+        device,
+        batch_id,
+        Outcome(
+            results=[r for r in outcome.results if r.seq in {c.seq for c, _, _ in refused}],
+            quarantine=refused,
+        ),
+    )
 
 
 async def _apply_each_if_refused(
@@ -193,6 +244,8 @@ async def _apply_each_if_refused(
             single.quarantine.append((change, reason, detail))
             await _write_results(conn, device, batch_id, single)
         merged.results += single.results
+        for key, was in single.before.items():
+            merged.before.setdefault(key, was)
     return merged
 
 
@@ -203,23 +256,53 @@ async def _apply(
     currents = await store.lock(
         conn, device.restaurant_id, [(c.entity_type, c.entity_id) for c in changes]
     )
+    outcome.before = {
+        (c.entity_type, c.entity_id): currents.get((c.entity_type, c.entity_id)) for c in changes
+    }
     retired = await _retired_actors(conn, device.restaurant_id)
+    staff = await authority.load_staff(conn, device.restaurant_id, changes)
+    facts = await _prepare(conn, device, changes)
     now_ms = int(time.time() * 1000)
     for change in changes:
         key = (change.entity_type, change.entity_id)
         current = outcome.states.get(key) or currents.get(key)
-        result = _decide(change, current, device, retired, now_ms, outcome)
+        known = Known(staff=staff, facts=facts.get(change.entity_type), retired=retired)
+        result = _decide(change, current, device, known, now_ms, outcome)
         outcome.results.append(result)
     await _write_states(conn, device, outcome)
     await _write_results(conn, device, batch_id, outcome)
     return outcome
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the batch read before deciding: the employees it names, what each type's
+    ``prepare`` found, and the retired actors folded out of clocks."""
+
+    staff: dict[UUID, authority.Staff]
+    facts: object
+    retired: frozenset[str]
+
+
+async def _prepare(
+    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
+) -> dict[str, object]:
+    facts: dict[str, object] = {}
+    read: dict[registry.Prepare, object] = {}  # orders and lines share one reading
+    for entity_type in sorted({change.entity_type for change in changes}):
+        entry = registry.registered(entity_type)
+        if entry is not None and entry.spec.pushable and entry.prepare is not None:
+            if entry.prepare not in read:
+                read[entry.prepare] = await entry.prepare(conn, device, changes)
+            facts[entity_type] = read[entry.prepare]
+    return facts
+
+
 def _decide(
     change: ChangeIn,
     current: Current | None,
     device: DeviceContext,
-    retired: frozenset[str],
+    known: Known,
     now_ms: int,
     outcome: Outcome,
 ) -> ChangeResult:
@@ -248,9 +331,19 @@ def _decide(
         hlc=format_hlc(hlc),
         device=str(device.device_id),
     )
+    corrected: list[str] = []
     try:
+        who = authority.of(device, change, known.staff)
         if entry.validate is not None:
             entry.validate(incoming, current.version if current else None, device)
+        admission = entry.admit(change, current.version if current else None, known.facts)
+        authority.require(who, admission.needs)
+        for correction in admission.corrections:
+            if correction.unless is None or not who.holds(correction.unless):
+                incoming = msgspec.structs.replace(
+                    incoming, fields={**incoming.fields, **correction.fields}
+                )
+                corrected.append(correction.rule)
     except Rejected as exc:
         return _reject(outcome, change, current, exc.code, exc.detail)
     decision: Decision = resolve(
@@ -261,8 +354,8 @@ def _decide(
             outcome, change, current, decision.reason or "rejected", decision.detail or ""
         )
     version = decision.version
-    if retired:
-        version = msgspec.structs.replace(version, clock=fold(version.clock, retired))
+    if known.retired:
+        version = msgspec.structs.replace(version, clock=fold(version.clock, known.retired))
     if decision.clock_oversized:
         log.warning(
             "vector clock over the size cap",
@@ -276,6 +369,9 @@ def _decide(
         outcome.states[(change.entity_type, change.entity_id)] = after
     if decision.outcome == "merged" and current is not None:
         outcome.conflicts.append((change, current, after, decision.rule or "merge"))
+    for rule in corrected:  # the server changed what the device sent: a manager sees it
+        claimed = Version(data=change.fields, clock=change.clock, field_hlcs={})
+        outcome.conflicts.append((change, Current(location_id, claimed), after, rule))
     return ChangeResult(
         seq=change.seq,
         entity_type=change.entity_type,

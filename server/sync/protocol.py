@@ -24,6 +24,26 @@ Clock = Annotated[dict[str, Annotated[int, Meta(ge=0)]], Meta(max_length=256)]
 Outcome = Literal["applied", "merged", "stale", "duplicate", "rejected"]
 
 
+Proof = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+"""Hex HMAC-SHA256 over the change's statement (``docs/security.md``)."""
+
+
+class ActorProof(Input, kw_only=True):
+    """Who made the change: the employee signed in on the iPad, by PIN, online or not."""
+
+    employee_id: UUID
+    proof: Proof
+
+
+class ApprovalProof(Input, kw_only=True):
+    """A manager's approval, given by PIN on the iPad, for the one permission the change
+    needs beyond its maker's role (a void, a large discount, a price override)."""
+
+    approver_id: UUID
+    permission: Annotated[str, Meta(min_length=1, max_length=60)]
+    proof: Proof
+
+
 class ChangeIn(Input, kw_only=True):
     """One change a device made, in the order it made them."""
 
@@ -38,6 +58,10 @@ class ChangeIn(Input, kw_only=True):
     """The entity's vector clock after this change on the device."""
     hlc: Hlc
     """The device's hybrid logical clock when it made the change."""
+    actor: ActorProof | None = None
+    """Who made it; absent when nobody was signed in (the iPad acts alone, with the least
+    rights: ``docs/sync-protocol.md``, "Who may change what")."""
+    approval: ApprovalProof | None = None
 
 
 class PushRequest(Input, kw_only=True):

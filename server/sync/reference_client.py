@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from server.auth import offline
 from server.sync import registry
 from server.sync.clock import Hlc, compare, format_hlc, increment, merge, parse_hlc, receive, tick
 from server.sync.clock import Ordering as ClockOrdering
@@ -130,6 +131,8 @@ class PendingChange:
     fields: dict[str, Any]
     clock: dict[str, int]
     hlc: str
+    actor: dict[str, str] | None = None
+    """Who made it, signed when it was made (``server.auth.offline``), if anyone was in."""
 
     @property
     def key(self) -> str:
@@ -144,7 +147,7 @@ class PendingChange:
             "fields": self.fields,
             "clock": self.clock,
             "hlc": self.hlc,
-        }
+        } | ({} if self.actor is None else {"actor": self.actor})
 
 
 @dataclass
@@ -216,6 +219,8 @@ class ReferenceDevice:
         self.next_seq = 1
         self.orders_opened = 0
         self.stats = SyncStats()
+        self.signed_in: offline.SignedIn | None = None
+        """The employee signed in by PIN, whose proof each new change carries."""
 
     # Persistence -----------------------------------------------------------------------
 
@@ -306,6 +311,9 @@ class ReferenceDevice:
             clock=clock,
             hlc=format_hlc(self.hlc),
         )
+        if self.signed_in is not None:
+            signed = offline.statement_of(self.device_id, change.wire())
+            change.actor = self.signed_in.actor(signed)
         self.next_seq += 1
         self.outbox.append(change)
         self._rebuild(key)

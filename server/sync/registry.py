@@ -7,13 +7,14 @@ The sync core never imports a domain; domains import this module and register th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from server.auth.permissions import Permission
 from server.sync.rules import Change, EntitySpec, Version
 
 
@@ -47,6 +48,64 @@ class ProjectionRefused(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class FieldRule:
+    """Who may set one field of a pushed entity: ``needs`` always, plus ``when[condition]``
+    when the domain finds that condition (a status value, a discount over the threshold).
+    Every field of every pushable type has one, so a new field is closed until decided."""
+
+    needs: Permission
+    when: Mapping[str, Permission] = field(default_factory=dict)
+
+
+def needs_of(
+    rules: Mapping[str, FieldRule],
+    fields: Iterable[str],
+    conditions: Iterable[tuple[str, str]] = (),
+) -> frozenset[Permission]:
+    """The permissions setting ``fields`` needs, with the ``(field, condition)`` pairs met."""
+    needed = {rules[name].needs for name in fields if name in rules}
+    needed |= {rules[name].when[condition] for name, condition in conditions}
+    return frozenset(needed)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """Fields the server sets in place of the device's (a line's price from the catalog),
+    unless the change's authority holds ``unless``. Logged as a conflict with ``rule``."""
+
+    fields: dict[str, Any]
+    rule: str
+    unless: Permission | None = None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a change needs to be applied: permissions its maker must hold (alone, or with a
+    manager's approval), and corrections the server makes to it."""
+
+    needs: frozenset[Permission]
+    corrections: tuple[Correction, ...] = ()
+
+
+Prepare = Callable[[asyncpg.Connection, DeviceContext, Sequence[Any]], Awaitable[Any]]
+"""Read, once per batch, what ``admit`` needs to know (prices, parent orders); it gets every
+change of the batch (``protocol.ChangeIn``), since one type's rule may hang on another's."""
+
+Admit = Callable[[Any, "Version | None", Any], Admission]
+"""What one change (``protocol.ChangeIn``) needs, given its entity's current version and
+what ``prepare`` read. Raise ``rules.Rejected`` to refuse it."""
+
+After = Callable[
+    [asyncpg.Connection, DeviceContext, Sequence[Any], Mapping[UUID, "Version | None"]],
+    Awaitable[list[tuple[int, str, str]]],
+]
+"""Checks that need the whole batch written (money that must cover a ``paid`` order): given
+the batch's applied changes of the type (``protocol.ChangeIn``) and each entity's version
+before the batch, put the entity right with ``store.server_change`` and return ``(seq,
+reason, detail)`` for each change refused after all; the engine turns its answer into a
+rejection and keeps the change in the quarantine."""
+
 Validate = Callable[[Change, Version | None, DeviceContext], None]
 """Domain checks beyond the merge spec; raise ``rules.Rejected`` to refuse a change."""
 
@@ -61,8 +120,12 @@ Tier = Callable[[dict[str, Any]], int]
 class Registered:
     spec: EntitySpec
     tier: Tier
+    admit: Admit
     validate: Validate | None = None
     project: Project | None = None
+    prepare: Prepare | None = None
+    fields: Mapping[str, FieldRule] = field(default_factory=dict)
+    after: After | None = None
 
 
 _REGISTRY: dict[str, Registered] = {}
@@ -72,14 +135,25 @@ def register(
     spec: EntitySpec,
     *,
     tier: int | Tier,
+    admit: Admit | None = None,
     validate: Validate | None = None,
     project: Project | None = None,
+    prepare: Prepare | None = None,
+    fields: Mapping[str, FieldRule] | None = None,
+    after: After | None = None,
 ) -> None:
-    """Make ``spec.entity_type`` syncable (once; registering twice is a programming error)."""
+    """Make ``spec.entity_type`` syncable (once; registering twice is a programming error).
+
+    A pushable type must say what its changes need (``admit``): nothing is allowed by
+    default. A read-only type is refused before admission."""
     if spec.entity_type in _REGISTRY:
         raise ValueError(f"{spec.entity_type} is already registered")
+    if spec.pushable and (admit is None or not fields):
+        raise ValueError(f"{spec.entity_type} is pushable: say who may set each field")
     tier_of = tier if callable(tier) else _constant(tier)
-    _REGISTRY[spec.entity_type] = Registered(spec, tier_of, validate, project)
+    _REGISTRY[spec.entity_type] = Registered(
+        spec, tier_of, admit or _read_only, validate, project, prepare, fields or {}, after
+    )
 
 
 def registered(entity_type: str) -> Registered | None:
@@ -88,6 +162,10 @@ def registered(entity_type: str) -> Registered | None:
 
 def entity_types() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def _read_only(_change: Change, _current: Version | None, _facts: Any) -> Admission:
+    raise AssertionError("read-only types are refused before admission")
 
 
 def _constant(value: int) -> Tier:

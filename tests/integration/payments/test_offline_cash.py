@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import httpx
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.db.engine import DB
 from tests.factories import Ipad, Tenant, make_ipad
 from tests.integration.payments.api import order_payments, refund
@@ -50,7 +51,7 @@ async def sold_offline(
 async def test_offline_cash_enters_the_ledger_and_pays_the_order(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     payment_id = uuid4()
     fields = cash_fields(320, tip=30, tendered=400)
     order_id, response = await sold_offline(client, ipad, [(payment_id, fields)])
@@ -67,7 +68,7 @@ async def test_offline_cash_enters_the_ledger_and_pays_the_order(
 async def test_the_same_cash_pushed_twice_is_counted_once(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     fields = cash_fields(100)
     payment_id = uuid4()
     order_id, first = await sold_offline(client, ipad, [(payment_id, fields)])
@@ -85,7 +86,7 @@ async def test_the_same_cash_pushed_twice_is_counted_once(
 async def test_cash_for_an_unknown_order_is_quarantined_not_lost(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     stray = uuid4()
     _, response = await sold_offline(
         client, ipad, [(stray, cash_fields(320, order_id=str(uuid4())))]
@@ -103,7 +104,7 @@ async def test_cash_for_an_unknown_order_is_quarantined_not_lost(
 async def test_cash_in_another_currency_is_quarantined(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     fields = cash_fields(320, currency="EUR")
     _, response = await sold_offline(client, ipad, [(uuid4(), fields)])
     assert response.json()["results"][2]["reason"] == "currency_mismatch"

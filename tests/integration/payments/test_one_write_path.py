@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 import httpx
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.catalog.sync import availability_id
 from server.payments.reconcile import Report, _check_our_books
 from tests.factories import Tenant, make_ipad, make_order
@@ -52,7 +53,7 @@ def results(response: httpx.Response) -> list[tuple[str, str | None]]:
 async def test_a_back_office_void_reaches_the_ipads_and_a_stale_edit_cannot_undo_it(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await device(client, await make_ipad(app, tenant))
+    till = await device(client, await make_ipad(app, tenant, signed_in=Role.manager))
     order_id = till.open_order(notes="window seat")
     assert await till.sync()
 
@@ -75,7 +76,10 @@ async def test_a_back_office_void_reaches_the_ipads_and_a_stale_edit_cannot_undo
 async def test_cash_that_loses_to_a_void_leaves_the_order_voided_and_both_are_shown(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    voider, taker = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    voider, taker = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     prefix = await prefix_of(voider)
     order_id = uuid4()
     opened = await push(
@@ -116,7 +120,7 @@ async def test_cash_that_loses_to_a_void_leaves_the_order_voided_and_both_are_sh
 async def test_a_back_office_86_racing_an_ipads_first_count_keeps_both_writes(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     for attempt in range(12):
         product_id = await create_product(client, tenant, f"Special {attempt}")
         stock = availability_id(tenant.location_id, UUID(product_id))
@@ -133,7 +137,9 @@ async def test_a_back_office_86_racing_an_ipads_first_count_keeps_both_writes(
         )
         pushed, set_out = await asyncio.gather(push(client, ipad, [counted]), eighty_six)
         assert pushed.status_code == 200 and set_out.status_code == 200, (pushed, set_out)
-        pulled = await device(client, await make_ipad(app, tenant, name=f"New {attempt}"))
+        pulled = await device(
+            client, await make_ipad(app, tenant, signed_in=Role.manager, name=f"New {attempt}")
+        )
         assert await pulled.pull()
         state = pulled.get("availability", stock)
         assert state is not None, attempt
@@ -144,7 +150,7 @@ async def test_a_back_office_86_racing_an_ipads_first_count_keeps_both_writes(
 async def test_a_cash_sale_closes_the_order_at_the_ipads_time_everywhere(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(ipad)
     order_id = uuid4()
     closed_at = "2026-11-26T12:31:00Z"
@@ -164,7 +170,9 @@ async def test_a_cash_sale_closes_the_order_at_the_ipads_time_everywhere(
     )
     assert [outcome for outcome, _ in results(answer)] == ["applied"] * 2
     pushed_state = answer.json()["results"][1]["state"]["data"]
-    reader = await device(client, await make_ipad(app, tenant, name="Reader"))
+    reader = await device(
+        client, await make_ipad(app, tenant, signed_in=Role.manager, name="Reader")
+    )
     assert await reader.pull()
     pulled = reader.get("order", order_id)
     assert pulled is not None
@@ -178,7 +186,7 @@ async def test_a_cash_sale_closes_the_order_at_the_ipads_time_everywhere(
 async def test_a_line_added_to_a_paid_order_is_refused_and_kept(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cash_only: object
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(ipad)
     order_id = uuid4()
     sold = await push(
@@ -216,7 +224,7 @@ async def test_an_order_holding_money_is_not_voided_on_any_path(
     )
     assert (by_rest.status_code, by_rest.json()["code"]) == (409, "order_holds_money")
 
-    till = await device(client, await make_ipad(app, tenant))
+    till = await device(client, await make_ipad(app, tenant, signed_in=Role.manager))
     assert await till.pull()
     till.edit("order", order_id, {"status": "voided"})
     answer = await till.push()
@@ -233,7 +241,9 @@ async def test_reconcile_reports_orders_whose_status_disagrees_with_their_money(
 ) -> None:
     underpaid = await make_order(tenant, seq=1, status="paid")  # paid, nothing received
     overpaid = await make_order(tenant, seq=2)
-    ipad = await make_ipad(app, tenant)  # two tills took cash for it, both offline
+    ipad = await make_ipad(
+        app, tenant, signed_in=Role.manager
+    )  # two tills took cash for it, both offline
     twice = [change(ipad, n, "cash_payment", uuid4(), cash_fields(overpaid, 300)) for n in (1, 2)]
     assert [outcome for outcome, _ in results(await push(client, ipad, twice))] == ["applied"] * 2
     fine = await make_order(tenant, seq=3)

@@ -58,7 +58,10 @@ async def test_a_first_frame_that_is_not_auth_is_closed(server: Server) -> None:
 async def test_an_ipad_hears_its_location_pull_now(
     app: Litestar, server: Server, http: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    listener, writer = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Till 2")
+    listener, writer = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Till 2"),
+    )
     async with socket(server, listener.access_token) as ws:
         await an_order_pushed(http, writer)
         poke = await next_of(ws, "sync.poke")
@@ -72,10 +75,15 @@ async def test_an_ipad_hears_its_location_pull_now(
 async def test_another_restaurant_hears_nothing_of_ours(
     app: Litestar, server: Server, http: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    ours, theirs = await make_ipad(app, tenant), await make_ipad(app, other_tenant)
+    ours, theirs = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, other_tenant, signed_in=Role.manager),
+    )
     async with socket(server, theirs.access_token) as ws:
         await an_order_pushed(http, ours)
-        await an_order_pushed(http, await make_ipad(app, other_tenant, name="Their till 2"))
+        await an_order_pushed(
+            http, await make_ipad(app, other_tenant, signed_in=Role.manager, name="Their till 2")
+        )
         # Events reach a socket in publish order: the first it hears must be its own.
         poke = await next_of(ws, "sync.poke")
         assert poke["restaurant_id"] == str(other_tenant.restaurant_id)
@@ -100,7 +108,7 @@ async def test_managers_see_payments_orders_and_devices_live(
 ) -> None:
     order_id = await make_order(tenant, seq=1)
     async with socket(server, tenant.token) as manager:
-        ipad = await make_ipad(app, tenant)
+        ipad = await make_ipad(app, tenant, signed_in=Role.manager)
         async with socket(server, ipad.access_token):
             online = await next_of(manager, "device.presence")
             assert (online["device_id"], online["online"]) == (str(ipad.device_id), True)
@@ -109,7 +117,7 @@ async def test_managers_see_payments_orders_and_devices_live(
 
         cashier = await sign_in(
             app,
-            await make_ipad(app, tenant, name="Till 2"),
+            await make_ipad(app, tenant, signed_in=Role.manager, name="Till 2"),
             await make_employee(tenant, role=Role.cashier),
         )
         paid = await http.post(
@@ -127,7 +135,7 @@ async def test_managers_see_payments_orders_and_devices_live(
 async def test_a_revoked_ipad_is_cut_off_at_once(
     app: Litestar, server: Server, http: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     async with socket(server, ipad.access_token) as ws:
         revoked = await http.post(
             f"/api/v1/devices/{ipad.device_id}/revoke", headers=tenant.headers
@@ -169,7 +177,10 @@ async def test_a_client_that_reconnects_pulls_what_it_missed(
     app: Litestar, server: Server, http: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     """The poke only says "pull now": the cursor, not the socket, is what misses nothing."""
-    reader, writer = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Till 2")
+    reader, writer = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Till 2"),
+    )
     params = {"schema_version": 1, "app_version": "1.0.0"}
     first = await http.get("/api/v1/sync/pull", params=params, headers=reader.headers)
     cursor = first.json()["cursor"]
@@ -184,7 +195,10 @@ async def test_a_client_that_reconnects_pulls_what_it_missed(
 async def test_managers_hear_ipads_close_orders_and_the_conflict_it_logs(
     app: Litestar, server: Server, http: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     till, bar = await device(http, till_ipad), await device(http, bar_ipad)
     order_id = till.open_order()
     assert await till.sync() and await bar.sync()
@@ -206,7 +220,10 @@ async def test_an_ipad_with_two_sockets_stays_online_until_the_last_closes(
     app: Litestar, server: Server, tenant: Tenant
 ) -> None:
     """A reconnect can open the new socket before the old one is noticed gone."""
-    ipad, marker = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Marker")
+    ipad, marker = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Marker"),
+    )
     async with socket(server, tenant.token) as manager:
         async with socket(server, ipad.access_token):
             assert (await next_of(manager, "device.presence"))["online"] is True

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.catalog.sync import availability_id
 from server.db.engine import DB
 from server.restaurants.tables import Location
@@ -86,7 +87,7 @@ class Till:
 
     @classmethod
     async def enrol(cls, app: Litestar, client: httpx.AsyncClient, tenant: Tenant) -> Till:
-        ipad = await make_ipad(app, tenant, name=f"Till {uuid4().hex[:4]}")
+        ipad = await make_ipad(app, tenant, signed_in=Role.manager, name=f"Till {uuid4().hex[:4]}")
         return cls(client, ipad, await prefix_of(ipad))
 
     async def send(self, *edits: tuple[str, UUID, dict[str, Any], str]) -> None:
@@ -128,9 +129,19 @@ class Till:
         )
         return order_id, line_ids
 
-    async def close(self, order_id: UUID, status: str = "paid") -> None:
+    async def close(self, order_id: UUID, status: str = "paid") -> UUID | None:
+        """Close the order; to pay it, take cash first (an order is paid only when money
+        covers it), and return the cash payment's id."""
         closed_at = datetime.now(UTC).isoformat()
-        await self.send(("order", order_id, {"status": status, "closed_at": closed_at}, "upsert"))
+        closing = ("order", order_id, {"status": status, "closed_at": closed_at}, "upsert")
+        if status != "paid":
+            await self.send(closing)
+            return None
+        cash_id = uuid4()
+        cash = {"order_id": str(order_id), "amount": 10_000, "tendered": 10_000,
+                "currency": "GBP", "taken_at": closed_at}  # fmt: skip
+        await self.send(("cash_payment", cash_id, cash, "upsert"), closing)
+        return cash_id
 
     async def seat(self, table_id: UUID, covers: int) -> None:
         await self.send(("table_state", table_id, {"status": "seated", "covers": covers}, "upsert"))
@@ -150,6 +161,7 @@ class Restaurant:
     cleared: list[UUID] = field(default_factory=list)
     open_orders: dict[UUID, list[UUID]] = field(default_factory=dict)
     closed_orders: dict[UUID, list[UUID]] = field(default_factory=dict)
+    payments: list[UUID] = field(default_factory=list)
     elsewhere: set[str] = field(default_factory=set)
     """Entities at another location of the same restaurant: never sent to this one."""
     table_elsewhere: str = ""
@@ -163,6 +175,7 @@ class Restaurant:
             for order_id, line_ids in orders.items():
                 keys.add(("order", str(order_id)))
                 keys |= {("order_line", str(line)) for line in line_ids}
+        keys |= {("cash_payment", str(payment)) for payment in self.payments}
         return keys
 
     def tombstones(self) -> set[tuple[str, str]]:
@@ -237,7 +250,8 @@ async def build_restaurant(
     made.open_orders[order_id] = lines
     for status in ("paid", "paid", "paid", "voided"):
         order_id, lines = await till.open_order(1)
-        await till.close(order_id, status)
+        if (payment := await till.close(order_id, status)) is not None:
+            made.payments.append(payment)
         made.closed_orders[order_id] = lines
 
     # The same restaurant's second location: its floor and orders stay there.
@@ -343,7 +357,7 @@ async def test_a_new_device_gets_every_entity_and_tombstone_once_in_priority_ord
 ) -> None:
     till = await Till.enrol(app, client, tenant)
     made = await build_restaurant(app, client, tenant, till)
-    device = Device(client, await make_ipad(app, tenant, name="New iPad"))
+    device = Device(client, await make_ipad(app, tenant, signed_in=Role.manager, name="New iPad"))
     await device.pull_all(limit=4)
 
     assert device.feed == []  # nothing was written after the bootstrap began
@@ -376,7 +390,7 @@ async def test_the_bootstrap_resumes_from_a_saved_cursor_and_the_feed_brings_wha
 ) -> None:
     till = await Till.enrol(app, client, tenant)
     made = await build_restaurant(app, client, tenant, till)
-    ipad = await make_ipad(app, tenant, name="New iPad")
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager, name="New iPad")
     first = Device(client, ipad)
     for _ in range(3):
         assert await first.pull(4)
@@ -398,7 +412,7 @@ async def test_the_bootstrap_resumes_from_a_saved_cursor_and_the_feed_brings_wha
     order_id, (line_id,) = await till.open_order(1)
     during |= {("order", str(order_id)), ("order_line", str(line_id))}
     paying = next(iter(made.open_orders))
-    await till.close(paying)
+    during.add(("cash_payment", str(await till.close(paying))))
     during.add(("order", str(paying)))
     # Its lines now bootstrap with the history, so they are re-sent through the feed.
     during |= {("order_line", str(line)) for line in made.open_orders[paying]}
@@ -441,7 +455,7 @@ async def test_the_bootstrap_resumes_from_a_saved_cursor_and_the_feed_brings_wha
     assert resumed.store[("order", str(paying))]["data"]["status"] == "paid"
 
     # Another new device bootstrapping now, in one go, converges on the same store.
-    late = Device(client, await make_ipad(app, tenant, name="Later iPad"))
+    late = Device(client, await make_ipad(app, tenant, signed_in=Role.manager, name="Later iPad"))
     await late.pull_all(limit=2000)
     assert late.store == expected and late.feed == []
 
@@ -451,7 +465,7 @@ async def test_a_device_that_lost_its_last_page_can_pull_it_again(
 ) -> None:
     till = await Till.enrol(app, client, tenant)
     await build_restaurant(app, client, tenant, till)
-    ipad = await make_ipad(app, tenant, name="New iPad")
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager, name="New iPad")
     first = Device(client, ipad)
     await first.pull(5)
     saved = first.cursor
@@ -467,7 +481,7 @@ async def test_lines_of_closed_orders_come_with_the_history(
 ) -> None:
     till = await Till.enrol(app, client, tenant)
     made = await build_restaurant(app, client, tenant, till)
-    device = Device(client, await make_ipad(app, tenant, name="New iPad"))
+    device = Device(client, await make_ipad(app, tenant, signed_in=Role.manager, name="New iPad"))
     await device.pull_all(limit=2000)
     order = [key(state) for state in device.snapshot]
     last_open = max(
@@ -508,7 +522,7 @@ def forged(cursor: dict[str, Any]) -> str:
 async def test_a_cursor_the_server_did_not_issue_is_refused(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, cursor: str
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     response = await pull_page(client, ipad, cursor=cursor, limit=10)
     assert_problem(response, 400, "validation_failed", "cursor")
 
@@ -517,7 +531,7 @@ async def test_a_cursor_the_server_did_not_issue_is_refused(
 async def test_a_limit_out_of_bounds_is_refused(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, limit: int
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     response = await pull_page(client, ipad, limit=limit)
     assert_problem(response, 400, "validation_failed", "limit")
 
@@ -525,7 +539,7 @@ async def test_a_limit_out_of_bounds_is_refused(
 async def test_limits_at_the_bounds_are_served(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     categories = [await create(client, tenant, "categories", {"name": f"C{n}"}) for n in range(3)]
     one = await pull_page(client, ipad, limit=1)
     assert one.status_code == 200, one.text

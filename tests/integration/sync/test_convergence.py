@@ -31,7 +31,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 from hypothesis import HealthCheck, settings
@@ -45,6 +45,7 @@ from hypothesis.stateful import (
 )
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.catalog.sync import availability_id
 from server.db.engine import DB
 from server.devices.tables import Device
@@ -183,7 +184,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
     async def _restaurant(self, size: int) -> tuple[Tenant, list[Ipad], list[str]]:
         app, client = self.harness.app, self.harness.client
         tenant = await make_tenant(app)
-        ipads = [await make_ipad(app, tenant, name=f"Till {n}") for n in range(size)]
+        ipads = [
+            await make_ipad(app, tenant, signed_in=Role.owner, name=f"Till {n}")
+            for n in range(size)
+        ]
         rows = await Device.select(Device.id, Device.prefix).where(
             Device.restaurant_id == tenant.restaurant_id
         )
@@ -199,7 +203,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         return tenant, ipads, products
 
     def _device(self, index: int, ipad: Ipad, *, prefix: str) -> ReferenceDevice:
-        return ReferenceDevice(
+        device = ReferenceDevice(
             self.network.sender(ipad),
             device_id=ipad.device_id,
             prefix=prefix,
@@ -207,6 +211,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
             pull_limit=7,
             now_ms=lambda: self._wall(index),
         )
+        device.signed_in = ipad.signed_in
+        return device
 
     def _wall(self, index: int) -> int:
         self.now += 1
@@ -273,6 +279,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
         assert shown is not None
         status = ("sent", "paid", "voided")[value % 3]
         if status in ORDER_STATES.allowed.get(shown.data["status"], frozenset()):
+            if status == "paid":  # cash that covers any bill here, then the order is paid
+                cash = {"order_id": order_id, "amount": 1_000_000, "tendered": 1_000_000,
+                        "currency": "GBP", "taken_at": "2026-11-26T12:30:00Z"}  # fmt: skip
+                ipad.edit("cash_payment", str(uuid4()), cash)
             ipad.edit("order", order_id, {"status": status})
 
     def _seat_table(self, ipad: ReferenceDevice, pick: int, value: int) -> None:
@@ -329,6 +339,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
                 pull_limit=7,
                 now_ms=lambda: self._wall(index),
             )
+            # Its manager signs in again by PIN; what the outbox holds keeps its proofs.
+            self.devices[index].signed_in = self.ipads[index].signed_in
 
     # Heal, then check --------------------------------------------------------------------
 

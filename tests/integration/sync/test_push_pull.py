@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import httpx
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.devices.tables import Device
 from tests.factories import Ipad, Tenant, make_ipad
 
@@ -53,7 +54,7 @@ async def push(
         "device_id": str(ipad.device_id),
         "schema_version": 1,
         "app_version": "1.0.0",
-        "changes": changes,
+        "changes": [ipad.signed(change) for change in changes],
     }
     return await client.post("/api/v1/sync/push", json=body, headers=ipad.headers)
 
@@ -89,7 +90,10 @@ def new_order(prefix: str, seq: int) -> dict[str, Any]:
 async def test_an_order_pushed_offline_is_applied_once_and_pulled_by_another_ipad(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till, bar = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till, bar = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     order_id, line_id = uuid4(), uuid4()
     prefix = await prefix_of(till)
     changes = [

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.catalog.sync import availability_id
 from server.db.engine import DB
 from server.devices.tables import Device
@@ -101,7 +102,7 @@ async def push(
         "device_id": str(ipad.device_id),
         "schema_version": 1,
         "app_version": "1.0.0",
-        "changes": changes,
+        "changes": [ipad.signed(change) for change in changes],
         **body,
     }
     return await client.post("/api/v1/sync/push", json=payload, headers=ipad.headers)
@@ -130,9 +131,11 @@ async def device(
         return response.status_code, response.json()
 
     ticks = iter(range(start_ms, start_ms + 10**9, 1000))
-    return ReferenceDevice(
+    reference = ReferenceDevice(
         send, device_id=ipad.device_id, prefix=await prefix_of(ipad), now_ms=lambda: next(ticks)
     )
+    reference.signed_in = ipad.signed_in
+    return reference
 
 
 def outcomes(response: httpx.Response) -> list[str]:
@@ -187,7 +190,7 @@ async def create_product(client: httpx.AsyncClient, tenant: Tenant, name: str) -
 async def test_a_gap_in_the_sequence_is_refused_with_the_seq_the_server_expects(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(till)
     order_id = uuid4()
 
@@ -209,7 +212,7 @@ async def test_a_gap_in_the_sequence_is_refused_with_the_seq_the_server_expects(
 async def test_a_replayed_batch_answers_byte_for_byte_and_applies_nothing_twice(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(till)
     order_id = uuid4()
     changes = [
@@ -247,7 +250,7 @@ async def test_a_replayed_batch_answers_byte_for_byte_and_applies_nothing_twice(
 async def test_a_batch_of_applied_and_new_changes_applies_only_the_new_ones(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(till)
     order_id, line_id = uuid4(), uuid4()
     first_two = [
@@ -284,7 +287,7 @@ async def test_a_device_ahead_of_a_restored_server_renumbers_from_the_expected_s
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     """The server was restored from a backup taken before it acknowledged seqs 1..4."""
-    till = await device(client, await make_ipad(app, tenant))
+    till = await device(client, await make_ipad(app, tenant, signed_in=Role.manager))
     table = uuid4()
     till.edit("table_state", table, {"status": "seated"})
     saved = till.state()
@@ -305,7 +308,10 @@ async def test_a_device_ahead_of_a_restored_server_renumbers_from_the_expected_s
 async def test_a_batch_naming_another_device_is_forbidden(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till, bar = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till, bar = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     prefix = await prefix_of(till)
 
     response = await push(
@@ -322,7 +328,7 @@ async def test_a_batch_naming_another_device_is_forbidden(
 async def test_a_back_office_user_cannot_push_or_pull(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     body = {
         "batch_id": str(uuid4()),
         "device_id": str(till.device_id),
@@ -345,7 +351,7 @@ async def test_a_back_office_user_cannot_push_or_pull(
 async def test_an_unknown_schema_version_must_upgrade_on_push_and_pull(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     state = change(till, 1, "table_state", uuid4(), {"status": "seated"})
 
     pushed = await push(client, till, [state], schema_version=99)
@@ -366,7 +372,7 @@ async def test_an_unknown_schema_version_must_upgrade_on_push_and_pull(
 async def test_a_change_that_can_never_apply_is_quarantined_and_the_queue_moves_on(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(till)
     order_id, payment_id, line_id = uuid4(), uuid4(), uuid4()
     payment = {
@@ -418,7 +424,10 @@ async def test_a_change_that_can_never_apply_is_quarantined_and_the_queue_moves_
 async def test_a_change_the_database_refuses_is_isolated_and_the_rest_apply(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till, bar = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till, bar = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     prefix = await prefix_of(till)
     kept_id, refused_id, line_id = uuid4(), uuid4(), uuid4()
     no_such_table = str(uuid4())
@@ -451,7 +460,7 @@ async def test_a_deadlock_fails_the_push_for_a_retry_instead_of_quarantining_the
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A transient database error is no fault of the change: the iPad retries the batch."""
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     deadlocks = [True]
 
     async def deadlocked(conn: Any, restaurant_id: UUID, written: Any) -> None:
@@ -484,7 +493,10 @@ async def test_a_deadlock_fails_the_push_for_a_retry_instead_of_quarantining_the
 async def test_concurrent_notes_merge_last_writer_wins_and_are_logged(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     till = await device(client, till_ipad, start_ms=WALL_MS)
     bar = await device(client, bar_ipad, start_ms=WALL_MS + 30_000)
     order_id = till.open_order()
@@ -517,7 +529,10 @@ async def test_paid_beats_a_later_void_when_two_ipads_close_one_order(
 ) -> None:
     # The till's bill (nothing on it: 0p due) is paid first; the bar's offline void loses.
     # A void that arrives first wins instead: see payments/test_one_write_path.py.
-    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     till, bar = await device(client, till_ipad), await device(client, bar_ipad)
     order_id = till.open_order()
     assert await till.sync() and await bar.sync()
@@ -538,7 +553,7 @@ async def test_paid_beats_a_later_void_when_two_ipads_close_one_order(
 async def test_a_change_with_an_old_clock_is_stale_and_answered_with_the_current_state(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(till)
     order_id = uuid4()
     actor = str(till.device_id)
@@ -559,7 +574,10 @@ async def test_a_change_with_an_old_clock_is_stale_and_answered_with_the_current
 async def test_portion_counts_from_two_ipads_add_up(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     till, bar = await device(client, till_ipad), await device(client, bar_ipad)
     product_id = await create_product(client, tenant, "Brownie")
     stock = availability_id(tenant.location_id, UUID(product_id))
@@ -580,7 +598,9 @@ async def test_portion_counts_pushed_at_the_same_moment_add_up(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     """Two tills counting down a dish nobody has counted yet: both create its row at once."""
-    ipads = [await make_ipad(app, tenant, name=f"Till {n}") for n in range(3)]
+    ipads = [
+        await make_ipad(app, tenant, signed_in=Role.manager, name=f"Till {n}") for n in range(3)
+    ]
     for round_number in range(8):
         product_id = await create_product(client, tenant, f"Special {round_number}")
         stock = availability_id(tenant.location_id, UUID(product_id))
@@ -609,7 +629,7 @@ async def test_portion_counts_pushed_at_the_same_moment_add_up(
 async def test_catalog_edits_in_the_back_office_reach_the_ipads(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await device(client, await make_ipad(app, tenant))
+    till = await device(client, await make_ipad(app, tenant, signed_in=Role.manager))
     assert await till.pull()
 
     product_id = await create_product(client, tenant, "Cinnamon bun")
@@ -627,7 +647,10 @@ async def test_catalog_edits_in_the_back_office_reach_the_ipads(
 async def test_a_revoked_ipad_is_folded_out_of_clocks_written_afterwards(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    lost_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    lost_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     lost, bar = await device(client, lost_ipad), await device(client, bar_ipad)
     order_id = lost.open_order()
     assert await lost.sync() and await bar.sync()
@@ -653,7 +676,10 @@ async def test_a_revoked_ipad_is_folded_out_of_clocks_written_afterwards(
 async def test_another_restaurant_never_sees_or_touches_these_changes(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    till_ipad, stranger_ipad = await make_ipad(app, tenant), await make_ipad(app, other_tenant)
+    till_ipad, stranger_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, other_tenant, signed_in=Role.manager),
+    )
     till, stranger = await device(client, till_ipad), await device(client, stranger_ipad)
     order_id = till.open_order(notes="ours")
     till.edit("table_state", uuid4(), {"status": "seated"})
@@ -670,7 +696,9 @@ async def test_another_restaurant_never_sees_or_touches_these_changes(
     ours = await get_order(client, tenant, order_id)
     assert ours["notes"] == "ours" and ours["status"] == "open"
     assert ours["number"] == till.get("order", order_id).data["number"]  # type: ignore[union-attr]
-    newcomer = await device(client, await make_ipad(app, tenant, name="Newcomer"))
+    newcomer = await device(
+        client, await make_ipad(app, tenant, signed_in=Role.manager, name="Newcomer")
+    )
     assert str(order_id) in await entity_ids(newcomer)
     assert newcomer.get("order", order_id).data["notes"] == "ours"  # type: ignore[union-attr]
 
@@ -683,8 +711,10 @@ async def test_an_ipad_at_another_location_sees_the_menu_but_not_this_floor(
         Location(id=other_location, restaurant_id=tenant.restaurant_id, name="Harbour")
     )
     elsewhere = Tenant(tenant.restaurant_id, other_location, tenant.user_id, tenant.token)
-    till = await device(client, await make_ipad(app, tenant))
-    harbour = await device(client, await make_ipad(app, elsewhere, name="Harbour till"))
+    till = await device(client, await make_ipad(app, tenant, signed_in=Role.manager))
+    harbour = await device(
+        client, await make_ipad(app, elsewhere, signed_in=Role.manager, name="Harbour till")
+    )
     product_id = await create_product(client, tenant, "Fish finger sandwich")
     order_id = till.open_order()
     till.edit("table_state", uuid4(), {"status": "seated"})
@@ -713,7 +743,10 @@ async def test_a_first_pull_after_pushing_drops_what_was_deleted_meanwhile(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     """The snapshot brings the deletion's tombstone, clock and all (found by E4's machine)."""
-    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     till, bar = await device(client, till_ipad), await device(client, bar_ipad)
     table = uuid4()
     till.edit("table_state", table, {"status": "seated"})
@@ -732,7 +765,10 @@ async def test_a_first_pull_after_pushing_drops_what_was_deleted_meanwhile(
 async def test_a_device_offline_past_the_tombstone_horizon_must_resync_but_can_push(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till_ipad, bar_ipad = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till_ipad, bar_ipad = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     till, bar = await device(client, till_ipad), await device(client, bar_ipad)
     table = uuid4()
     till.edit("table_state", table, {"status": "seated", "covers": 2})

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import httpx
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.db.engine import DB
 from server.restaurants.tables import Location
 from server.sync.clock import Ordering, compare
@@ -46,7 +47,7 @@ async def current(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant, entity_id: UUID
 ) -> dict[str, Any]:
     """The entity as a brand-new iPad at the location pulls it."""
-    newcomer = await make_ipad(app, tenant, name=f"New {uuid4().hex[:4]}")
+    newcomer = await make_ipad(app, tenant, signed_in=Role.manager, name=f"New {uuid4().hex[:4]}")
     cursor: str | None = None
     for _ in range(100):
         page = await pull(client, newcomer, cursor, 2000)
@@ -103,7 +104,10 @@ class Puller:
 async def test_a_resent_batch_keeps_its_outcomes_and_answers_with_the_state_as_it_is_now(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till, bar = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till, bar = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     prefix = await prefix_of(till)
     order_id = uuid4()
     batch = [
@@ -143,11 +147,11 @@ async def test_a_resent_batch_keeps_its_outcomes_and_answers_with_the_state_as_i
 async def test_a_replayed_rejection_of_another_locations_entity_still_shows_nothing(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     harbour = uuid4()
     await Location.insert(Location(id=harbour, restaurant_id=tenant.restaurant_id, name="Harbour"))
     elsewhere = Tenant(tenant.restaurant_id, harbour, tenant.user_id, tenant.token)
-    far = await make_ipad(app, elsewhere, name="Harbour till")
+    far = await make_ipad(app, elsewhere, signed_in=Role.manager, name="Harbour till")
     table = uuid4()
     assert outcomes(
         await push(client, far, [change(far, 1, "table_state", table, {"status": "seated"})])
@@ -174,7 +178,7 @@ async def test_snapshot_pages_acknowledge_only_changes_whose_entities_they_broug
             "/api/v1/categories", json={"name": f"C{n}"}, headers=tenant.headers
         )
         assert response.status_code == 201, response.text
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     prefix = await prefix_of(till)
     order_id, line_id, table = uuid4(), uuid4(), uuid4()
     line = {"order_id": str(order_id), "name": "Tea", "unit_price": 300, "quantity": 1}
@@ -197,7 +201,10 @@ async def test_snapshot_pages_acknowledge_only_changes_whose_entities_they_broug
 async def test_a_feed_page_does_not_acknowledge_a_change_whose_entity_comes_later(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till, bar = await make_ipad(app, tenant), await make_ipad(app, tenant, name="Bar")
+    till, bar = (
+        await make_ipad(app, tenant, signed_in=Role.manager),
+        await make_ipad(app, tenant, signed_in=Role.manager, name="Bar"),
+    )
     caught_up = Puller(client, till, [])
     await caught_up.to_the_end(limit=100)
     cursor = caught_up.cursor
@@ -225,7 +232,7 @@ async def test_a_feed_page_does_not_acknowledge_a_change_whose_entity_comes_late
 async def test_a_change_held_back_behind_a_running_transaction_is_not_acknowledged(
     app: Litestar, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    till = await make_ipad(app, tenant)
+    till = await make_ipad(app, tenant, signed_in=Role.manager)
     caught_up = Puller(client, till, [])
     await caught_up.to_the_end(limit=100)
     assert DB.pool is not None

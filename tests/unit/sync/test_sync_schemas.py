@@ -82,7 +82,19 @@ def push_body(**overrides: Any) -> dict[str, Any]:
         "device_id": DEVICE,
         "schema_version": 1,
         "app_version": "1.4.0",
-        "changes": [change(1), change(2, op="delete", fields={})],
+        "changes": [
+            change(
+                1,
+                actor={"employee_id": str(uuid4()), "proof": "ab" * 32},
+                approval={
+                    "approver_id": str(uuid4()),
+                    "permission": "orders.price_override",
+                    "proof": "cd" * 32,
+                },
+            ),
+            # Nobody signed in: the members may be null (or left out).
+            change(2, op="delete", fields={}, actor=None, approval=None),
+        ],
         **overrides,
     }
 
