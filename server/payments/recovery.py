@@ -28,7 +28,7 @@ Nothing here touches the database: callers record the outcome (``services.record
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
@@ -48,6 +48,9 @@ from server.payments.states import ENDINGS, PaymentState
 CARD_DEADLINE = timedelta(minutes=15)
 """How long a card or Apple Pay payment may wait for its card before it is canceled at the
 provider: as long as a QR code's (``FYNLO_PAYMENT_QR_TTL_SECONDS``' default)."""
+KEY_RETENTION = timedelta(hours=23)
+"""Stripe may forget an idempotency key once it is 24 hours old: a create resent after that
+could make a second payment, so an older payment is only ever looked up by our id."""
 NEVER_REACHED = "never_reached_provider"
 """``failure_reason`` of a payment the provider has no trace of."""
 
@@ -91,7 +94,10 @@ async def locate(
         return ProviderPayment(
             reference=row["provider_reference"], state=PaymentState(row["state"])
         )
-    can_make = make and (row["method"] != Method.apple_pay or held.wallet_token is not None)
+    keys_kept = row["created_at"] > datetime.now(UTC) - KEY_RETENTION
+    can_make = (
+        make and keys_kept and (row["method"] != Method.apple_pay or held.wallet_token is not None)
+    )
     if not can_make and isinstance(provider, FindsPayments):
         return await provider.find(row["id"], row["created_at"])
     if row["method"] == Method.apple_pay and held.wallet_token is None:

@@ -61,8 +61,15 @@ async def receive(provider_name: str, headers: Mapping[str, str], body: bytes) -
             moved, payment = await _apply_to_payment(conn, provider_name, event)
         else:
             await _apply_to_refund(conn, provider_name, event)
-    succeeded = moved and event.state is PaymentState.succeeded
-    if payment is not None and succeeded and event.provider_fee is None:
+    # Stripe's fee is often not in the success event (asynchronous capture: it comes later,
+    # with ``charge.updated``): whenever a succeeded payment still has none, ask for it.
+    if (
+        payment is not None
+        and event.state is PaymentState.succeeded
+        and event.provider_fee is None
+        and payment["provider_fee"] is None
+        and (moved or payment["state"] == PaymentState.succeeded)
+    ):
         await _fetch_fee(provider_name, payment["id"], event.reference)
     return s.WebhookAck(received=True, duplicate=False)
 

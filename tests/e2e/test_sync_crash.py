@@ -23,6 +23,7 @@ from uuid import uuid4
 import httpx
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.db.engine import DB
 from server.devices.tables import Device
 from server.settings import Settings
@@ -104,15 +105,17 @@ def batch_body(ipad: Ipad, prefix: str) -> dict[str, Any]:
         ):
             seq = len(changes) + 1
             changes.append(
-                {
-                    "seq": seq,
-                    "entity_type": entity_type,
-                    "entity_id": order_id if entity_type == "order" else str(uuid4()),
-                    "op": "upsert",
-                    "fields": fields,
-                    "clock": {actor: 1},
-                    "hlc": f"{1_795_700_000_000 + seq:013d}:00000:{actor}",
-                }
+                ipad.signed(
+                    {
+                        "seq": seq,
+                        "entity_type": entity_type,
+                        "entity_id": order_id if entity_type == "order" else str(uuid4()),
+                        "op": "upsert",
+                        "fields": fields,
+                        "clock": {actor: 1},
+                        "hlc": f"{1_795_700_000_000 + seq:013d}:00000:{actor}",
+                    }
+                )
             )
     return {
         "batch_id": str(uuid4()),
@@ -172,7 +175,8 @@ async def push_and_kill(server: Server, ipad: Ipad, body: dict[str, Any], delay:
 async def test_a_push_killed_mid_transaction_applies_exactly_once_when_retried(
     app: Litestar, settings: Settings, tenant: Tenant, tmp_path: Path
 ) -> None:
-    ipad = await make_ipad(app, tenant)
+    # A manager signs the batch: its lines are open items, priced by hand.
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
     row = await Device.select(Device.prefix).where(Device.id == ipad.device_id).first()
     assert row is not None
     body = batch_body(ipad, row["prefix"])

@@ -99,6 +99,34 @@ class StripeFake:
         )
         return refund
 
+    async def release_balance_transactions(self, charge: str | None = None) -> list[str]:
+        """Finish asynchronous captures now: fees booked, ``charge.updated`` sent."""
+        released: dict[str, list[str]] = await self.control(
+            "POST", "/_fake/balance_transactions/release", {"charge": charge}
+        )
+        return released["released"]
+
+    async def age_idempotency_keys(self, seconds: float) -> int:
+        """Make every saved idempotency key older (24 h: Stripe may prune it)."""
+        aged: dict[str, int] = await self.control(
+            "POST", "/_fake/idempotency/age", {"seconds": seconds}
+        )
+        return aged["keys"]
+
+    async def apple_pay_token(self) -> str:
+        """A single-use card token made from a PassKit ``pk_token``, as Stripe's iOS SDK does."""
+        async with httpx.AsyncClient(
+            base_url=self.url, timeout=CONTROL_TIMEOUT_SECONDS, trust_env=False
+        ) as http:
+            response = await http.post(
+                "/v1/tokens",
+                data={"pk_token": '{"paymentData":"fake"}'},
+                headers={"Authorization": f"Bearer {self.api_key}"},
+            )
+        response.raise_for_status()
+        token: str = response.json()["id"]
+        return token
+
     async def reset(self) -> None:
         await self.control("POST", "/_fake/reset")
 
@@ -125,10 +153,19 @@ def start_stripe_fake(
     secret: str = WEBHOOK_SECRET,
     fee_bp: int = 150,
     fee_fixed: int = 20,
+    async_capture_seconds: float | None = None,
 ) -> StripeFake:
-    """Serve a fake Stripe on a free 127.0.0.1 port; call ``stop()`` after."""
+    """Serve a fake Stripe on a free 127.0.0.1 port; call ``stop()`` after.
+
+    Fees of ``automatic_async`` payments wait for ``release_balance_transactions()`` unless
+    ``async_capture_seconds`` is given.
+    """
     app = create_stripe_fake(
-        webhook_url=webhook_url, webhook_secret=secret, fee_bp=fee_bp, fee_fixed=fee_fixed
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        fee_bp=fee_bp,
+        fee_fixed=fee_fixed,
+        async_capture_seconds=async_capture_seconds,
     )
     running = serve_in_thread(app, name="stripe-fake")
     return StripeFake(url=running.url, secret=secret, running=running)

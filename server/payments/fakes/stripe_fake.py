@@ -1,9 +1,12 @@
 """A fake Stripe API on 127.0.0.1 that the real ``stripe`` SDK talks to, for tests and ``make run``.
 
 It speaks Stripe's v1 wire format (form-encoded requests, Bearer ``sk_test_…`` keys, JSON
-objects and errors) for PaymentIntents, refunds, events and balance transactions, keeps
-idempotency keys like Stripe, and delivers signed webhooks. Test controls live under
-``/_fake/`` and are not part of Stripe:
+objects and errors) for PaymentIntents, PaymentMethods, refunds, events and balance
+transactions as the API version the SDK pins (``stripe._api_version``) has them: the
+parameters the SDK's typed params declare and no others, automatic payment methods on by
+default, asynchronous capture by default (the fee comes later, with ``charge.updated``),
+manual capture, and idempotency keys pruned after 24 hours. It delivers signed webhooks.
+Test controls live under ``/_fake/`` and are not part of Stripe:
 
 - ``GET /_fake/stats``: PaymentIntents, succeeded charges and refunds, per ``payment_id``.
 - ``POST /_fake/faults``: ``fail_next``, ``delay_next``/``delay_seconds``/``delay_path``,
@@ -12,6 +15,10 @@ idempotency keys like Stripe, and delivers signed webhooks. Test controls live u
 - ``GET /_fake/webhooks``: every signed delivery so far; ``POST /_fake/reset``.
 - ``POST /_fake/refunds/{id}/settle``: end a refund made with metadata
   ``fake_refund_pending=true`` as ``succeeded`` or ``failed``.
+- ``POST /_fake/balance_transactions/release``: finish asynchronous captures now (all, or
+  ``{"charge": "ch_…"}``): each charge gets its balance transaction and a ``charge.updated``.
+- ``POST /_fake/idempotency/age``: ``{"seconds": n}`` makes every saved idempotency key n
+  seconds older; keys 24 hours old are pruned, as Stripe may.
 - ``POST /_fake/apple/paymentSession``: Apple Pay's merchant validation endpoint.
 """
 
@@ -38,7 +45,12 @@ APPLE_SESSION_SECONDS = 300
 
 
 def create_stripe_fake(
-    *, webhook_url: str | None, webhook_secret: str, fee_bp: int = 150, fee_fixed: int = 20
+    *,
+    webhook_url: str | None,
+    webhook_secret: str,
+    fee_bp: int = 150,
+    fee_fixed: int = 20,
+    async_capture_seconds: float | None = 2.0,
 ) -> Litestar:
     """The fake as an ASGI app; serve it with ``server.payments.fakes.runner.serve_in_thread``.
 
@@ -47,9 +59,15 @@ def create_stripe_fake(
         webhook_secret: the ``whsec_…`` every delivery is signed with.
         fee_bp: Stripe's rate in basis points (150 = UK standard cards' 1.5%).
         fee_fixed: Stripe's fixed fee per charge in minor units (20p in the UK).
+        async_capture_seconds: how long after an ``automatic_async`` payment its balance
+            transaction (the fee) arrives; None holds it until a test releases it.
     """
     account = FakeStripeAccount(
-        webhook_url=webhook_url, webhook_secret=webhook_secret, fee_bp=fee_bp, fee_fixed=fee_fixed
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        fee_bp=fee_bp,
+        fee_fixed=fee_fixed,
+        async_capture_seconds=async_capture_seconds,
     )
     return Litestar(
         route_handlers=[
@@ -59,6 +77,8 @@ def create_stripe_fake(
             fake_webhooks,
             fake_reset,
             fake_settle_refund,
+            fake_release_balance_transactions,
+            fake_age_idempotency_keys,
             apple_payment_session,
         ],
         state=State({"stripe": account}),
@@ -157,6 +177,25 @@ async def fake_settle_refund(
     except StripeFakeError as error:
         return Response(error.body(), status_code=error.status)
     return Response(refund)
+
+
+class Release(msgspec.Struct, forbid_unknown_fields=True):
+    charge: str | None = None
+
+
+@post("/_fake/balance_transactions/release", status_code=200)
+async def fake_release_balance_transactions(state: State, data: JSONBody[Release]) -> Obj:
+    released = _account(state).ledger.release_balance_transactions(data.charge)
+    return {"released": released}
+
+
+class AgeKeys(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: float
+
+
+@post("/_fake/idempotency/age", status_code=200)
+async def fake_age_idempotency_keys(state: State, data: JSONBody[AgeKeys]) -> Obj:
+    return {"keys": _account(state).keys.age(data.seconds)}
 
 
 class MerchantValidation(msgspec.Struct, rename="camel", forbid_unknown_fields=True):

@@ -16,13 +16,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.payments.fakes.stripe_fake_forms import Obj, StripeFakeError, only
+import stripe.params as sdk
+
+from server.payments.fakes import stripe_fake_params as sdk_params
+from server.payments.fakes.stripe_fake_forms import Obj, StripeFakeError
 from server.payments.fakes.stripe_fake_idempotency import IdempotencyKeys, SavedResponse
 from server.payments.fakes.stripe_fake_ledger import Ledger
 from server.payments.fakes.stripe_fake_reports import (
     list_balance_transactions,
     list_events,
     list_payment_intents,
+    list_refunds,
 )
 from server.payments.fakes.stripe_fake_webhooks import WebhookOutbox
 
@@ -30,33 +34,56 @@ Action = Callable[[Ledger, Obj, str], Obj]
 """What one endpoint does: (ledger, parameters, the id in the path or "") → Stripe object."""
 
 
-def _retrieve(kind: str) -> Action:
+def _retrieve(kind: str, params_class: type) -> Action:
     def retrieve(ledger: Ledger, params: Obj, object_id: str) -> Obj:
-        only(params, frozenset({"expand"}))
+        sdk_params.check(params, params_class)
+        params.pop("client_secret", None)  # a PaymentIntent may be read with its secret
         return ledger.render(ledger.get(kind, object_id), params)
 
     return retrieve
 
 
-_ENDPOINTS: list[tuple[str, str, Action]] = [
+def _create_method(ledger: Ledger, params: Obj, _: str) -> Obj:
+    sdk_params.check(params, sdk.PaymentMethodCreateParams)
+    return ledger.render(ledger.cards.create_method(params), params)
+
+
+ENDPOINTS: list[tuple[str, str, Action]] = [
     ("POST", "/v1/payment_intents", lambda ledger, params, _: ledger.create_intent(params)),
     ("GET", "/v1/payment_intents", lambda ledger, params, _: list_payment_intents(ledger, params)),
-    ("GET", "/v1/payment_intents/{id}", _retrieve("payment_intent")),
+    (
+        "GET",
+        "/v1/payment_intents/{id}",
+        _retrieve("payment_intent", sdk.PaymentIntentRetrieveParams),
+    ),
     ("POST", "/v1/payment_intents/{id}/confirm", lambda led, p, i: led.confirm_intent(i, p)),
+    ("POST", "/v1/payment_intents/{id}/capture", lambda led, p, i: led.capture_intent(i, p)),
     ("POST", "/v1/payment_intents/{id}/cancel", lambda led, p, i: led.cancel_intent(i, p)),
+    # Not a secret-key call: Stripe's iOS SDK makes Apple Pay tokens from PassKit's pk_token.
     ("POST", "/v1/tokens", lambda ledger, params, _: ledger.cards.create_token(params)),
-    ("GET", "/v1/payment_methods/{id}", _retrieve("payment_method")),
-    ("GET", "/v1/charges/{id}", _retrieve("charge")),
+    ("POST", "/v1/payment_methods", _create_method),
+    (
+        "GET",
+        "/v1/payment_methods/{id}",
+        _retrieve("payment_method", sdk.PaymentMethodRetrieveParams),
+    ),
+    ("GET", "/v1/charges/{id}", _retrieve("charge", sdk.ChargeRetrieveParams)),
     ("POST", "/v1/refunds", lambda ledger, params, _: ledger.create_refund(params)),
-    ("GET", "/v1/refunds/{id}", _retrieve("refund")),
+    ("GET", "/v1/refunds", lambda ledger, params, _: list_refunds(ledger, params)),
+    ("GET", "/v1/refunds/{id}", _retrieve("refund", sdk.RefundRetrieveParams)),
     ("GET", "/v1/events", lambda ledger, params, _: list_events(ledger, params)),
-    ("GET", "/v1/events/{id}", _retrieve("event")),
+    ("GET", "/v1/events/{id}", _retrieve("event", sdk.EventRetrieveParams)),
     ("GET", "/v1/balance_transactions", lambda led, p, _: list_balance_transactions(led, p)),
-    ("GET", "/v1/balance_transactions/{id}", _retrieve("balance_transaction")),
+    (
+        "GET",
+        "/v1/balance_transactions/{id}",
+        _retrieve("balance_transaction", sdk.BalanceTransactionRetrieveParams),
+    ),
 ]
+"""Every endpoint the fake serves; each checks its parameters against the SDK's TypedDict."""
 _ROUTES = [
     (method, re.compile(template.replace("{id}", "(?P<id>[^/]+)") + "$"), action)
-    for method, template, action in _ENDPOINTS
+    for method, template, action in ENDPOINTS
 ]
 
 
@@ -86,10 +113,19 @@ class Answer:
 
 class FakeStripeAccount:
     def __init__(
-        self, *, webhook_url: str | None, webhook_secret: str, fee_bp: int, fee_fixed: int
+        self,
+        *,
+        webhook_url: str | None,
+        webhook_secret: str,
+        fee_bp: int,
+        fee_fixed: int,
+        async_capture_seconds: float | None = None,
     ) -> None:
         self.outbox = WebhookOutbox(url=webhook_url, secret=webhook_secret)
         self._fees = (fee_bp, fee_fixed)
+        self.async_capture_seconds = async_capture_seconds
+        """After how long an ``automatic_async`` capture gets its balance transaction on its
+        own; None: only when a test releases it (``POST /_fake/balance_transactions/release``)."""
         self.ledger = self._new_ledger()
         self.keys = IdempotencyKeys()
         self.faults = Faults()
@@ -139,7 +175,21 @@ class FakeStripeAccount:
 
     def _new_ledger(self) -> Ledger:
         fee_bp, fee_fixed = self._fees
-        return Ledger(fee_bp=fee_bp, fee_fixed=fee_fixed, on_event=self.outbox.send)
+        return Ledger(
+            fee_bp=fee_bp,
+            fee_fixed=fee_fixed,
+            on_event=self.outbox.send,
+            on_async_capture=self._schedule_booking,
+        )
+
+    def _schedule_booking(self, charge_id: str) -> None:
+        if self.async_capture_seconds is None:
+            return
+        ledger = self.ledger
+        asyncio.get_running_loop().call_later(
+            self.async_capture_seconds,
+            lambda: ledger is self.ledger and ledger.release_balance_transactions(charge_id),
+        )
 
     def _run(self, action: Action, params: Obj, object_id: str) -> Answer:
         try:

@@ -2,8 +2,14 @@
 
 Stripe's test mode decides an outcome by the payment method
 (https://docs.stripe.com/testing#cards): ``pm_card_visa`` pays, ``pm_card_chargeDeclined``
-is declined with ``generic_decline``. An Apple Pay token becomes a card PaymentMethod whose
-``card.wallet.type`` is ``apple_pay`` (https://docs.stripe.com/apple-pay).
+is declined with ``generic_decline``. A token becomes a card PaymentMethod through
+``POST /v1/payment_methods`` with ``type=card`` and ``card[token]`` (the SDK's
+``PaymentMethodCreateParamsCard.token``); one made from PassKit's ``pk_token`` is an Apple
+Pay card, ``card.wallet.type`` ``apple_pay`` (https://docs.stripe.com/apple-pay). The only
+other tokens are Stripe's documented test tokens (``tok_visa``, ``tok_chargeDeclined`` …,
+https://docs.stripe.com/testing#tokens): any other ``tok_…`` is ``resource_missing``, and a
+made token is single use. On the pinned API version ``payment_method_data`` has no ``card``:
+the SDK's typed parameters refuse it, and so does the fake (``stripe_fake_params``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,14 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from server.payments.fakes.stripe_fake_forms import Obj, StripeFakeError, missing, only, text
+from server.payments.fakes.stripe_fake_forms import (
+    Obj,
+    StripeFakeError,
+    metadata,
+    missing,
+    only,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,10 @@ TEST_CARDS = {
     ),
     "chargeDeclinedExpiredCard": CardProfile(
         "visa", "0069", decline=("expired_card", "expired_card")
+    ),
+    "chargeDeclinedLostCard": CardProfile("visa", "9987", decline=("card_declined", "lost_card")),
+    "chargeDeclinedStolenCard": CardProfile(
+        "visa", "9979", decline=("card_declined", "stolen_card")
     ),
     "authenticationRequired": CardProfile("visa", "3184", needs_action=True),
 }
@@ -79,18 +96,41 @@ class Cards:
         self._objects[token["id"]] = token
         return token
 
+    def create_method(self, params: Obj) -> Obj:
+        """``POST /v1/payment_methods``: a card from a token (Apple Pay's, or a test token)."""
+        if params.get("type") != "card":
+            raise StripeFakeError(
+                400, "The fake Stripe makes card PaymentMethods only.", param="type"
+            )
+        card = params.get("card")
+        if not isinstance(card, dict) or set(card) != {"token"}:
+            # Raw card numbers need Stripe's special permission; a till never sends them.
+            raise StripeFakeError(
+                400,
+                "Sending credit card numbers directly to the Stripe API is generally unsafe. "
+                "Use a token: card[token].",
+                param="card",
+            )
+        method_id = self._method_from_token(str(card["token"]), "card[token]")
+        method = self._objects[method_id]
+        method["metadata"] = metadata(params)
+        return method
+
     def attach(self, intent: Obj, params: Obj) -> None:
-        """Set the intent's payment method from ``payment_method`` or ``payment_method_data``."""
+        """Set the intent's payment method from ``payment_method``."""
         method_id = text(params, "payment_method")
-        method_data = params.get("payment_method_data")
-        if method_id is not None and method_data is not None:
+        if method_id is not None and params.get("payment_method_data") is not None:
             raise StripeFakeError(
                 400, "Pass payment_method or payment_method_data, not both.", param="payment_method"
             )
+        if params.get("payment_method_data") is not None:
+            raise StripeFakeError(
+                400,
+                "The fake Stripe makes card PaymentMethods with POST /v1/payment_methods only.",
+                param="payment_method_data[type]",
+            )
         if method_id is not None:
             intent["payment_method"] = self._method_by_id(method_id)
-        elif method_data is not None:
-            intent["payment_method"] = self._method_from_data(method_data)
         if intent["payment_method"] and intent["status"] == "requires_payment_method":
             intent["status"] = "requires_confirmation"
 
@@ -103,20 +143,7 @@ class Cards:
         # Stripe turns a test method such as pm_card_visa into a fresh pm_… of its own.
         return self._new_method(card, wallet=False)
 
-    def _method_from_data(self, data: object) -> str:
-        """``payment_method_data[type]=card`` with ``[card][token]``: a token becomes a card.
-
-        A token from ``POST /v1/tokens``, or any ``tok_…`` that is not one of Stripe's plain
-        test tokens (``tok_visa``, ``tok_chargeDeclined`` …), stands for an Apple Pay card.
-        """
-        card_data = data.get("card") if isinstance(data, dict) else None
-        token = card_data.get("token") if isinstance(card_data, dict) else None
-        if not isinstance(data, dict) or data.get("type") != "card" or not isinstance(token, str):
-            raise StripeFakeError(
-                400,
-                "payment_method_data needs type=card and card[token]",
-                param="payment_method_data",
-            )
+    def _method_from_token(self, token: str, param: str) -> str:
         stored = self._objects.get(token)
         if stored is not None and stored["object"] == "token":
             if stored["used"]:
@@ -124,24 +151,35 @@ class Cards:
                     400,
                     f"You cannot use a Stripe token more than once: {token}.",
                     code="token_already_used",
-                    param="payment_method_data[card][token]",
+                    param=param,
                 )
             stored["used"] = True
             return self._new_method(TEST_CARDS["visa"], wallet=True)
-        if not token.startswith("tok_"):
-            raise missing("token", token, "payment_method_data[card][token]")
-        plain = TEST_CARDS.get(token.removeprefix("tok_"))
-        return self._new_method(plain or TEST_CARDS["visa"], wallet=plain is None)
+        plain = TEST_CARDS.get(token.removeprefix("tok_")) if token.startswith("tok_") else None
+        if plain is None:
+            raise StripeFakeError(
+                400, f"No such token: '{token}'", code="resource_missing", param=param
+            )
+        return self._new_method(plain, wallet=False)
 
     def _new_method(self, card: CardProfile, *, wallet: bool) -> str:
         method_id = new_id("pm")
         self._objects[method_id] = {
             "id": method_id,
             "object": "payment_method",
+            "allow_redisplay": "unspecified",
+            "billing_details": billing_details(),
             "type": "card",
-            "card": card_details(card, wallet=wallet),
+            "card": {
+                **card_details(card, wallet=wallet),
+                "display_brand": card.brand,
+                "generated_from": None,
+                "networks": {"available": [card.brand], "preferred": None},
+                "three_d_secure_usage": {"supported": True},
+            },
             "created": now(),
             "customer": None,
+            "customer_account": None,
             "metadata": {},
             "livemode": False,
         }
@@ -149,14 +187,26 @@ class Cards:
         return method_id
 
 
+def billing_details() -> Obj:
+    address = dict.fromkeys(["city", "country", "line1", "line2", "postal_code", "state"])
+    return {"address": address, "email": None, "name": None, "phone": None, "tax_id": None}
+
+
 def card_details(card: CardProfile, *, wallet: bool) -> Obj:
+    """A card's fields as a PaymentMethod and a charge's ``payment_method_details`` show them."""
     return {
         "brand": card.brand,
-        "last4": card.last4,
+        "checks": {"address_line1_check": None, "address_postal_code_check": None,
+                   "cvc_check": None},
+        "country": "GB",
         "exp_month": 12,
         "exp_year": 2034,
-        "country": "GB",
+        "fingerprint": f"fp{card.last4}{card.brand}",
         "funding": "credit",
-        "tokenization_method": "apple_pay" if wallet else None,
-        "wallet": {"type": "apple_pay", "apple_pay": {}} if wallet else None,
-    }
+        "last4": card.last4,
+        "regulated_status": "unregulated",
+        "wallet": (
+            {"type": "apple_pay", "apple_pay": {}, "dynamic_last4": card.last4}
+            if wallet else None
+        ),
+    }  # fmt: skip

@@ -6,15 +6,22 @@ parameters. A retry with different parameters is an ``idempotency_error``; a ret
 first is still running gets 409 ``idempotency_key_in_use``. Requests that fail validation are
 not saved, so they can be corrected and sent again with the same key. Keys belong to one API
 key: another account's request with the same key is a different request.
+
+Stripe may prune a key once it is at least 24 hours old; a request with a pruned key is a
+new request (https://docs.stripe.com/api/idempotent_requests). The fake prunes exactly at
+24 hours, and ``age`` moves every saved key's clock back so tests can get there at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from server.payments.fakes.stripe_fake_forms import StripeFakeError
 
 MAX_KEY_LENGTH = 255
+RETENTION_SECONDS = 24 * 60 * 60
+"""Stripe keeps a key at least this long, and may forget it any time after."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class SavedResponse:
     fingerprint: str
     status: int
     body: bytes
+    saved_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class IdempotencyKeys:
                 f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.",
                 code="idempotency_key_too_long",
             )
+        self._prune()
         entry = self._entries.get((api_key, key))
         if entry is None:
             self._entries[(api_key, key)] = _Running(fingerprint)
@@ -68,7 +77,21 @@ class IdempotencyKeys:
         if saved is None:
             self._entries.pop((api_key, key), None)
         else:
-            self._entries[(api_key, key)] = saved
+            self._entries[(api_key, key)] = replace(saved, saved_at=time.time())
+
+    def age(self, seconds: float) -> int:
+        """Make every saved key ``seconds`` older; answers how many keys are left after."""
+        for where, entry in list(self._entries.items()):
+            if isinstance(entry, SavedResponse):
+                self._entries[where] = replace(entry, saved_at=entry.saved_at - seconds)
+        self._prune()
+        return len(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def _prune(self) -> None:
+        oldest = time.time() - RETENTION_SECONDS
+        for where, entry in list(self._entries.items()):
+            if isinstance(entry, SavedResponse) and entry.saved_at <= oldest:
+                del self._entries[where]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import stripe.params as sdk
+
+from server.payments.fakes import stripe_fake_params as sdk_params
 from server.payments.fakes.stripe_fake_forms import (
     Obj,
     StripeFakeError,
     integer,
     missing,
-    only,
     strings,
     text,
 )
@@ -29,8 +31,7 @@ _RANGE_OPERATORS: dict[str, Callable[[int, int], bool]] = {
 
 def list_events(ledger: Ledger, params: Obj) -> Obj:
     """``GET /v1/events``; ``type`` may end in ``*`` (``payment_intent.*``), as on Stripe."""
-    only(params, frozenset({"limit", "starting_after", "ending_before", "type", "types",
-                            "created"}))  # fmt: skip
+    sdk_params.check(params, sdk.EventListParams)
     wanted = [name for name in [text(params, "type"), *strings(params, "types")] if name]
     events = [
         event
@@ -42,8 +43,7 @@ def list_events(ledger: Ledger, params: Obj) -> Obj:
 
 def list_payment_intents(ledger: Ledger, params: Obj) -> Obj:
     """``GET /v1/payment_intents`` (https://docs.stripe.com/api/payment_intents/list)."""
-    only(params, frozenset({"limit", "starting_after", "ending_before", "created", "customer",
-                            "expand"}))  # fmt: skip
+    sdk_params.check(params, sdk.PaymentIntentListParams)
     customer = text(params, "customer")
     intents = [
         found
@@ -60,8 +60,7 @@ def list_payment_intents(ledger: Ledger, params: Obj) -> Obj:
 
 def list_balance_transactions(ledger: Ledger, params: Obj) -> Obj:
     """``GET /v1/balance_transactions``: what a reconciliation reads to learn Stripe's fees."""
-    only(params, frozenset({"limit", "starting_after", "ending_before", "type", "source",
-                            "created", "currency", "expand"}))  # fmt: skip
+    sdk_params.check(params, sdk.BalanceTransactionListParams)
     kind, source, currency = text(params, "type"), text(params, "source"), text(params, "currency")
     entries = [
         entry
@@ -73,6 +72,24 @@ def list_balance_transactions(ledger: Ledger, params: Obj) -> Obj:
     ]
     page = _page(entries, params, "/v1/balance_transactions")
     # ``expand[]=data.source`` brings each movement's charge or refund, as on Stripe.
+    inner = {"expand": [path.removeprefix("data.") for path in strings(params, "expand")]}
+    page["data"] = [ledger.render(item, inner) for item in page["data"]]
+    return page
+
+
+def list_refunds(ledger: Ledger, params: Obj) -> Obj:
+    """``GET /v1/refunds`` by ``charge`` or ``payment_intent`` (docs.stripe.com/api/refunds)."""
+    sdk_params.check(params, sdk.RefundListParams)
+    charge, intent = text(params, "charge"), text(params, "payment_intent")
+    refunds = [
+        found
+        for found in ledger.objects.values()
+        if found["object"] == "refund"
+        and _created_within(found, params)
+        and charge in (None, found["charge"])
+        and intent in (None, found["payment_intent"])
+    ]
+    page = _page(refunds, params, "/v1/refunds")
     inner = {"expand": [path.removeprefix("data.") for path in strings(params, "expand")]}
     page["data"] = [ledger.render(item, inner) for item in page["data"]]
     return page
@@ -96,7 +113,7 @@ def stats(ledger: Ledger) -> Obj:
             counts["payment_intents"] += 1
             if (payment := entry(found)) is not None:
                 payment["payment_intents"] += 1
-        elif found["object"] == "charge" and found["status"] == "succeeded":
+        elif found["object"] == "charge" and found["captured"]:
             counts["succeeded_charges"] += 1
             counts["refunded"] += found["amount_refunded"]
             if (payment := entry(found)) is not None:

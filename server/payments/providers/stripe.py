@@ -6,13 +6,28 @@ happen above, with the same key, so a response lost on the way back can never be
 second charge (https://docs.stripe.com/api/idempotent_requests). A decline is an outcome
 (``failed``), not an error; an unreachable Stripe is ``ProviderUnavailable``; anything Stripe
 understood and refused is ``ProviderRefused``.
+
+Written for the API version the SDK pins (``stripe._api_version``), whose defaults differ
+from a pre-2023 Stripe:
+
+- Automatic payment methods are on unless types are given, and confirming one then needs a
+  ``return_url``. A till takes cards only, so every PaymentIntent names
+  ``allowed_payment_method_types=["card"]``: no redirect-based method can be offered, no
+  ``return_url`` is needed, and a 3-D Secure card stops at ``requires_action`` for the
+  iPad's Stripe SDK (``use_stripe_sdk``) instead of a browser redirect.
+- Capture is ``automatic_async``: a paid charge's ``balance_transaction`` (Stripe's fee) is
+  null in the confirm answer and in the success webhooks and comes later with
+  ``charge.updated``. The fee is read when it is there, never assumed: ``charge.updated``
+  makes the webhook fetch it, and the sweep fetches it for any payment still without one.
+- Idempotency keys may be pruned once 24 hours old, so a refund is looked up by our
+  ``refund_id`` metadata before it is (re)sent: a resend days later cannot refund twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import httpx
@@ -34,8 +49,8 @@ from server.payments.states import PaymentState, RefundState
 if TYPE_CHECKING:
     from stripe.params import (
         PaymentIntentCreateParams,
-        PaymentIntentCreateParamsPaymentMethodData,
         PaymentIntentListParams,
+        RefundListParams,
     )
 
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -47,6 +62,9 @@ _MAX_LEDGER_PAGES = 1_000  # 100,000 movements: a very busy day for one account
 _FIND_WINDOW = timedelta(minutes=10)
 """How far from our row's creation Stripe's ``created`` may be (the call, plus clock skew)."""
 _MAX_FIND_PAGES = 50  # 5,000 PaymentIntents in 20 minutes: far beyond one restaurant
+_MAX_REFUND_PAGES = 20  # 2,000 refunds of one payment: far beyond any till
+_CARD_ONLY = ["card"]
+"""What a till takes; exclusive with ``automatic_payment_methods`` (see the module's notes)."""
 _T = TypeVar("_T")
 
 
@@ -84,23 +102,28 @@ class StripeProvider:
         Without a token it waits, ``awaiting_customer``, for the iPad to confirm a card with
         the ``client_secret``. Stripe has no expiry of its own: ``expires_at`` is enforced by
         our sweep, which cancels.
+
+        An Apple Pay token first becomes a card PaymentMethod (``POST /v1/payment_methods``
+        with ``card[token]``, the form the SDK types: the current API has no
+        ``payment_method_data[card]``), under its own key, so a retry finds the same
+        ``pm_…`` instead of spending the single-use token twice.
         """
         params: PaymentIntentCreateParams = {
             "amount": payment.amount,
             "currency": payment.currency.lower(),
             "metadata": {"payment_id": str(payment.payment_id)},
             "description": payment.reference,
+            "allowed_payment_method_types": list(_CARD_ONLY),
             "expand": [_FEE],
         }
-        if payment.wallet_token is None:
-            params["allowed_payment_method_types"] = ["card"]
-        else:
-            # The SDK's typed params omit ``card``; the API turns a card token into a
-            # PaymentMethod here (docs.stripe.com/payments/payment-intents/migration).
-            params["payment_method_data"] = cast(
-                "PaymentIntentCreateParamsPaymentMethodData",
-                {"type": "card", "card": {"token": payment.wallet_token}},
+        if payment.wallet_token is not None:
+            method = await _call(
+                self._client.v1.payment_methods.create_async(
+                    {"type": "card", "card": {"token": payment.wallet_token}},
+                    {"idempotency_key": f"fynlo-wallet-{payment.payment_id}"},
+                )
             )
+            params["payment_method"] = method.id
             params["confirm"] = True
         key = f"fynlo-payment-{payment.payment_id}"
         return await self._charge(
@@ -169,11 +192,17 @@ class StripeProvider:
     async def refund(
         self, reference: str, *, refund_id: UUID, amount: int, currency: str
     ) -> ProviderRefund:
-        """Refund ``amount`` of the PaymentIntent ``reference``.
+        """Refund ``amount`` of the PaymentIntent ``reference``, once however often asked.
 
         Stripe refunds in the payment's own currency and takes none; ``currency`` is part of
-        the provider interface for providers that do.
+        the provider interface for providers that do. The refunds already made on the
+        PaymentIntent are read first: one carrying our ``refund_id`` is this refund, whose
+        answer was lost. The idempotency key alone would not do, since Stripe may prune it
+        after 24 hours and then a resend would refund again.
         """
+        made = await self._made_refund(reference, refund_id)
+        if made is not None:
+            return _refund(made)
         refund = await _call(
             self._client.v1.refunds.create_async(
                 {
@@ -185,6 +214,20 @@ class StripeProvider:
             )
         )
         return _refund(_decode(refund, _Refund))
+
+    async def _made_refund(self, reference: str, refund_id: UUID) -> _Refund | None:
+        params: RefundListParams = {"payment_intent": reference, "limit": 100}
+        wanted = str(refund_id)
+        for _ in range(_MAX_REFUND_PAGES):
+            page = await _call(self._client.v1.refunds.list_async(params))
+            for item in page.data:
+                found = _decode(item, _Refund)
+                if found.metadata.get("refund_id") == wanted:
+                    return found
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = page.data[-1].id
+        raise ProviderUnavailable("too many Stripe refunds to look through")
 
     async def refund_status(self, reference: str) -> ProviderRefund:
         return _refund(
@@ -265,6 +308,17 @@ class _BalanceTransaction(msgspec.Struct):
 
 class _Charge(msgspec.Struct):
     balance_transaction: str | _BalanceTransaction | None = None
+
+
+class _ChargeEvent(msgspec.Struct):
+    """A charge as ``charge.updated`` carries it (ids, not expanded objects)."""
+
+    id: str
+    status: str
+    captured: bool = False
+    payment_intent: str | None = None
+    balance_transaction: str | None = None
+    metadata: dict[str, str] = {}
 
 
 class _PaymentError(msgspec.Struct):
@@ -376,6 +430,24 @@ def _event(event: _Event) -> ProviderEvent | None:
             failure_reason=payment.failure_reason,
             provider_fee=payment.provider_fee,
         )
+    if event.type == "charge.updated":
+        # Asynchronous capture: the charge's balance transaction (the fee) arrives now.
+        charge = msgspec.json.decode(event.data.object, type=_ChargeEvent)
+        if (
+            charge.status != "succeeded"
+            or not charge.captured
+            or charge.payment_intent is None
+            or charge.balance_transaction is None
+        ):
+            return None
+        return ProviderEvent(
+            event_id=event.id,
+            kind="payment",
+            reference=charge.payment_intent,
+            payment_id=_our_id(charge.metadata, "payment_id"),
+            state=PaymentState.succeeded,
+            occurred_at=occurred_at,
+        )
     if event.type.startswith("refund."):
         stripe_refund = msgspec.json.decode(event.data.object, type=_Refund)
         refund = _refund(stripe_refund)
@@ -383,7 +455,10 @@ def _event(event: _Event) -> ProviderEvent | None:
             event_id=event.id,
             kind="refund",
             reference=refund.reference,
-            payment_id=_our_id(stripe_refund.metadata, "payment_id"),
+            payment_id=None,
+            # Our refund metadata holds our refund id only (see ``refund``): it finds the row
+            # before the create's answer has given it Stripe's reference.
+            refund_id=_our_id(stripe_refund.metadata, "refund_id"),
             state=refund.state,
             occurred_at=occurred_at,
             failure_reason=refund.failure_reason,

@@ -312,8 +312,9 @@ async def test_a_waiting_card_nobody_comes_back_for_is_canceled_at_its_deadline(
 # --- Apple Pay (created and charged in one call) --------------------------------------------
 
 
-def apple_pay_body() -> dict[str, Any]:
-    return {"method": "apple_pay", "amount": 2500, "wallet_token": f"tok_applepay_{uuid4().hex}"}
+async def apple_pay_body(fake: StripeFake) -> dict[str, Any]:
+    """An Apple Pay payment with a fresh single-use token, as PassKit gives the iPad."""
+    return {"method": "apple_pay", "amount": 2500, "wallet_token": await fake.apple_pay_token()}
 
 
 @pytest.mark.parametrize("resolver", ["retry", "webhook_then_retry", "poller"])
@@ -321,7 +322,7 @@ async def test_an_apple_pay_charge_whose_answer_was_lost_ends_succeeded(
     client: httpx.AsyncClient, tenant: Tenant, stripe_fake: StripeFake, resolver: str
 ) -> None:
     order_id = await make_order(tenant, seq=1, lines=PIZZA)
-    key, body = str(uuid4()), apple_pay_body()
+    key, body = str(uuid4()), await apple_pay_body(stripe_fake)
     await stripe_fake.faults(delay_next=1, delay_seconds=HELD, delay_path=STRIPE_CREATE)
 
     assert (await pay(client, tenant.headers, order_id, key=key, **body)).status_code == 503
@@ -346,7 +347,7 @@ async def test_an_apple_pay_charge_that_never_reached_stripe_fails_and_frees_the
     """We never keep the wallet token, so the poller cannot send the charge again; it looks
     for the PaymentIntent by our id and, finding none, ends the payment."""
     order_id = await make_order(tenant, seq=1, lines=PIZZA)
-    key, body = str(uuid4()), apple_pay_body()
+    key, body = str(uuid4()), await apple_pay_body(stripe_fake)
     await stripe_fake.faults(fail_next=1)
     assert (await pay(client, tenant.headers, order_id, key=key, **body)).status_code == 503
     payment_id = await only_payment(order_id)
@@ -519,7 +520,9 @@ async def test_canceling_an_apple_pay_charge_whose_answer_was_lost_tells_the_mon
 ) -> None:
     order_id = await make_order(tenant, seq=1, lines=PIZZA)
     await stripe_fake.faults(delay_next=1, delay_seconds=HELD, delay_path=STRIPE_CREATE)
-    assert (await pay(client, tenant.headers, order_id, **apple_pay_body())).status_code == 503
+    assert (
+        await pay(client, tenant.headers, order_id, **await apple_pay_body(stripe_fake))
+    ).status_code == 503
     await stripe_fake.answers_released()
     payment_id = await only_payment(order_id)
 
@@ -539,7 +542,7 @@ async def test_a_retry_after_the_deadline_makes_nothing_at_the_provider(
     """The charge never reached Stripe and the till retries it 16 minutes later: the
     customer has gone, so nothing is charged now; the payment ends and frees the order."""
     order_id = await make_order(tenant, seq=1, lines=PIZZA)
-    key, body = str(uuid4()), apple_pay_body()
+    key, body = str(uuid4()), await apple_pay_body(stripe_fake)
     await stripe_fake.faults(fail_next=1)
     assert (await pay(client, tenant.headers, order_id, key=key, **body)).status_code == 503
     await quiet_for(await only_payment(order_id), minutes=16)

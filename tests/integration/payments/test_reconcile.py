@@ -73,9 +73,13 @@ async def a_day_of_trade(
 
 
 async def test_a_normal_day_balances_to_the_penny(
-    client: httpx.AsyncClient, tenant: Tenant, open_banking_sandbox: OpenBankingSandbox
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    stripe_fake: StripeFake,
+    open_banking_sandbox: OpenBankingSandbox,
 ) -> None:
     await a_day_of_trade(client, tenant, open_banking_sandbox)
+    await stripe_fake.release_balance_transactions()  # Stripe books async captures later
     since, until = window()
     report = await reconcile(since, until, restaurant_id=tenant.restaurant_id)
     assert report.findings == []
@@ -95,6 +99,7 @@ async def test_money_the_provider_took_that_we_do_not_know_is_found(
         NewPayment(payment_id=uuid4(), amount=999, currency="GBP", reference="not ours")
     )
     await stripe_fake.provider().confirm(stranger.reference, "pm_card_visa")
+    await stripe_fake.release_balance_transactions()  # Stripe books async captures later
     report = await reconcile(*window(), restaurant_id=tenant.restaurant_id)
     assert [(f.kind, f.reference, f.theirs) for f in report.findings] == [
         ("unknown_at_fynlo", stranger.reference, 999)
@@ -110,6 +115,7 @@ async def test_a_success_after_a_cancel_and_an_overpaid_order_are_found(
     waiting = (await pay(client, tenant.headers, order_id, method="card", amount=2500)).json()
     reference = await reference_of(waiting["id"])
     await stripe_fake.provider().confirm(reference, "pm_card_visa")  # the iPad charged it...
+    await stripe_fake.release_balance_transactions()  # Stripe books async captures later
     assert DB.pool is not None
     async with DB.pool.acquire() as conn:  # ...while our copy was canceled and its answer lost
         await conn.execute(
@@ -144,6 +150,7 @@ async def test_the_command_exits_1_and_says_why(
         NewPayment(payment_id=uuid4(), amount=1234, currency="GBP", reference="not ours")
     )
     await stripe_fake.provider().confirm(stranger.reference, "pm_card_visa")
+    await stripe_fake.release_balance_transactions()  # Stripe books async captures later
     since, until = window()
     env = fynlo_env(
         FYNLO_DATABASE_URL=settings.database_url or "",

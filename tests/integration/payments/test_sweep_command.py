@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 import pytest
@@ -126,7 +126,7 @@ async def test_the_sweep_command_ends_lost_card_apple_pay_and_bank_payments(
     )  # fmt: skip
     wallet_order, wallet = await lost_payment(
         client, tenant, 2, stripe_fake, r"^/v1/payment_intents$",
-        method="apple_pay", amount=2500, wallet_token=f"tok_applepay_{uuid4().hex}",
+        method="apple_pay", amount=2500, wallet_token=await stripe_fake.apple_pay_token(),
     )  # fmt: skip
     _, bank = await lost_payment(
         client, tenant, 3, open_banking_sandbox, r"^/v3/payments$",

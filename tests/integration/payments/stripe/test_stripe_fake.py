@@ -53,6 +53,7 @@ def paid_params(
         "currency": "gbp",
         "metadata": {"payment_id": "p-1"},
         "payment_method": "pm_card_visa",
+        "allowed_payment_method_types": ["card"],
         "confirm": True,
     }
     if expand:
@@ -61,7 +62,7 @@ def paid_params(
 
 
 async def test_a_visa_payment_succeeds_and_its_fee_is_in_the_balance_transaction(
-    sdk: stripe.StripeClient,
+    stripe_fake: StripeFake, sdk: stripe.StripeClient
 ) -> None:
     intent = await sdk.v1.payment_intents.create_async(
         params=paid_params(expand=["latest_charge.balance_transaction"])
@@ -69,8 +70,14 @@ async def test_a_visa_payment_succeeds_and_its_fee_is_in_the_balance_transaction
 
     assert intent.status == "succeeded"
     assert intent.amount_received == 1234
+    assert intent.capture_method == "automatic_async"
     charge = intent.latest_charge
     assert isinstance(charge, stripe.Charge)
+    assert charge.balance_transaction is None  # asynchronous capture: the fee comes later
+    assert await stripe_fake.release_balance_transactions() == [charge.id]
+    charge = await sdk.v1.charges.retrieve_async(
+        charge.id, params={"expand": ["balance_transaction"]}
+    )
     fees = charge.balance_transaction
     assert isinstance(fees, stripe.BalanceTransaction)
     expected_fee = round_half_up(1234 * FEE_BP, 10_000) + FEE_FIXED
@@ -104,7 +111,9 @@ async def test_an_unconfirmed_intent_waits_then_confirms_with_a_card(
 async def test_a_declined_card_is_a_card_error_and_the_intent_keeps_the_reason(
     sdk: stripe.StripeClient,
 ) -> None:
-    intent = await sdk.v1.payment_intents.create_async(params={"amount": 700, "currency": "gbp"})
+    intent = await sdk.v1.payment_intents.create_async(
+        params={"amount": 700, "currency": "gbp", "allowed_payment_method_types": ["card"]}
+    )
 
     with pytest.raises(stripe.CardError) as declined:
         await sdk.v1.payment_intents.confirm_async(
@@ -123,20 +132,20 @@ async def test_a_declined_card_is_a_card_error_and_the_intent_keeps_the_reason(
 async def test_an_apple_pay_token_pays_as_a_card_in_the_apple_pay_wallet(
     stripe_fake: StripeFake, sdk: stripe.StripeClient
 ) -> None:
-    token = await raw_post(stripe_fake, "/v1/tokens", {"pk_token": "{}"}, key="tok-1")
-    # The SDK's typed params have no payment_method_data[card]; the API takes a token there.
-    params = cast(
-        "PaymentIntentCreateParams",
-        {
-            "amount": 900,
-            "currency": "gbp",
-            "confirm": True,
-            "payment_method_data": {"type": "card", "card": {"token": token.json()["id"]}},
-        },
+    token = await stripe_fake.apple_pay_token()
+    method = await sdk.v1.payment_methods.create_async(
+        params={"type": "card", "card": {"token": token}}
     )
 
     intent = await sdk.v1.payment_intents.create_async(
-        params={**params, "expand": ["latest_charge"]}
+        params={
+            "amount": 900,
+            "currency": "gbp",
+            "confirm": True,
+            "payment_method": method.id,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "expand": ["latest_charge"],
+        }
     )
 
     assert intent.status == "succeeded"
@@ -146,7 +155,7 @@ async def test_an_apple_pay_token_pays_as_a_card_in_the_apple_pay_wallet(
     card = details.card if details else None
     assert card is not None and card.wallet is not None and card.wallet.type == "apple_pay"
     with pytest.raises(stripe.InvalidRequestError) as reused:
-        await sdk.v1.payment_intents.create_async(params=params)
+        await sdk.v1.payment_methods.create_async(params={"type": "card", "card": {"token": token}})
     assert reused.value.code == "token_already_used"
 
 

@@ -55,7 +55,7 @@ async def test_the_provider_fits_the_provider_interface(stripe_fake: StripeFake)
     assert provider.name == "stripe"
 
 
-async def test_a_card_payment_waits_for_the_ipad_then_succeeds_with_stripes_fee(
+async def test_a_card_payment_waits_for_the_ipad_then_succeeds_and_its_fee_comes_later(
     stripe_fake: StripeFake,
 ) -> None:
     provider = stripe_fake.provider()
@@ -63,12 +63,16 @@ async def test_a_card_payment_waits_for_the_ipad_then_succeeds_with_stripes_fee(
 
     created = await provider.create(payment)
     confirmed = await provider.confirm(created.reference, "pm_card_visa")
+    before_fee = await provider.status(created.reference)
+    await stripe_fake.release_balance_transactions()
     status = await provider.status(created.reference)
 
     assert created.state is PaymentState.awaiting_customer
     assert created.client_secret is not None and created.client_secret.startswith("pi_")
-    assert (confirmed.state, confirmed.provider_fee) == (PaymentState.succeeded, stripe_fee(1234))
-    assert status == confirmed
+    # Asynchronous capture (the pinned version's default): paid now, Stripe's fee later.
+    assert (confirmed.state, confirmed.provider_fee) == (PaymentState.succeeded, None)
+    assert before_fee == confirmed
+    assert (status.state, status.provider_fee) == (PaymentState.succeeded, stripe_fee(1234))
     stats = await stripe_fake.stats()
     assert stats["by_payment_id"][str(payment.payment_id)] == {
         "payment_intents": 1,
@@ -103,9 +107,11 @@ async def test_confirming_twice_returns_the_same_outcome(stripe_fake: StripeFake
 async def test_an_apple_pay_token_is_charged_at_once(stripe_fake: StripeFake) -> None:
     provider = stripe_fake.provider()
 
-    payment = await provider.create(new_payment(2000, wallet_token="tok_applepay_from_passkit"))
+    token = await stripe_fake.apple_pay_token()
 
-    assert (payment.state, payment.provider_fee) == (PaymentState.succeeded, stripe_fee(2000))
+    payment = await provider.create(new_payment(2000, wallet_token=token))
+
+    assert (payment.state, payment.provider_fee) == (PaymentState.succeeded, None)
     [charged] = [hook for hook in await stripe_fake.webhooks("charge.succeeded")]
     charge = json.loads(charged["payload"])["data"]["object"]
     assert charge["payment_method_details"]["card"]["wallet"]["type"] == "apple_pay"
@@ -126,6 +132,8 @@ async def test_cancel_ends_a_waiting_payment_but_reports_one_already_paid(
     provider = stripe_fake.provider()
     waiting = await provider.create(new_payment())
     already_paid = await paid(provider)
+
+    await stripe_fake.release_balance_transactions()
 
     canceled = await provider.cancel(waiting.reference)
     too_late = await provider.cancel(already_paid)
@@ -184,8 +192,8 @@ async def test_a_lost_answer_is_unavailable_and_the_retry_finds_the_same_intent(
 
 async def test_a_lost_charge_answer_never_charges_twice(stripe_fake: StripeFake) -> None:
     provider = stripe_fake.provider(timeout_seconds=losing_answers_after(0.3))
-    payment = new_payment(wallet_token="tok_applepay_lost_answer")
-    await stripe_fake.faults(delay_next=1, delay_seconds=1.0)
+    payment = new_payment(wallet_token=await stripe_fake.apple_pay_token())
+    await stripe_fake.faults(delay_next=1, delay_seconds=1.0, delay_path="/payment_intents$")
 
     with pytest.raises(ProviderUnavailable):
         await provider.create(payment)
