@@ -17,7 +17,7 @@ import msgspec
 
 from server.auth.permissions import Permission
 from server.catalog.prices import record_price
-from server.sync.registry import Admission, DeviceContext, FieldRule, Written, register
+from server.sync.registry import DeviceContext, FieldRule, Written, always, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 from server.sync.store import record_server_change, server_change, transaction
 
@@ -118,14 +118,10 @@ AVAILABILITY_FIELDS = {
 }
 
 
-def admit_availability(change: object, current: Version | None, facts: object) -> Admission:
-    return Admission(frozenset({Permission.availability_set}))
-
-
 register(
     AVAILABILITY,
     tier=0,
-    admit=admit_availability,
+    admit=always(Permission.availability_set),
     fields=AVAILABILITY_FIELDS,
     validate=validate_availability,
     project=project_availability,

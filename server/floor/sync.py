@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from server.auth.permissions import Permission
-from server.sync.registry import Admission, DeviceContext, FieldRule, register
+from server.sync.registry import DeviceContext, FieldRule, always, register
 from server.sync.rules import Change, EntitySpec, Rejected, Version
 
 # The entity id of a table's state is the dining table's own id.
@@ -45,14 +45,10 @@ TABLE_STATE_FIELDS = {
 }
 
 
-def admit_table_state(change: object, current: Version | None, facts: object) -> Admission:
-    return Admission(frozenset({Permission.orders_take}))
-
-
 register(
     TABLE_STATE,
     tier=0,
-    admit=admit_table_state,
+    admit=always(Permission.orders_take),
     fields=TABLE_STATE_FIELDS,
     validate=validate_table_state,
 )

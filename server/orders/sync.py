@@ -73,6 +73,8 @@ ORDER_LINE = EntitySpec(
 
 Pence = int
 BasisPoints = int
+MAX_PRICE: Pence = 10_000_000
+"""The most a line's unit price may be (£100,000)."""
 
 
 class OrderFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -198,7 +200,7 @@ def validate_line(change: Change, current: Version | None, device: DeviceContext
     if change.op == "delete":
         return
     fields: LineFields = _typed(LineFields, change.fields)
-    _check_range("unit_price", fields.unit_price, 0, 10_000_000)
+    _check_range("unit_price", fields.unit_price, 0, MAX_PRICE)
     _check_range("quantity", fields.quantity, 1, 10_000)
     _check_range("vat_rate_bp", fields.vat_rate_bp, 0, 10_000)
     _check_discount(fields, current, "line")
@@ -257,22 +259,28 @@ async def prepare_orders(
 ) -> OrderFacts:
     facts = OrderFacts()
     lines = [c for c in changes if c.entity_type == "order_line" and c.op == "upsert"]
-    for row in await conn.fetch(
-        "SELECT id, order_id FROM order_lines WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
-        device.restaurant_id,
-        [c.entity_id for c in lines],
-    ):
-        facts.line_orders[row["id"]] = row["order_id"]
+    # A line edit names no order_id (it is create-only): read which order it belongs to.
+    edits = [c.entity_id for c in lines if "order_id" not in c.fields]
+    if edits:
+        for row in await conn.fetch(
+            "SELECT id, order_id FROM order_lines"
+            " WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
+            device.restaurant_id,
+            edits,
+        ):
+            facts.line_orders[row["id"]] = row["order_id"]
     order_ids = {c.entity_id for c in changes if c.entity_type == "order"}
     order_ids |= set(facts.line_orders.values())
     order_ids |= {order_id for c in lines if (order_id := _order_of(c.fields)) is not None}
-    for row in await conn.fetch(
-        "SELECT id, status, subtotal FROM orders WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
-        device.restaurant_id,
-        list(order_ids),
-    ):
-        facts.statuses[row["id"]] = row["status"]
-        facts.subtotals[row["id"]] = row["subtotal"]
+    if order_ids:
+        for row in await conn.fetch(
+            "SELECT id, status, subtotal FROM orders"
+            " WHERE restaurant_id = $1 AND id = ANY($2::uuid[])",
+            device.restaurant_id,
+            list(order_ids),
+        ):
+            facts.statuses[row["id"]] = row["status"]
+            facts.subtotals[row["id"]] = row["subtotal"]
     for change in changes:
         if change.entity_type == "order" and isinstance(change.fields.get("status"), str):
             facts.statuses[change.entity_id] = change.fields["status"]
@@ -321,14 +329,18 @@ def _price_checks(change: ChangeIn) -> list[PriceCheck]:
     except (msgspec.ValidationError, ValueError):
         return []
     checks = []
+    # Only prices validation can accept are looked up: an absurd one is refused on its own,
+    # and must not fail the batch's one price query for every other line.
     if (
         isinstance(typed.product_id, UUID)
         and isinstance(typed.unit_price, int)
         and isinstance(typed.vat_rate_bp, int)
+        and 0 <= typed.unit_price <= MAX_PRICE
+        and 0 <= typed.vat_rate_bp <= pricing.BASIS_POINTS
     ):
         checks.append(_product_check(typed.product_id, at, typed.unit_price, typed.vat_rate_bp))
     for modifier in typed.modifiers if isinstance(typed.modifiers, list) else []:
-        if modifier.modifier_id is not None:
+        if modifier.modifier_id is not None and abs(modifier.price_delta) <= MAX_PRICE:
             checks.append(_modifier_check(modifier.modifier_id, at, modifier.price_delta))
     return checks
 

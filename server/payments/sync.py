@@ -23,11 +23,11 @@ from server.payments import ledger
 from server.payments.fees import Method, fee_for
 from server.payments.quotes import schedule
 from server.sync.registry import (
-    Admission,
     DeviceContext,
     FieldRule,
     ProjectionRefused,
     Written,
+    always,
     register,
 )
 from server.sync.rules import Change, EntitySpec, Rejected, Version
@@ -117,14 +117,10 @@ CASH_PAYMENT_FIELDS = {
 }
 
 
-def admit_cash_payment(change: object, current: Version | None, facts: object) -> Admission:
-    return Admission(frozenset({Permission.payments_take}))
-
-
 register(
     CASH_PAYMENT,
     tier=1,
-    admit=admit_cash_payment,
+    admit=always(Permission.payments_take),
     fields=CASH_PAYMENT_FIELDS,
     validate=validate_cash_payment,
     project=project_cash_payments,

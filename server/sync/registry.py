@@ -164,6 +164,12 @@ def entity_types() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def always(permission: Permission) -> Admit:
+    """An ``admit`` for a type whose every change needs ``permission`` and nothing more."""
+    admission = Admission(frozenset({permission}))
+    return lambda _change, _current, _facts: admission
+
+
 def _read_only(_change: Change, _current: Version | None, _facts: Any) -> Admission:
     raise AssertionError("read-only types are refused before admission")
 

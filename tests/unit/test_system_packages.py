@@ -115,6 +115,21 @@ def test_an_install_that_did_not_take_fails(tmp_path: Path) -> None:
     assert calls[0] == "update -qq" and calls[1].startswith("install -y -qq")
 
 
+def test_a_failing_apt_get_update_still_installs(tmp_path: Path) -> None:
+    """One unreachable source fails `apt-get update` as a whole; Debian's lists may still be
+    there, so the install is tried, and the check after it decides."""
+    if os.geteuid() != 0:
+        return  # only root installs; the non-root path is tested apart
+    apt_get = tmp_path / "apt-get"
+    calls = tmp_path / "calls"
+    apt_get.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" != update ]\n')
+    apt_get.chmod(0o755)
+    result = script("run", FYNLO_APT_GET=str(apt_get), **NOTHING)
+    assert "apt-get update reported errors" in result.stderr, result
+    assert calls.read_text().splitlines()[1].startswith("install -y -qq"), calls.read_text()
+    assert result.returncode == 1  # the stand-in installed nothing: still not a pass
+
+
 def test_with_sudo_a_non_root_user_installs_through_it() -> None:
     """`.ci/run` passes --sudo: a CI runner that is not root installs through sudo -n."""
     folder = Path(tempfile.mkdtemp(prefix="fynlo-sudo-"))
