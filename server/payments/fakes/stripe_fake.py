@@ -1,11 +1,13 @@
 """A fake Stripe API on 127.0.0.1 that the real ``stripe`` SDK talks to, for tests and ``make run``.
 
 It speaks Stripe's v1 wire format (form-encoded requests, Bearer ``sk_test_…`` keys, JSON
-objects and errors) for PaymentIntents, PaymentMethods, refunds, events and balance
-transactions as the API version the SDK pins (``stripe._api_version``) has them: the
-parameters the SDK's typed params declare and no others, automatic payment methods on by
-default, asynchronous capture by default (the fee comes later, with ``charge.updated``),
-manual capture, and idempotency keys pruned after 24 hours. It delivers signed webhooks.
+objects and errors) for PaymentIntents (and their search), PaymentMethods, refunds, events,
+balance transactions and Stripe Terminal (connection tokens, locations, readers and the
+simulated reader's test helper, ``stripe_fake_terminal``; card_present payments,
+``stripe_fake_card_present``) as the API version the SDK pins (``stripe._api_version``)
+has them: the parameters the SDK's typed params declare and no others, automatic payment
+methods on by default, asynchronous capture by default (the fee comes later, with
+``charge.updated``), manual capture, and idempotency keys pruned after 24 hours. It delivers signed webhooks.
 Test controls live under ``/_fake/`` and are not part of Stripe:
 
 - ``GET /_fake/stats``: PaymentIntents, succeeded charges and refunds, per ``payment_id``.
@@ -20,6 +22,18 @@ Test controls live under ``/_fake/`` and are not part of Stripe:
 - ``POST /_fake/idempotency/age``: ``{"seconds": n}`` makes every saved idempotency key n
   seconds older; keys 24 hours old are pruned, as Stripe may.
 - ``POST /_fake/apple/paymentSession``: Apple Pay's merchant validation endpoint.
+- ``POST /_fake/terminal/tap``: ``{"payment_intent": "pi_…", "number": "4242424242424242",
+  "amount_tip": 0}`` does what the Terminal iOS SDK's collect + confirm does with Tap to Pay
+  on the iPad (a ``mobile_phone_reader``) to a card_present intent; it answers the intent, or
+  Stripe's 402 card error for a declined card (``stripe_fake_terminal_sdk``).
+- ``POST /_fake/terminal/forward_offline``: ``{"amount", "currency", "metadata",
+  "capture_method": "manual"|"automatic", "number", "amount_tip", "stored_at"}`` creates and
+  confirms the intent of a payment the SDK stored offline, as forwarding does; it answers the
+  intent, declined or not.
+- ``POST /_fake/authorizations/age``: ``{"seconds": n}`` makes every uncaptured in-person
+  authorisation n seconds older; those past their window (Visa 5 days, others 2) lapse:
+  canceled, ``automatic``, with ``charge.expired`` and ``payment_intent.canceled``
+  (``stripe_fake_authorizations``). Answers ``{"canceled": [pi ids]}``.
 """
 
 from __future__ import annotations
@@ -35,10 +49,12 @@ from litestar import Litestar, Request, Response, get, post, route
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
+from server.payments.fakes import stripe_fake_authorizations as authorizations
 from server.payments.fakes.stripe_fake_api import Answer, FakeStripeAccount, Faults
 from server.payments.fakes.stripe_fake_forms import Obj, StripeFakeError, parse_form
 from server.payments.fakes.stripe_fake_ledger import API_VERSION
 from server.payments.fakes.stripe_fake_reports import stats
+from server.payments.fakes.stripe_fake_terminal_sdk import forward_offline, tap_to_pay
 
 APPLE_SESSION_SECONDS = 300
 """Apple's merchant sessions expire five minutes after they are made."""
@@ -80,6 +96,9 @@ def create_stripe_fake(
             fake_release_balance_transactions,
             fake_age_idempotency_keys,
             apple_payment_session,
+            fake_tap_to_pay,
+            fake_forward_offline,
+            fake_age_authorizations,
         ],
         state=State({"stripe": account}),
         on_startup=[account.outbox.start],
@@ -231,3 +250,62 @@ async def apple_payment_session(data: JSONBody[MerchantValidation]) -> Response[
             "pspId": hashlib.sha256(b"fake-stripe").hexdigest().upper(),
         }
     )
+
+
+class Tap(msgspec.Struct, forbid_unknown_fields=True):
+    """A card tapped on the iPad for ``payment_intent`` (Tap to Pay, the Terminal iOS SDK)."""
+
+    payment_intent: str
+    number: str | None = None
+    """One of Stripe's Terminal test cards; None: the default Visa 4242…"""
+    amount_tip: int = 0
+
+
+@post("/_fake/terminal/tap", status_code=200)
+async def fake_tap_to_pay(state: State, data: JSONBody[Tap]) -> Response[Obj]:
+    ledger = _account(state).ledger
+    try:
+        intent = tap_to_pay(ledger, data.payment_intent, data.number, data.amount_tip)
+    except StripeFakeError as error:
+        return Response(error.body(), status_code=error.status)
+    return Response(intent)
+
+
+class OfflinePayment(msgspec.Struct, forbid_unknown_fields=True):
+    """A payment the Terminal SDK stored offline, as it forwards it on reconnecting."""
+
+    amount: int
+    currency: str
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    capture_method: Literal["manual", "automatic"] = "automatic"
+    number: str | None = None
+    amount_tip: int = 0
+    stored_at: int | None = None
+    """When the SDK stored it (Unix seconds); None: now."""
+
+
+@post("/_fake/terminal/forward_offline", status_code=200)
+async def fake_forward_offline(state: State, data: JSONBody[OfflinePayment]) -> Response[Obj]:
+    try:
+        intent = forward_offline(
+            _account(state).ledger,
+            amount=data.amount,
+            currency=data.currency,
+            metadata=data.metadata,
+            capture_method=data.capture_method,
+            number=data.number,
+            tip=data.amount_tip,
+            stored_at=data.stored_at,
+        )
+    except StripeFakeError as error:
+        return Response(error.body(), status_code=error.status)
+    return Response(intent)
+
+
+class AgeAuthorizations(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: int
+
+
+@post("/_fake/authorizations/age", status_code=200)
+async def fake_age_authorizations(state: State, data: JSONBody[AgeAuthorizations]) -> Obj:
+    return {"canceled": authorizations.age(_account(state).ledger, data.seconds)}

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import stripe.params as sdk
+import stripe.params.terminal as sdk_terminal
 
 from server.payments.fakes import stripe_fake_params as sdk_params
+from server.payments.fakes import stripe_fake_terminal as terminal
 from server.payments.fakes.stripe_fake_forms import Obj, StripeFakeError
 from server.payments.fakes.stripe_fake_idempotency import IdempotencyKeys, SavedResponse
 from server.payments.fakes.stripe_fake_ledger import Ledger
@@ -28,6 +30,7 @@ from server.payments.fakes.stripe_fake_reports import (
     list_payment_intents,
     list_refunds,
 )
+from server.payments.fakes.stripe_fake_search import search_payment_intents
 from server.payments.fakes.stripe_fake_webhooks import WebhookOutbox
 
 Action = Callable[[Ledger, Obj, str], Obj]
@@ -51,6 +54,7 @@ def _create_method(ledger: Ledger, params: Obj, _: str) -> Obj:
 ENDPOINTS: list[tuple[str, str, Action]] = [
     ("POST", "/v1/payment_intents", lambda ledger, params, _: ledger.create_intent(params)),
     ("GET", "/v1/payment_intents", lambda ledger, params, _: list_payment_intents(ledger, params)),
+    ("GET", "/v1/payment_intents/search", search_payment_intents),  # before /{id}: first match
     (
         "GET",
         "/v1/payment_intents/{id}",
@@ -78,6 +82,17 @@ ENDPOINTS: list[tuple[str, str, Action]] = [
         "GET",
         "/v1/balance_transactions/{id}",
         _retrieve("balance_transaction", sdk.BalanceTransactionRetrieveParams),
+    ),
+    *terminal.ENDPOINTS,
+    (
+        "GET",
+        "/v1/terminal/locations/{id}",
+        _retrieve("terminal.location", sdk_terminal.LocationRetrieveParams),
+    ),
+    (
+        "GET",
+        "/v1/terminal/readers/{id}",
+        _retrieve("terminal.reader", sdk_terminal.ReaderRetrieveParams),
     ),
 ]
 """Every endpoint the fake serves; each checks its parameters against the SDK's TypedDict."""

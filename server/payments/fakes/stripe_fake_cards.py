@@ -75,9 +75,21 @@ class Cards:
         self._objects = objects
         self._behaviour: dict[str, CardProfile] = {}
         """How each PaymentMethod behaves when charged (Stripe keeps this to itself)."""
+        self._readers: dict[str, str | None] = {}
 
     def card_of(self, method_id: str) -> CardProfile:
         return self._behaviour[method_id]
+
+    def register(self, method: Obj, card: CardProfile, *, reader: str | None = None) -> str:
+        """Keep a PaymentMethod made elsewhere (a card read in person, by ``reader`` if known)."""
+        self._objects[method["id"]] = method
+        self._behaviour[method["id"]] = card
+        self._readers[method["id"]] = reader
+        return str(method["id"])
+
+    def reader_of(self, method_id: str) -> str | None:
+        """The Terminal reader that read this card, if it was read in person by a known one."""
+        return self._readers.get(method_id)
 
     def create_token(self, params: Obj) -> Obj:
         """An Apple Pay token, as Stripe makes one from PassKit's ``pk_token``."""
@@ -130,7 +142,9 @@ class Cards:
                 param="payment_method_data[type]",
             )
         if method_id is not None:
-            intent["payment_method"] = self._method_by_id(method_id)
+            intent["payment_method"] = _allowed(
+                intent, self._objects[self._method_by_id(method_id)]
+            )
         if intent["payment_method"] and intent["status"] == "requires_payment_method":
             intent["status"] = "requires_confirmation"
 
@@ -185,6 +199,21 @@ class Cards:
         }
         self._behaviour[method_id] = card
         return method_id
+
+
+def _allowed(intent: Obj, method: Obj) -> str:
+    """A method of a type the intent takes (a card online is refused by a card_present intent)."""
+    allowed = intent["payment_method_types"]
+    if method["type"] not in allowed:
+        raise StripeFakeError(
+            400,
+            f"The PaymentMethod provided ({method['type']}) is not allowed for this "
+            f"PaymentIntent. Please attach a PaymentMethod of one of the following types: "
+            f"{', '.join(allowed)}.",
+            code="payment_intent_incompatible_payment_method",
+            param="payment_method",
+        )
+    return str(method["id"])
 
 
 def billing_details() -> Obj:

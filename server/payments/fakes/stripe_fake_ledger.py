@@ -18,6 +18,10 @@ It behaves as the API version the SDK pins, not as a pre-2023 Stripe:
   those until ``release_balance_transactions`` (a ``/_fake/`` control, or a timer).
   ``automatic`` books the fee at once; ``manual`` stops at ``requires_capture`` until
   ``POST /v1/payment_intents/{id}/capture``.
+- A ``card_present`` intent (``allowed_payment_method_types=["card_present"]``) is paid by a
+  card a Terminal reader read (``stripe_fake_terminal``); it never stops at
+  ``requires_action``, and if left uncaptured its authorisation lapses
+  (``stripe_fake_authorizations``, ``expire_authorization``).
 """
 
 from __future__ import annotations
@@ -30,14 +34,8 @@ import stripe.params as sdk
 
 from server.money import round_half_up
 from server.payments.fakes import stripe_fake_params as sdk_params
-from server.payments.fakes.stripe_fake_cards import (
-    CardProfile,
-    Cards,
-    billing_details,
-    card_details,
-    new_id,
-    now,
-)
+from server.payments.fakes.stripe_fake_cards import CardProfile, Cards, new_id, now
+from server.payments.fakes.stripe_fake_charges import new_charge
 from server.payments.fakes.stripe_fake_forms import (
     Obj,
     StripeFakeError,
@@ -315,10 +313,42 @@ class Ledger:
             self._emit("charge.updated", charge, previous={"balance_transaction": None})
         return released
 
+    def confirm_in_person(self, intent: Obj, method_id: str) -> None:
+        """Confirm ``intent`` with a card a reader just read, as the reader or Terminal SDK does.
+
+        A decline raises its card error after the intent, charge and events record it.
+        """
+        intent.update(payment_method=method_id, status="requires_confirmation")
+        self._confirm(intent, {})
+
+    def expire_authorization(self, intent: Obj) -> None:
+        """Stripe cancels an intent whose authorisation lapsed uncaptured and releases the hold.
+
+        The charge is refunded in full and ``charge.expired`` says so
+        (docs.stripe.com/api/events/types#event_types-charge.expired); the intent is canceled
+        with ``cancellation_reason`` ``automatic``, the reason Stripe gives for a cancellation it
+        made itself (docs.stripe.com/api/payment_intents/object, ``cancellation_reason``).
+        """
+        charge = self.objects[intent["latest_charge"]]
+        charge.update(refunded=True, amount_refunded=charge["amount"])
+        intent.update(
+            status="canceled",
+            amount_capturable=0,
+            canceled_at=now(),
+            cancellation_reason="automatic",
+        )
+        self._emit("charge.expired", charge)
+        self._emit("payment_intent.canceled", intent)
+
+    def emit(self, event_type: str, about: Obj) -> None:
+        """Record and deliver an event about ``about`` (for the Terminal resources)."""
+        self._emit(event_type, about)
+
     def get(self, kind: str, object_id: str, *, param: str = "id") -> Obj:
         found = self.objects.get(object_id)
         if found is None or found["object"] != kind:
-            raise missing(kind, object_id, param)
+            # Stripe names Terminal objects without their namespace: "No such location: 'tml_…'".
+            raise missing(kind.removeprefix("terminal."), object_id, param)
         return found
 
     def render(self, found: Obj, params: Obj) -> Obj:
@@ -385,7 +415,8 @@ class Ledger:
         ):
             raise StripeFakeError(400, RETURN_URL_NEEDED, param="return_url")
         card = self.cards.card_of(method_id)
-        if card.needs_action:
+        # In person the card itself is the authentication: no 3-D Secure, no requires_action.
+        if card.needs_action and self.objects[method_id]["type"] != "card_present":
             url = self._return_urls.get(intent["id"])
             next_action: Obj = (
                 {"type": "redirect_to_url", "redirect_to_url": {"return_url": url, "url": url}}
@@ -451,73 +482,9 @@ class Ledger:
         charge["balance_transaction"] = fees["id"]
 
     def _charge(self, intent: Obj, method_id: str, card: CardProfile) -> Obj:
-        paid = card.decline is None
-        charge_id = new_id("ch")
-        wallet = self.objects[method_id]["card"]["wallet"]
-        return self._store(
-            {
-                "id": charge_id,
-                "object": "charge",
-                "amount": intent["amount"],
-                "amount_captured": 0,
-                "amount_refunded": 0,
-                "application": None,
-                "application_fee": None,
-                "application_fee_amount": None,
-                "balance_transaction": None,
-                "billing_details": billing_details(),
-                "calculated_statement_descriptor": "FYNLO",
-                "captured": False,
-                "created": now(),
-                "currency": intent["currency"],
-                "customer": None,
-                "description": intent["description"],
-                "disputed": False,
-                "failure_balance_transaction": None,
-                "failure_code": card.decline[0] if card.decline else None,
-                "failure_message": None if paid else "Your card was declined.",
-                "fraud_details": {},
-                "livemode": False,
-                "metadata": dict(intent["metadata"]),
-                "on_behalf_of": None,
-                "outcome": {
-                    "advice_code": None,
-                    "network_advice_code": None,
-                    "network_decline_code": None,
-                    "network_status": "approved_by_network" if paid else "declined_by_network",
-                    "reason": None if paid else card.decline[1] if card.decline else None,
-                    "risk_level": "normal",
-                    "seller_message": "Payment complete." if paid else "The bank declined.",
-                    "type": "authorized" if paid else "issuer_declined",
-                },
-                "paid": paid,
-                "payment_intent": intent["id"],
-                "payment_method": method_id,
-                "payment_method_details": {
-                    "type": "card",
-                    "card": {
-                        **card_details(card, wallet=wallet is not None),
-                        "amount_authorized": intent["amount"] if paid else None,
-                        "authorization_code": None,
-                        "network": card.brand,
-                        "network_transaction_id": None,
-                    },
-                },
-                "receipt_email": None,
-                "receipt_number": None,
-                "receipt_url": f"https://pay.stripe.com/receipts/fake/{charge_id}",
-                "refunded": False,
-                "review": None,
-                "shipping": None,
-                "source": None,
-                "source_transfer": None,
-                "statement_descriptor": None,
-                "statement_descriptor_suffix": intent["statement_descriptor_suffix"],
-                "status": "succeeded" if paid else "failed",
-                "transfer_data": None,
-                "transfer_group": None,
-            }
-        )
+        reader_id = self.cards.reader_of(method_id)
+        reader = self.objects.get(reader_id) if reader_id else None
+        return self._store(new_charge(intent, self.objects[method_id], card, reader=reader))
 
     def _balance_transaction(
         self,

@@ -38,7 +38,7 @@ def list_events(ledger: Ledger, params: Obj) -> Obj:
         for event in ledger.events
         if _created_within(event, params) and (not wanted or _type_matches(event, wanted))
     ]
-    return _page(events, params, "/v1/events")
+    return paginate(events, params, "/v1/events")
 
 
 def list_payment_intents(ledger: Ledger, params: Obj) -> Obj:
@@ -52,7 +52,7 @@ def list_payment_intents(ledger: Ledger, params: Obj) -> Obj:
         and _created_within(found, params)
         and customer in (None, found.get("customer"))
     ]
-    page = _page(intents, params, "/v1/payment_intents")
+    page = paginate(intents, params, "/v1/payment_intents")
     inner = {"expand": [path.removeprefix("data.") for path in strings(params, "expand")]}
     page["data"] = [ledger.render(item, inner) for item in page["data"]]
     return page
@@ -70,7 +70,7 @@ def list_balance_transactions(ledger: Ledger, params: Obj) -> Obj:
         and source in (None, entry["source"])
         and currency in (None, entry["currency"])
     ]
-    page = _page(entries, params, "/v1/balance_transactions")
+    page = paginate(entries, params, "/v1/balance_transactions")
     # ``expand[]=data.source`` brings each movement's charge or refund, as on Stripe.
     inner = {"expand": [path.removeprefix("data.") for path in strings(params, "expand")]}
     page["data"] = [ledger.render(item, inner) for item in page["data"]]
@@ -89,7 +89,7 @@ def list_refunds(ledger: Ledger, params: Obj) -> Obj:
         and charge in (None, found["charge"])
         and intent in (None, found["payment_intent"])
     ]
-    page = _page(refunds, params, "/v1/refunds")
+    page = paginate(refunds, params, "/v1/refunds")
     inner = {"expand": [path.removeprefix("data.") for path in strings(params, "expand")]}
     page["data"] = [ledger.render(item, inner) for item in page["data"]]
     return page
@@ -124,7 +124,8 @@ def stats(ledger: Ledger) -> Obj:
     return {**counts, "events": len(ledger.events), "by_payment_id": by_payment}
 
 
-def _page(newest_last: list[Obj], params: Obj, url: str) -> Obj:
+def paginate(newest_last: list[Obj], params: Obj, url: str) -> Obj:
+    """One page of Stripe's list envelope over ``newest_last`` (oldest first, as stored)."""
     limit = integer(params, "limit", default=10)
     if not 1 <= limit <= 100:
         raise StripeFakeError(400, "limit must be between 1 and 100", param="limit")
