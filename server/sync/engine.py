@@ -381,6 +381,27 @@ def _decide(
     )
 
 
+def _storable(change_json: str) -> str:
+    """The change as jsonb can hold it: a NUL (which jsonb refuses) kept visible as U+FFFD.
+
+    A change refused for another reason before its text was checked (a read-only type, say)
+    may still carry one, and a quarantined change must be kept, never fail the push.
+    """
+    if "\\u0000" not in change_json:
+        return change_json
+    return msgspec.json.encode(_without_nul(msgspec.json.decode(change_json))).decode()
+
+
+def _without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def _holds_nul(value: object) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -501,7 +522,7 @@ async def _write_results(
                     device.device_id,
                     batch_id,
                     change.seq,
-                    msgspec.json.encode(change).decode(),
+                    _storable(msgspec.json.encode(change).decode()),
                     reason,
                     detail,
                 )

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from litestar import Litestar
 
 from server.auth.tables import Role
+from server.db.engine import DB
 from server.sync import registry
 from tests.factories import Ipad, Tenant, make_ipad
 from tests.integration.sync.test_push_rules import (
@@ -166,3 +167,22 @@ def _hostile(
     if op == "delete":
         sent["fields"] = {}
     return sent
+
+
+@pytest.mark.parametrize("entity_type", ["modifier", "no_such_type"])
+async def test_a_nul_in_a_change_refused_for_another_reason_is_kept_in_quarantine(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant, entity_type: str
+) -> None:
+    # Found by the walk above: refused before its text was checked, the change still had
+    # to be stored, and jsonb cannot hold a NUL.
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
+    bad = change(ipad, 1, entity_type, uuid4(), {"name": "bad\u0000name", "\u0000": ["x\u0000"]})
+    answer = await push(client, ipad, [bad])
+    assert answer.status_code == 200, answer.text
+    [result] = answer.json()["results"]
+    assert result["outcome"] == "rejected", result
+    assert DB.pool is not None
+    kept = await DB.pool.fetchval(
+        "SELECT change FROM sync_quarantine WHERE device_id = $1", ipad.device_id
+    )
+    assert json.loads(kept)["fields"] == {"name": "bad\ufffdname", "\ufffd": ["x\ufffd"]}
