@@ -43,6 +43,7 @@ from server.orders.controllers import OrderController
 from server.payments.controllers import (
     OrderPaymentsController,
     PaymentController,
+    TerminalController,
     WebhookController,
 )
 from server.payments.setup import payments_running
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             list_audit,
             SyncController,
             PaymentController,
+            TerminalController,
             OrderPaymentsController,
             WebhookController,
             realtime_socket,

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     payments_view = "payments.view"
     payments_manage = "payments.manage"
     payments_refund = "payments.refund"
+    payments_terminal = "payments.terminal"
     devices_enrol = "devices.enrol"
     devices_manage = "devices.manage"
     employees_view = "employees.view"
@@ -81,6 +82,9 @@ POLICY: dict[Permission, Rule] = {
     Permission.payments_view: Rule(_MANAGERS | _FRONT_OF_HOUSE),
     Permission.payments_manage: Rule(_MANAGERS),
     Permission.payments_refund: Rule(_MANAGERS, with_approval=frozenset({Role.cashier})),
+    # The iPad's card reader SDK connects before anyone signs in (and must, to work offline
+    # later); connecting takes no money: every payment still needs payments.take.
+    Permission.payments_terminal: Rule(_ON_IPADS),
     Permission.devices_enrol: Rule(_MANAGERS),
     Permission.devices_manage: Rule(_MANAGERS),
     Permission.employees_view: Rule(_MANAGERS),

@@ -1,7 +1,8 @@
 """How orders and their lines sync: merge specs, checks, and writing them into the order tables.
 
-- An order's status only moves forward: open → sent → paid, and open or sent → voided. A
-  paid order never reopens; void is a state, never a delete. Concurrent status changes keep
+- An order's status only moves forward: open → sent → paid, and open or sent → voided. An
+  iPad never reopens a paid order (only the server does, through ``ledger.reopen``, when a
+  card taken offline is declined); void is a state, never a delete. Concurrent status changes keep
   the furthest (paid beats voided: money was taken).
 - Lines are their own entities, so lines added on two iPads at once are simply both kept
   (the union); a line is voided, never deleted, and stays voided.
@@ -556,7 +557,7 @@ async def _hold_paid_to_money(
         for row in await conn.fetch(
             "SELECT o.id, o.status, o.total_due, coalesce(sum(p.amount), 0)::bigint AS paid"
             " FROM orders AS o LEFT JOIN payments AS p"
-            " ON p.order_id = o.id AND p.state = 'succeeded'"
+            f" ON p.order_id = o.id AND {ledger.COVERS}"
             " WHERE o.id = ANY($1::uuid[]) AND o.restaurant_id = $2 GROUP BY o.id",
             ids,
             device.restaurant_id,

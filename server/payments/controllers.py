@@ -14,16 +14,19 @@ from server.auth import approvals
 from server.auth.dependencies import APPROVAL_HEADER, PUBLIC, allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
-from server.errors import ValidationFailed
+from server.errors import Forbidden, ValidationFailed
 from server.payments import errors as e
 from server.payments import (
     idempotency,
+    in_person,
+    offline_cards,
     qr,
     quotes,
     refund_limits,
     refunds,
     reports,
     services,
+    terminal,
     webhooks,
 )
 from server.payments import schemas as s
@@ -162,6 +165,55 @@ class PaymentController(Controller):
         answer = await services.cancel_payment(
             restaurant_id=caller.restaurant_id,
             location_id=caller.location_id,
+            payment_id=payment_id,
+            key=idempotency.check_key(idempotency_key),
+            body=await request.body(),
+        )
+        return _answer(answer)  # type: ignore[return-value]
+
+    @post(
+        "/{payment_id:uuid}/collect",
+        status_code=200,
+        summary="Send a card-in-person payment to a card reader at its location",
+        opt=allow(Permission.payments_take)
+        | {"errors": (*_MUTATION_ERRORS, e.NotCollectable, e.ReaderRefused)},
+    )
+    async def collect(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        payment_id: FromPath[UUID],
+        data: JSONBody[s.Collect],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Payment]:
+        answer = await in_person.collect(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            payment_id=payment_id,
+            data=data,
+            key=idempotency.check_key(idempotency_key),
+            body=await request.body(),
+        )
+        return _answer(answer)  # type: ignore[return-value]
+
+    @post(
+        "/{payment_id:uuid}/capture",
+        status_code=200,
+        summary="Capture a card-in-person payment once its card is authorised",
+        opt=allow(Permission.payments_take)
+        | {"errors": (*_MUTATION_ERRORS, e.NotCollectable, e.CaptureHeld)},
+    )
+    async def capture(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        payment_id: FromPath[UUID],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Payment]:
+        answer = await in_person.capture(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            role=caller.role,
             payment_id=payment_id,
             key=idempotency.check_key(idempotency_key),
             body=await request.body(),
@@ -328,6 +380,36 @@ class PaymentController(Controller):
         )
 
     @get(
+        "/offline-card-limits",
+        summary="How much may be taken by card with no network, per payment and per iPad",
+        opt=allow(Permission.payments_view),
+    )
+    async def get_offline_card_limits(self, caller: NamedDependency[Caller]) -> s.OfflineCardLimits:
+        return await offline_cards.get_limits(restaurant_id=caller.restaurant_id)
+
+    @put(
+        "/offline-card-limits",
+        summary="Set the offline card limits (an owner raises them; a manager may lower them)",
+        opt=allow(Permission.payments_manage),
+    )
+    async def set_offline_card_limits(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.OfflineCardLimitsUpdate]
+    ) -> s.OfflineCardLimits:
+        return await offline_cards.set_limits(
+            restaurant_id=caller.restaurant_id, role=caller.role, update=data
+        )
+
+    @get(
+        "/owed",
+        summary="Cards taken offline the restaurant may not be paid for: declined, held, late",
+        opt=allow(Permission.payments_manage),
+    )
+    async def owed(self, caller: NamedDependency[Caller]) -> list[s.OwedPayment]:
+        return await offline_cards.owed(
+            restaurant_id=caller.restaurant_id, location_id=caller.location_id
+        )
+
+    @get(
         "/reports/daily",
         summary="Takings, tips, refunds and fees per day and method",
         opt=allow(Permission.reports_view),
@@ -362,6 +444,65 @@ class PaymentController(Controller):
         self, caller: NamedDependency[Caller], data: JSONBody[s.MerchantSessionRequest]
     ) -> dict[str, Any]:
         return await merchant_session(validation_url=data.validation_url, domain=data.domain)
+
+
+class TerminalController(Controller):
+    """Stripe Terminal: each location's registration, its readers, the iPad's tokens."""
+
+    path = "/api/v1/payments/terminal"
+    tags = ["payments"]
+
+    @put(
+        "/locations/{location_id:uuid}",
+        summary="Register a location with Stripe Terminal (once; its address is required)",
+        opt=allow(Permission.payments_manage) | {"errors": (e.ProviderDown,)},
+    )
+    async def set_up_location(
+        self,
+        caller: NamedDependency[Caller],
+        location_id: FromPath[UUID],
+        data: JSONBody[s.TerminalLocationSetup],
+    ) -> s.TerminalLocation:
+        return await terminal.set_up_location(
+            restaurant_id=caller.restaurant_id, location_id=location_id, data=data
+        )
+
+    @post(
+        "/connection-token",
+        status_code=200,
+        summary="A connection token for the iPad's Terminal SDK, for its own location",
+        opt=allow(Permission.payments_terminal) | {"errors": (e.TerminalNotSetUp, e.ProviderDown)},
+    )
+    async def connection_token(self, caller: NamedDependency[Caller]) -> s.ConnectionToken:
+        if caller.location_id is None:
+            # The back office has no location, so no reader it could connect to.
+            raise Forbidden("connection tokens are for enrolled iPads, at their location")
+        return await terminal.connection_token(
+            restaurant_id=caller.restaurant_id, location_id=caller.location_id
+        )
+
+    @post(
+        "/readers",
+        status_code=201,
+        summary="Register a card reader at a location with the code it shows",
+        opt=allow(Permission.payments_manage) | {"errors": (e.TerminalNotSetUp, e.ProviderDown)},
+    )
+    async def register_reader(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.ReaderRegistration]
+    ) -> s.Reader:
+        return await terminal.register_reader(restaurant_id=caller.restaurant_id, data=data)
+
+    @get(
+        "/readers",
+        summary="The card readers of a location (an iPad sees its own location's)",
+        opt=allow(Permission.payments_view),
+    )
+    async def list_readers(
+        self, caller: NamedDependency[Caller], location_id: FromQuery[UUID | None] = None
+    ) -> list[s.Reader]:
+        return await terminal.list_readers(
+            restaurant_id=caller.restaurant_id, location_id=caller.location_id or location_id
+        )
 
 
 class OrderPaymentsController(Controller):

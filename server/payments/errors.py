@@ -87,3 +87,31 @@ class WebhookNotConfigured(NotFound):
 class ValidationUrlRefused(ValidationFailed):
     code = "apple_pay.validation_url"
     title = "The Apple Pay validation URL is not one of Apple's"
+
+
+class NotCollectable(Conflict):
+    """A collect or capture for a payment that is not a card in person, or that has ended."""
+
+    code = "payment.not_collectable"
+    title = "Only a card payment in person that has not ended can be collected or captured"
+
+
+class TerminalNotSetUp(Conflict):
+    code = "terminal.location_not_set_up"
+    title = "This location has no Stripe Terminal location yet: a manager sets it up first"
+
+
+class ReaderRefused(Conflict):
+    """Stripe refused the reader request: busy with another payment, offline, or an invalid
+    registration code. ``reason`` carries Stripe's code (e.g. ``terminal_reader_busy``)."""
+
+    code = "terminal.reader_refused"
+    title = "The card reader cannot do this now"
+
+
+class CaptureHeld(Forbidden):
+    """An offline card payment past the restaurant's offline limits: only a manager
+    captures it (or cancels it, which releases the customer's card)."""
+
+    code = "payment.capture_held"
+    title = "This card payment was taken offline past the limits: a manager decides"

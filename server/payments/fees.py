@@ -32,6 +32,8 @@ Minor = Annotated[int, Meta(ge=0)]
 class Method(StrEnum):
     open_banking = "open_banking"
     card = "card"
+    card_present = "card_present"
+    """A card tapped or inserted at the till: Tap to Pay on iPad or a Stripe reader."""
     apple_pay = "apple_pay"
     cash = "cash"
 
@@ -53,6 +55,8 @@ DEFAULT_SCHEDULE = FeeSchedule(
     methods={
         Method.open_banking: MethodFees(provider_bp=20, platform_bp=100),
         Method.card: MethodFees(provider_bp=290, provider_fixed=30, platform_bp=100),
+        # Stripe's UK in-person rate (Terminal): lower than keyed or online cards.
+        Method.card_present: MethodFees(provider_bp=140, provider_fixed=10, platform_bp=100),
         Method.apple_pay: MethodFees(provider_bp=290, provider_fixed=30, platform_bp=100),
         Method.cash: MethodFees(),
     },

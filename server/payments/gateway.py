@@ -23,6 +23,7 @@ T = TypeVar("T")
 PROVIDER_OF: dict[Method, str] = {
     Method.open_banking: "open_banking",
     Method.card: "stripe",
+    Method.card_present: "stripe",
     Method.apple_pay: "stripe",
     Method.cash: "cash",
 }

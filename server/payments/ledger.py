@@ -21,6 +21,11 @@ from server.payments.states import PaymentState, RefundState, advance, advance_r
 from server.sync import store
 from server.wire import instant
 
+COVERS = "(p.state = 'succeeded' OR (p.state = 'authorizing' AND p.offline_stored_at IS NOT NULL))"
+"""Payments (``p``) that pay an order: money taken, or a card taken offline that Stripe has
+not decided yet (the customer has left; if it is declined the order reopens: ``reopen``)."""
+PAID_AT = "coalesce(p.succeeded_at, p.offline_stored_at)"
+
 
 async def lock_payment(conn: asyncpg.Connection, payment_id: UUID) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
@@ -85,6 +90,10 @@ async def move_payment(
         )
     if applied and new is PaymentState.succeeded:
         await settle_order(conn, payment["restaurant_id"], payment["order_id"])
+    if applied and new is not PaymentState.succeeded and payment["offline_stored_at"] is not None:
+        # A card taken offline that Stripe declined (or that lapsed, or a manager released):
+        # the order it paid is owed that money again.
+        await reopen(conn, payment["restaurant_id"], payment["order_id"])
     return applied
 
 
@@ -107,8 +116,8 @@ async def _settle(restaurant_id: UUID, order_id: UUID, conn: asyncpg.Connection)
     # from the iPad), which closes the order unless the iPad closed it itself.
     money = await conn.fetchrow(
         "SELECT o.total_due, coalesce(sum(p.amount), 0)::bigint AS paid,"
-        " max(p.succeeded_at) AS paid_at FROM orders AS o LEFT JOIN payments AS p"
-        " ON p.order_id = o.id AND p.state = 'succeeded'"
+        f" max({PAID_AT}) AS paid_at FROM orders AS o LEFT JOIN payments AS p"
+        f" ON p.order_id = o.id AND {COVERS}"
         " WHERE o.id = $1 AND o.restaurant_id = $2 GROUP BY o.total_due",
         order_id,
         restaurant_id,
@@ -124,6 +133,36 @@ async def _settle(restaurant_id: UUID, order_id: UUID, conn: asyncpg.Connection)
         entity_id=order_id,
         location_id=current.location_id,
         data={"status": "paid", "closed_at": closed_at},
+        current=current,
+    )
+
+
+async def reopen(conn: asyncpg.Connection, restaurant_id: UUID, order_id: UUID) -> None:
+    """Take a paid order back to ``sent`` once what pays it no longer covers it, after the
+    current batch: every iPad then shows its balance again."""
+    await store.after_batch(conn, ("reopen", order_id), partial(_reopen, restaurant_id, order_id))
+
+
+async def _reopen(restaurant_id: UUID, order_id: UUID, conn: asyncpg.Connection) -> None:
+    key = ("order", order_id)
+    current = (await store.lock(conn, restaurant_id, [key])).get(key)
+    if current is None or current.version.data.get("status") != "paid":
+        return
+    covered = await conn.fetchval(
+        f"SELECT coalesce(sum(p.amount), 0)::bigint >= o.total_due FROM orders AS o"
+        f" LEFT JOIN payments AS p ON p.order_id = o.id AND {COVERS}"
+        " WHERE o.id = $1 GROUP BY o.total_due",
+        order_id,
+    )
+    if covered:
+        return
+    await store.server_change(
+        conn,
+        restaurant_id=restaurant_id,
+        entity_type="order",
+        entity_id=order_id,
+        location_id=current.location_id,
+        data={"status": "sent", "closed_at": None},
         current=current,
     )
 

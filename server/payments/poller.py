@@ -14,9 +14,15 @@ bounded batches:
    up by our id; one the provider has no trace of ends ``failed``
    (``never_reached_provider``), unless a request is working on it right now;
 3. sends refunds that are still pending without a provider reference, again with their key;
-4. fetches the provider's own fee for recent succeeded payments that have none yet, where
+4. finds the PaymentIntents of cards taken offline that iPads have forwarded since
+   (``offline_cards.settle_forwarded``): each is matched to its payment once, captured, or
+   failed with its order reopened;
+5. fetches the provider's own fee for recent succeeded payments that have none yet, where
    the provider's payment carries it;
-5. deletes idempotency keys past their retention.
+6. deletes idempotency keys past their retention.
+
+A card in person that is authorised is captured at step 1 (``recovery.settle``), so an
+authorisation never lapses unnoticed; one held for a manager is left to the manager.
 
 Every step is idempotent, so two processes sweeping at once do no harm.
 """
@@ -32,7 +38,7 @@ from uuid import UUID
 import asyncpg
 
 from server.db.engine import connection, transaction
-from server.payments import gateway, idempotency, ledger, recovery
+from server.payments import gateway, idempotency, ledger, offline_cards, recovery
 from server.payments.providers.base import ProviderPayment, ProviderRefused, ProviderUnavailable
 from server.payments.refunds import send_refund
 from server.payments.services import record_outcome
@@ -56,6 +62,7 @@ class Sweep:
     expired: int = 0
     resumed: int = 0
     never_reached: int = 0
+    forwarded: int = 0
     refunds_sent: int = 0
     fees_recorded: int = 0
     keys_purged: int = 0
@@ -67,7 +74,7 @@ async def sweep() -> Sweep:
     async with connection() as conn:
         waiting = await conn.fetch(
             f"{_PAYMENTS} WHERE p.state IN ('awaiting_customer', 'authorizing')"
-            " AND p.provider_reference IS NOT NULL"
+            " AND p.provider_reference IS NOT NULL AND p.capture_hold IS NULL"
             " AND (p.expires_at < now() OR p.updated_at < now() - $1::interval)"
             " ORDER BY p.created_at LIMIT $2",
             QUIET,
@@ -77,6 +84,12 @@ async def sweep() -> Sweep:
             f"{_PAYMENTS} WHERE p.state = 'created' AND p.provider_reference IS NULL"
             " AND p.created_at < now() - interval '1 minute'"
             " ORDER BY p.created_at LIMIT $1",
+            BATCH,
+        )
+        unforwarded = await conn.fetch(
+            f"{_PAYMENTS} WHERE p.offline_stored_at IS NOT NULL"
+            " AND p.provider_reference IS NULL AND p.state = 'authorizing'"
+            " ORDER BY p.offline_stored_at LIMIT $1",
             BATCH,
         )
         refunds = await conn.fetch(
@@ -95,6 +108,11 @@ async def sweep() -> Sweep:
         await _check(row, report)
     for row in unanswered:
         await _resume(row, report)
+    for row in unforwarded:
+        try:
+            report.forwarded += await offline_cards.settle_forwarded(row)
+        except (ProviderUnavailable, ProviderRefused):
+            report.unreachable += 1
     for row in refunds:
         try:
             await send_refund(row["id"])
@@ -184,7 +202,13 @@ async def run_forever(interval_seconds: float) -> None:
         await asyncio.sleep(interval_seconds)  # the first sweep, too, one interval after start
         try:
             report = await sweep()
-            if report.moved or report.resumed or report.refunds_sent or report.unreachable:
+            if (
+                report.moved
+                or report.resumed
+                or report.forwarded
+                or report.refunds_sent
+                or report.unreachable
+            ):
                 log.info("payments sweep", extra={"sweep": report.__dict__})
         except Exception:  # a bad sweep must not stop the next one
             log.exception("payments sweep failed")

@@ -5,8 +5,10 @@ payment or refund of ours in the same state and amount, and every succeeded paym
 refund of ours must appear in the provider's books. The provider's actual fee is recorded
 where we have none and compared where we do. Our own books are checked too: orders paid
 more than their total (two iPads took cash offline), payments stuck past expiry, refunds
-stuck pending. Nothing is deleted or changed except filling in a missing provider fee:
-findings are evidence for a person to act on.
+stuck pending, and cards taken offline in the window that are owed (declined after the
+customer left, and not paid since), held for a manager, or not at Stripe a day later.
+Nothing is deleted or changed except filling in a missing provider fee: findings are
+evidence for a person to act on.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from server.db.engine import connection, transaction
-from server.payments import gateway
+from server.payments import gateway, ledger, offline_cards
 from server.payments.providers.base import LedgerEntry, LedgerSource
 
 # Provider books and ours stamp the same movement a little apart; entries this close
@@ -289,12 +291,32 @@ def _disagreement(row: Any) -> Finding:
     return Finding(kind=kind, detail=detail, ours=paid, theirs=due)
 
 
+def _offline_finding(row: Any) -> Finding | None:
+    """What a card taken offline asks of a person, if anything yet."""
+    if row["state"] in ("failed", "canceled", "expired"):
+        kind, detail = "offline_card_owed", "declined after the customer left; the order is open"
+    elif row["capture_hold"] is not None:
+        kind, detail = "offline_card_held", "past the offline limits: a manager captures or not"
+    elif row["late"]:
+        kind, detail = "offline_card_not_forwarded", "not at Stripe a day after it was taken"
+    else:
+        return None  # on its way: the iPad forwards it when it is back online
+    return Finding(
+        kind=kind,
+        detail=detail,
+        provider="stripe",
+        payment_id=row["id"],
+        reference=row["provider_reference"],
+        ours=row["charged"],
+    )
+
+
 async def _check_our_books(report: Report, restaurant_id: UUID | None) -> None:
     async with connection() as conn:
         # Every order whose status disagrees with its money, either way.
         disagreeing = await conn.fetch(
             "WITH money AS (SELECT o.id, o.status, o.total_due,"
-            " coalesce(sum(p.amount) FILTER (WHERE p.state = 'succeeded'), 0)::bigint AS paid,"
+            f" coalesce(sum(p.amount) FILTER (WHERE {ledger.COVERS}), 0)::bigint AS paid,"
             " coalesce(sum(p.charged) FILTER (WHERE p.state = 'succeeded'), 0)::bigint"
             " - coalesce((SELECT sum(r.amount) FROM refunds r JOIN payments q"
             " ON q.id = r.payment_id WHERE q.order_id = o.id"
@@ -310,7 +332,7 @@ async def _check_our_books(report: Report, restaurant_id: UUID | None) -> None:
         stuck = await conn.fetch(
             "SELECT id, provider, state FROM payments"
             " WHERE state IN ('created', 'awaiting_customer', 'authorizing')"
-            " AND ($2::uuid IS NULL OR restaurant_id = $2)"
+            " AND offline_stored_at IS NULL AND ($2::uuid IS NULL OR restaurant_id = $2)"
             " AND coalesce(expires_at, created_at) < now() - $1::interval",
             STUCK_AFTER,
             restaurant_id,
@@ -323,6 +345,24 @@ async def _check_our_books(report: Report, restaurant_id: UUID | None) -> None:
             REFUND_STUCK_AFTER,
             restaurant_id,
         )
+        offline = await conn.fetch(
+            "SELECT p.id, p.charged, p.state, p.capture_hold, p.provider_reference,"
+            " p.offline_stored_at < now() - $4::interval AS late, o.status AS order_status"
+            " FROM payments p JOIN orders o ON o.id = p.order_id"
+            " WHERE p.offline_stored_at >= $1 AND p.offline_stored_at < $2"
+            " AND ($3::uuid IS NULL OR p.restaurant_id = $3)"
+            " AND (p.capture_hold IS NOT NULL"
+            "   OR (p.state IN ('failed', 'canceled', 'expired') AND o.status <> 'paid')"
+            "   OR (p.state = 'authorizing' AND p.provider_reference IS NULL))",
+            report.since,
+            report.until,
+            restaurant_id,
+            offline_cards.FORWARD_WITHIN,
+        )
+    for row in offline:
+        finding = _offline_finding(row)
+        if finding is not None:
+            report.findings.append(finding)
     for row in disagreeing:
         report.findings.append(_disagreement(row))
     for row in stuck:

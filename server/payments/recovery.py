@@ -13,7 +13,8 @@ below, so all of them reach the same end:
    for Apple Pay, whose wallet token we never keep (only the till's own retry has it),
    nothing that could make a payment is sent: the PaymentIntent is looked up by our id.
 2. **Read** where it stands now (a replayed answer is as old as the first call).
-3. If it has ended, that is the outcome.
+3. If it has ended, that is the outcome. If it is authorised and waits for our capture (a
+   card in person), it is **captured**, whatever the deadline, unless held for a manager.
 4. If it is past its deadline (a QR's 15 minutes, or a card's), **cancel** it at the
    provider; it ends ``expired``, or as the provider says if it ended meanwhile.
 5. If it waits for a card and we hold the card the till asked us to charge, **confirm**
@@ -22,6 +23,9 @@ below, so all of them reach the same end:
    card, the payment is canceled at the provider and ends ``failed``.
 6. Otherwise it keeps waiting (for the customer, or the till) until its deadline.
 
+A card taken offline is made at the provider only by the iPad that forwards it: it is only
+ever looked up (``FindsForwarded``), never created.
+
 Nothing here touches the database: callers record the outcome (``services.record_outcome``).
 """
 
@@ -29,13 +33,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from server.payments.fees import Method
 from server.payments.providers.base import (
+    CapturesCards,
     ConfirmsCards,
+    FindsForwarded,
     FindsPayments,
     NewPayment,
     Provider,
@@ -79,6 +86,7 @@ def new_payment(row: asyncpg.Record, wallet_token: str | None = None) -> NewPaym
         reference=statement_reference(row["order_number"]),
         expires_at=row["expires_at"] if row["method"] == Method.open_banking else None,
         wallet_token=wallet_token,
+        in_person=row["method"] == Method.card_present,
     )
 
 
@@ -94,6 +102,9 @@ async def locate(
         return ProviderPayment(
             reference=row["provider_reference"], state=PaymentState(row["state"])
         )
+    if row["offline_stored_at"] is not None:
+        made = await forwarded(provider, row["id"])
+        return made[0] if made else None
     keys_kept = row["created_at"] > datetime.now(UTC) - KEY_RETENTION
     can_make = (
         make and keys_kept and (row["method"] != Method.apple_pay or held.wallet_token is not None)
@@ -128,6 +139,10 @@ async def settle(
     )
     if current.state in ENDINGS:
         return current
+    if current.capturable:
+        if row["capture_hold"] is not None or not isinstance(provider, CapturesCards):
+            return current  # a manager decides; the sweep lists it until then
+        return await provider.capture(current.reference)
     if past_deadline:
         return await expire(provider, current.reference)
     card = held.payment_method
@@ -142,6 +157,13 @@ async def settle(
         except ProviderRefused as exc:
             return await _stop(provider, current.reference, exc.reason)
     return current
+
+
+async def forwarded(provider: Provider, payment_id: UUID) -> list[ProviderPayment]:
+    """The payments an iPad's forward made for a card taken offline, oldest first."""
+    if not isinstance(provider, FindsForwarded):
+        raise ProviderUnavailable(f"{provider.name} takes no offline cards")
+    return await provider.find_forwarded(payment_id)
 
 
 async def expire(provider: Provider, reference: str) -> ProviderPayment:

@@ -25,6 +25,9 @@ class CreatePayment(Input, kw_only=True):
     - ``tendered``: cash, and required for cash (at least ``amount`` + ``tip``);
     - ``wallet_token``: Apple Pay, and required for it;
     - ``payment_method``: card, optional (without it the card is confirmed later).
+
+    ``card_present`` takes none of them: the answer's ``client_secret`` is for the iPad's
+    Terminal SDK (Tap to Pay), or ``POST /payments/{id}/collect`` sends it to a reader.
     """
 
     # What ``services._check_method_fields`` enforces, as the document's shapes.
@@ -41,6 +44,14 @@ class CreatePayment(Input, kw_only=True):
             " without, the answer's `client_secret` serves a later confirm.",
             const={"method": Method.card.value},
             absent=("tendered", "wallet_token"),
+        ),
+        Variant(
+            title="card_present",
+            description="Card in person (Stripe Terminal): Tap to Pay with the answer's"
+            " `client_secret`, or a reader through `POST /payments/{id}/collect`; the server"
+            " captures once the card is authorised.",
+            const={"method": Method.card_present.value},
+            absent=("tendered", "wallet_token", "payment_method"),
         ),
         Variant(
             title="apple_pay",
@@ -79,6 +90,13 @@ class CreatePayment(Input, kw_only=True):
 
 class ConfirmCard(Input, kw_only=True):
     payment_method: Annotated[str, Meta(min_length=1, max_length=255)]
+
+
+class Collect(Input, kw_only=True):
+    reader_id: Annotated[str, Meta(min_length=1, max_length=255)]
+    """A reader registered at the payment's location (``GET /payments/terminal/readers``)."""
+    tip_on_reader: bool = False
+    """The reader asks the customer for a tip (only when the payment carries none)."""
 
 
 class CreateRefund(Input, kw_only=True):
@@ -124,6 +142,14 @@ class Payment(Wire, kw_only=True):
     fallback: list[Method]
     """After a decline or expiry: the methods to offer instead, best first."""
     open_drawer: bool
+    reader_id: str | None
+    """Card in person: the reader asked to collect the card (None: Tap to Pay)."""
+    offline_stored_at: datetime | None
+    """Card in person taken with no network: when the iPad stored it. Until Stripe has it
+    (the iPad forwards it when back online) the payment is ``authorizing``."""
+    capture_hold: str | None
+    """Why the server will not capture it on its own (``over_offline_limit``: a manager
+    captures or cancels it)."""
     created_at: datetime
     succeeded_at: datetime | None
 
@@ -197,6 +223,85 @@ class RefundLimitsUpdate(Input, kw_only=True):
 
     count: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     amount: Annotated[int, Meta(ge=0, le=MAX_AMOUNT)] | None = None
+
+
+class OfflineCardLimits(Wire, kw_only=True):
+    """How much may be taken by card with no network: the restaurant's risk, since a card
+    declined when the iPad forwards it later is money owed (docs/payments.md)."""
+
+    per_payment: int
+    """Minor units one card taken offline may charge (10,000 unless the owner set another)."""
+    total: int
+    """Minor units one iPad may hold offline, not yet at Stripe (100,000 unless set)."""
+
+
+class OfflineCardLimitsUpdate(Input, kw_only=True):
+    """What to change; a member left out keeps its value. Only an owner raises a limit."""
+
+    per_payment: Annotated[int, Meta(ge=0, le=MAX_AMOUNT)] | None = None
+    total: Annotated[int, Meta(ge=0, le=MAX_AMOUNT)] | None = None
+
+
+OwedWhy = Literal["declined", "held", "not_forwarded"]
+
+
+class OwedPayment(Wire, kw_only=True):
+    """A card taken offline the restaurant may not be paid for."""
+
+    payment_id: UUID
+    order_id: UUID
+    order_number: str
+    location_id: UUID
+    device_id: UUID | None
+    employee_id: UUID | None
+    currency: str
+    amount: int
+    """What the card was to be charged (bill, tip and surcharge)."""
+    why: OwedWhy
+    """``declined``: Stripe declined it (or it lapsed, or a manager released it) after the
+    customer left, and its order is open again; ``held``: past the offline limits, waiting
+    for a manager to capture or cancel it; ``not_forwarded``: not at Stripe a day after."""
+    failure_reason: str | None
+    stored_at: datetime
+
+
+class TerminalLocationSetup(Input, kw_only=True):
+    """The address Stripe Terminal registers for a location (readers are ordered to it)."""
+
+    line1: Annotated[str, Meta(min_length=1, max_length=200)]
+    line2: Annotated[str, Meta(max_length=200)] | None = None
+    city: Annotated[str, Meta(min_length=1, max_length=100)]
+    postal_code: Annotated[str, Meta(min_length=1, max_length=20)]
+    country: Annotated[str, Meta(pattern="^[A-Z]{2}$")]
+    """ISO 3166-1 alpha-2, e.g. GB."""
+
+
+class TerminalLocation(Wire, kw_only=True):
+    location_id: UUID
+    stripe_location: str
+    """Stripe's ``tml_…``: the iPad's Terminal SDK connects to readers here."""
+
+
+class ConnectionToken(Wire, kw_only=True):
+    secret: str
+    """For the iPad's Terminal SDK (its ``ConnectionTokenProvider``); short-lived, one use."""
+    stripe_location: str
+
+
+class ReaderRegistration(Input, kw_only=True):
+    location_id: UUID
+    registration_code: Annotated[str, Meta(min_length=1, max_length=100)]
+    """What the reader shows when asked to pair (Stripe's ``simulated-wpe`` in test mode)."""
+    label: Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class Reader(Wire, kw_only=True):
+    id: str
+    """Stripe's ``tmr_…``: ``POST /payments/{id}/collect`` sends a payment to it."""
+    location_id: UUID
+    label: str
+    device_type: str
+    created_at: datetime
 
 
 class MerchantSessionRequest(Input, kw_only=True):

@@ -103,7 +103,7 @@ async def create_payment(
             result = await _confirm(provider, result.reference, data.payment_method)
         return result
 
-    return await _drive(restaurant_id, location_id, payment_id, key, 201, start)
+    return await drive(restaurant_id, location_id, payment_id, key, 201, start)
 
 
 async def confirm_card(
@@ -130,7 +130,7 @@ async def confirm_card(
         )
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
-        row = await _visible(conn, payment_id, restaurant_id, location_id)
+        row = await visible(conn, payment_id, restaurant_id, location_id)
         if claimed.resource_id is None:  # a new confirm, not the retry of one
             if row["method"] != Method.card:
                 raise NotConfirmable(f"a {row['method']} payment takes no card")
@@ -155,7 +155,7 @@ async def confirm_card(
             return await _settle(provider, row, held)
         return await _confirm(provider, reference, data.payment_method)
 
-    return await _drive(restaurant_id, location_id, payment_id, key, 200, confirm)
+    return await drive(restaurant_id, location_id, payment_id, key, 200, confirm)
 
 
 async def cancel_payment(
@@ -177,7 +177,7 @@ async def cancel_payment(
         )
         if isinstance(claimed, idempotency.Replay):
             return claimed.status_code, claimed.body
-        row = await _visible(conn, payment_id, restaurant_id, location_id)
+        row = await visible(conn, payment_id, restaurant_id, location_id)
         ended = PaymentState(row["state"]) in ENDINGS
         if claimed.resource_id is None and ended and row["state"] != PaymentState.canceled:
             raise NotCancelable(field="state")
@@ -198,10 +198,10 @@ async def cancel_payment(
             return ProviderPayment(reference="", state=PaymentState.canceled)
         return await recovery.cancel_or_read(provider, found.reference)
 
-    return await _drive(restaurant_id, location_id, payment_id, key, 200, cancel)
+    return await drive(restaurant_id, location_id, payment_id, key, 200, cancel)
 
 
-async def _drive(
+async def drive(
     restaurant_id: UUID,
     location_id: UUID | None,
     payment_id: UUID,
@@ -267,6 +267,8 @@ async def record_outcome_in(
             result.link,
             result.client_secret,
         )
+    if result.tip and row["method"] == Method.card_present and result.tip != row["tip"]:
+        await _take_reader_tip(conn, row, result.tip)
     return await ledger.move_payment(
         conn,
         row,
@@ -275,6 +277,21 @@ async def record_outcome_in(
         failure_reason=result.failure_reason,
         provider_fee=result.provider_fee,
         reference=result.reference or None,
+    )
+
+
+async def _take_reader_tip(conn: asyncpg.Connection, row: asyncpg.Record, tip: int) -> None:
+    """A tip the customer added on the reader: recorded apart from the bill, with the fees
+    worked out again on what the card is charged."""
+    charged = row["amount"] + tip + row["surcharge"]
+    fees = fee_for(charged, Method.card_present, schedule())
+    await conn.execute(
+        "UPDATE payments SET tip = $2, estimated_provider_fee = $3, platform_fee = $4"
+        " WHERE id = $1",
+        row["id"],
+        tip,
+        fees.provider_fee,
+        fees.platform_fee,
     )
 
 
@@ -378,16 +395,17 @@ async def _insert_payment(
 
 def _deadline(method: Method) -> datetime | None:
     """When a payment still waiting is canceled at its provider: a QR code's time for pay by
-    bank, ``recovery.CARD_DEADLINE`` for card and Apple Pay; cash never waits."""
+    bank, ``recovery.CARD_DEADLINE`` for cards and Apple Pay; cash never waits. A card in
+    person authorised by then is captured, not canceled (``recovery.settle``)."""
     now = datetime.now(UTC)
     if method is Method.open_banking:
         return now + timedelta(seconds=get_settings().payment_qr_ttl_seconds)
-    if method in (Method.card, Method.apple_pay):
+    if method in (Method.card, Method.card_present, Method.apple_pay):
         return now + recovery.CARD_DEADLINE
     return None
 
 
-async def _visible(
+async def visible(
     conn: asyncpg.Connection, payment_id: UUID, restaurant_id: UUID, location_id: UUID | None
 ) -> asyncpg.Record:
     row: asyncpg.Record | None = await conn.fetchrow(

@@ -13,7 +13,13 @@ from server.payments.states import ENDINGS, PaymentState
 
 # What to offer when a payment fails or expires, best first: the product promise is
 # card and Apple Pay after a bank payment; cash is always there.
-_FALLBACK_ORDER = (Method.card, Method.apple_pay, Method.open_banking, Method.cash)
+_FALLBACK_ORDER = (
+    Method.card,
+    Method.apple_pay,
+    Method.card_present,
+    Method.open_banking,
+    Method.cash,
+)
 
 
 def payment_path(payment_id: UUID) -> str:
@@ -60,6 +66,9 @@ def payment_view(row: asyncpg.Record, refunded: int) -> s.Payment:
         failure_reason=row["failure_reason"],
         fallback=[m for m in _FALLBACK_ORDER if m is not method] if failed else [],
         open_drawer=method is Method.cash and state is PaymentState.succeeded,
+        reader_id=row["reader_id"],
+        offline_stored_at=row["offline_stored_at"],
+        capture_hold=row["capture_hold"],
         created_at=row["created_at"],
         succeeded_at=row["succeeded_at"],
     )

@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from server.db.engine import transaction
-from server.payments import gateway, ledger
+from server.payments import gateway, in_person, ledger
 from server.payments import schemas as s
 from server.payments.errors import (
     InvalidWebhook,
@@ -56,11 +56,18 @@ async def receive(provider_name: str, headers: Mapping[str, str], body: bytes) -
         )
         if not fresh:
             return s.WebhookAck(received=True, duplicate=True)
-        payment, moved = None, False
+        payment, moved, duplicate_of = None, False, None
         if event.kind == "payment":
-            moved, payment = await _apply_to_payment(conn, provider_name, event)
+            duplicate_of = await _second_forward(conn, provider_name, event)
+            if duplicate_of is None:
+                moved, payment = await _apply_to_payment(conn, provider_name, event)
         else:
             await _apply_to_refund(conn, provider_name, event)
+    if duplicate_of is not None:
+        await in_person.release_duplicate(duplicate_of, event.reference)
+        return s.WebhookAck(received=True, duplicate=False)
+    if payment is not None and event.capturable:
+        await in_person.capture_due(payment["id"])
     # Stripe's fee is often not in the success event (asynchronous capture: it comes later,
     # with ``charge.updated``): whenever a succeeded payment still has none, ask for it.
     if (
@@ -104,6 +111,23 @@ async def _apply_to_payment(
             extra={"payment_id": str(payment["id"]), "state": payment["state"]},
         )
     return moved, payment
+
+
+async def _second_forward(
+    conn: asyncpg.Connection, provider_name: str, event: ProviderEvent
+) -> UUID | None:
+    """Our payment, if ``event`` is about another PaymentIntent made for a card taken offline
+    whose own intent we already have (a forward that went twice)."""
+    if event.payment_id is None:
+        return None
+    found: UUID | None = await conn.fetchval(
+        "SELECT id FROM payments WHERE id = $1 AND provider = $2"
+        " AND offline_stored_at IS NOT NULL AND provider_reference <> $3",
+        event.payment_id,
+        provider_name,
+        event.reference,
+    )
+    return found
 
 
 async def _apply_to_refund(

@@ -5,4 +5,5 @@ from __future__ import annotations
 import server.catalog.sync
 import server.floor.sync
 import server.orders.sync
+import server.payments.offline_cards
 import server.payments.sync  # noqa: F401  (imported for their registrations)

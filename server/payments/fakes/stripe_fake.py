@@ -7,8 +7,8 @@ simulated reader's test helper, ``stripe_fake_terminal``; card_present payments,
 ``stripe_fake_card_present``) as the API version the SDK pins (``stripe._api_version``)
 has them: the parameters the SDK's typed params declare and no others, automatic payment
 methods on by default, asynchronous capture by default (the fee comes later, with
-``charge.updated``), manual capture, and idempotency keys pruned after 24 hours. It delivers signed webhooks.
-Test controls live under ``/_fake/`` and are not part of Stripe:
+``charge.updated``), manual capture, and idempotency keys pruned after 24 hours. It delivers
+signed webhooks. Test controls live under ``/_fake/`` and are not part of Stripe:
 
 - ``GET /_fake/stats``: PaymentIntents, succeeded charges and refunds, per ``payment_id``.
 - ``POST /_fake/faults``: ``fail_next``, ``delay_next``/``delay_seconds``/``delay_path``,

@@ -49,6 +49,8 @@ class NewPayment(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime | None = None
     wallet_token: str | None = None
     """Apple Pay: the payment token from PassKit, turned into a card PaymentMethod."""
+    in_person: bool = False
+    """A card presented at the till (Stripe Terminal): authorised there, captured by us."""
 
 
 class ProviderPayment(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +64,10 @@ class ProviderPayment(msgspec.Struct, frozen=True, kw_only=True):
     failure_reason: str | None = None
     provider_fee: int | None = None
     """The provider's own fee in minor units, once it reports one (never recomputed)."""
+    capturable: bool = False
+    """Authorised and waiting for our capture (a card in person)."""
+    tip: int | None = None
+    """A tip the customer added on the card reader, in minor units (part of the amount)."""
 
 
 class ProviderRefund(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +92,8 @@ class ProviderEvent(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: datetime
     failure_reason: str | None = None
     provider_fee: int | None = None
+    capturable: bool = False
+    """The payment is authorised and waits for our capture."""
 
 
 class Provider(Protocol):
@@ -130,6 +138,26 @@ class FindsPayments(Protocol):
 
         Raises ProviderUnavailable when it cannot say for sure.
         """
+        ...
+
+
+@runtime_checkable
+class CapturesCards(Protocol):
+    """A provider whose in-person authorisations we capture (Stripe Terminal)."""
+
+    async def capture(self, reference: str) -> ProviderPayment:
+        """Capture everything authorised (the bill and any tip added on the reader); a
+        payment already captured or ended answers as it stands."""
+        ...
+
+
+@runtime_checkable
+class FindsForwarded(Protocol):
+    """A provider an iPad forwards offline payments to (Stripe Terminal)."""
+
+    async def find_forwarded(self, payment_id: UUID) -> list[ProviderPayment]:
+        """Every payment made for ``payment_id``, oldest first (the first is the one;
+        more are a forward gone wrong)."""
         ...
 
 

@@ -21,6 +21,12 @@ from a pre-2023 Stripe:
   makes the webhook fetch it, and the sweep fetches it for any payment still without one.
 - Idempotency keys may be pruned once 24 hours old, so a refund is looked up by our
   ``refund_id`` metadata before it is (re)sent: a resend days later cannot refund twice.
+
+Cards in person go through Stripe Terminal (docs.stripe.com/terminal/payments/collect-card-payment):
+a ``card_present`` PaymentIntent with manual capture, collected by the iPad's Terminal SDK
+(Tap to Pay) or by a reader we drive (``process_on_reader``), then captured by us
+(``capture``). Offline payments are made by the iPad's SDK when it forwards them, carrying
+our ``payment_id`` in their metadata; ``find_forwarded`` looks them up by it.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ if TYPE_CHECKING:
         PaymentIntentListParams,
         RefundListParams,
     )
+    from stripe.params.terminal import LocationCreateParams
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 """Stripe's default: an older signature is treated as a replay (docs.stripe.com/webhooks)."""
@@ -65,6 +72,11 @@ _MAX_FIND_PAGES = 50  # 5,000 PaymentIntents in 20 minutes: far beyond one resta
 _MAX_REFUND_PAGES = 20  # 2,000 refunds of one payment: far beyond any till
 _CARD_ONLY = ["card"]
 """What a till takes; exclusive with ``automatic_payment_methods`` (see the module's notes)."""
+_IN_PERSON = ["card_present"]
+"""Stripe Terminal's method type: Tap to Pay on iPad and Stripe's readers."""
+_MAX_FORWARDED = 10
+"""PaymentIntents one offline payment may have become: the SDK forwards each payment once,
+but a buggy forward can make a few (stripe-terminal-android#747); more is not ours to read."""
 _T = TypeVar("_T")
 
 
@@ -116,6 +128,11 @@ class StripeProvider:
             "allowed_payment_method_types": list(_CARD_ONLY),
             "expand": [_FEE],
         }
+        if payment.in_person:
+            # Manual capture: the server captures only what it has checked (the order is
+            # still payable, the offline limits hold), and captures the tip with the bill.
+            params["allowed_payment_method_types"] = list(_IN_PERSON)
+            params["capture_method"] = "manual"
         if payment.wallet_token is not None:
             method = await _call(
                 self._client.v1.payment_methods.create_async(
@@ -142,6 +159,76 @@ class StripeProvider:
             ),
             reference=reference,
         )
+
+    async def capture(self, reference: str) -> ProviderPayment:
+        """Capture all that was authorised: the bill and any tip added on the reader."""
+        try:
+            intent = await self._client.v1.payment_intents.capture_async(
+                reference, {"expand": [_FEE]}, {"idempotency_key": f"fynlo-capture-{reference}"}
+            )
+        except stripe.InvalidRequestError as error:
+            if error.code != _UNEXPECTED_STATE:
+                raise _unavailable_or_refused(error) from error
+            return await self.status(reference)  # captured already, or ended meanwhile
+        except stripe.StripeError as error:
+            raise _unavailable_or_refused(error) from error
+        return _payment(_decode(intent, _Intent))
+
+    async def process_on_reader(
+        self, reader: str, reference: str, *, tipping: bool, attempt: str
+    ) -> None:
+        """Ask a reader to collect the card for a PaymentIntent (the reader shows the amount,
+        and a tip screen if ``tipping``). ``attempt`` names this request (the till's
+        Idempotency-Key): a retry of it is not a second request to the reader."""
+        await _call(
+            self._client.v1.terminal.readers.process_payment_intent_async(
+                reader,
+                {"payment_intent": reference, "process_config": {"skip_tipping": not tipping}},
+                {"idempotency_key": f"fynlo-collect-{reference}-{attempt}"},
+            )
+        )
+
+    async def connection_token(self, location: str) -> str:
+        """A secret for the iPad's Terminal SDK, good for readers at ``location`` only."""
+        token = await _call(
+            self._client.v1.terminal.connection_tokens.create_async({"location": location})
+        )
+        return str(token.secret)
+
+    async def create_location(self, our_id: UUID, params: LocationCreateParams) -> str:
+        made = await _call(
+            self._client.v1.terminal.locations.create_async(
+                params, {"idempotency_key": f"fynlo-terminal-location-{our_id}"}
+            )
+        )
+        return str(made.id)
+
+    async def register_reader(
+        self, *, location: str, registration_code: str, label: str
+    ) -> tuple[str, str]:
+        """Register a reader at a Terminal location: its id and device type."""
+        reader = await _call(
+            self._client.v1.terminal.readers.create_async(
+                {"location": location, "registration_code": registration_code, "label": label},
+                {"idempotency_key": f"fynlo-reader-{location}-{registration_code}"},
+            )
+        )
+        return str(reader.id), str(reader.device_type)
+
+    async def find_forwarded(self, payment_id: UUID) -> list[ProviderPayment]:
+        """PaymentIntents an iPad's Terminal SDK forwarded for our offline ``payment_id``,
+        oldest first (Stripe's search index may lag by up to a minute: ask again later)."""
+        page = await _call(
+            self._client.v1.payment_intents.search_async(
+                {
+                    "query": f"metadata['payment_id']:'{payment_id}'",
+                    "limit": _MAX_FORWARDED,
+                    "expand": [f"data.{_FEE}"],
+                }
+            )
+        )
+        found = sorted(page.data, key=lambda intent: (intent.created, intent.id))
+        return [_payment(_decode(intent, _Intent)) for intent in found]
 
     async def status(self, reference: str) -> ProviderPayment:
         intent = await _call(
@@ -321,6 +408,14 @@ class _ChargeEvent(msgspec.Struct):
     metadata: dict[str, str] = {}
 
 
+class _Tip(msgspec.Struct):
+    amount: int | None = None
+
+
+class _AmountDetails(msgspec.Struct):
+    tip: _Tip | None = None
+
+
 class _PaymentError(msgspec.Struct):
     code: str | None = None
     decline_code: str | None = None
@@ -335,6 +430,7 @@ class _Intent(msgspec.Struct):
     metadata: dict[str, str] = {}
     last_payment_error: _PaymentError | None = None
     latest_charge: str | _Charge | None = None
+    amount_details: _AmountDetails | None = None
 
 
 class _Refund(msgspec.Struct):
@@ -386,12 +482,15 @@ def _payment(intent: _Intent) -> ProviderPayment:
         state = PaymentState.authorizing
     charge = intent.latest_charge
     fees = charge.balance_transaction if isinstance(charge, _Charge) else None
+    details = intent.amount_details
     return ProviderPayment(
         reference=intent.id,
         state=state,
         client_secret=intent.client_secret,
         failure_reason=failure_reason,
         provider_fee=fees.fee if isinstance(fees, _BalanceTransaction) else None,
+        capturable=intent.status == "requires_capture",
+        tip=details.tip.amount if details is not None and details.tip is not None else None,
     )
 
 
@@ -429,6 +528,7 @@ def _event(event: _Event) -> ProviderEvent | None:
             occurred_at=occurred_at,
             failure_reason=payment.failure_reason,
             provider_fee=payment.provider_fee,
+            capturable=payment.capturable,
         )
     if event.type == "charge.updated":
         # Asynchronous capture: the charge's balance transaction (the fee) arrives now.

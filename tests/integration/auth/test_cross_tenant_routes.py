@@ -159,6 +159,8 @@ class World:
     b: Tenant
     b_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     a_rows: dict[str, str] = field(default_factory=dict)
+    b_reader: str = ""
+    """The card reader registered at B's location, once the providers run."""
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def row_of_a(self, kind: str) -> str:
@@ -238,6 +240,25 @@ async def new_qr_payment(world: World, tenant: Tenant) -> str:
     return await paid(world, tenant, "open_banking")
 
 
+async def new_card_in_person(world: World, tenant: Tenant) -> str:
+    return await paid(world, tenant, "card_present")
+
+
+async def set_up_terminal(world: World, tenant: Tenant, location_id: str) -> None:
+    answer = await world.http.put(
+        f"/api/v1/payments/terminal/locations/{location_id}",
+        json=BODIES[("PUT", "/api/v1/payments/terminal/locations/{location_id:uuid}")],
+        headers=tenant.headers,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def new_terminal_location(world: World, tenant: Tenant) -> str:
+    location_id = await new_location(world, tenant)
+    await set_up_terminal(world, tenant, location_id)
+    return location_id
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
     "payment_id": new_payment,
@@ -257,6 +278,9 @@ CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
     ("POST", "/api/v1/payments/{payment_id:uuid}/cancel"): new_waiting_card,
     ("GET", "/api/v1/payments/{payment_id:uuid}/qr.png"): new_qr_payment,
     ("GET", "/api/v1/payments/{payment_id:uuid}/qr.svg"): new_qr_payment,
+    ("POST", "/api/v1/payments/{payment_id:uuid}/collect"): new_card_in_person,
+    ("POST", "/api/v1/payments/{payment_id:uuid}/capture"): new_card_in_person,
+    ("POST", "/api/v1/payments/terminal/readers"): new_terminal_location,
 }
 # Ids named otherwise than the path parameter of their kind.
 ALIASES: Final = {"modifier_group_ids": "group_id"}
@@ -311,6 +335,11 @@ class Own:
     kind: str
 
 
+@dataclass(frozen=True)
+class BReader:
+    """A placeholder for the card reader at B's location (registered with the world)."""
+
+
 # Bodies valid for B with B's own rows, so that only the probed id can make them fail.
 BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/auth/pin"): {"employee_id": Own("employee_id"), "pin": PIN},
@@ -359,6 +388,18 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     },
     ("POST", "/api/v1/payments/{payment_id:uuid}/confirm"): {"payment_method": "pm_card_visa"},
     ("POST", "/api/v1/payments/{payment_id:uuid}/refunds"): {"amount": 1, "reason": "probe"},
+    ("POST", "/api/v1/payments/{payment_id:uuid}/collect"): {"reader_id": BReader()},
+    ("PUT", "/api/v1/payments/terminal/locations/{location_id:uuid}"): {
+        "line1": "1 High Street",
+        "city": "London",
+        "postal_code": "N1 1AA",
+        "country": "GB",
+    },
+    ("POST", "/api/v1/payments/terminal/readers"): {
+        "location_id": Own("location_id"),
+        "registration_code": "simulated-wpe",
+        "label": "Probe",
+    },
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
@@ -398,6 +439,8 @@ class Probe:
     async def resolve(self, value: Any) -> Any:
         if isinstance(value, Own):
             return await self.own_row(value.kind)
+        if isinstance(value, BReader):
+            return self.world.b_reader
         if isinstance(value, dict):
             return {key: await self.resolve(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -525,6 +568,18 @@ async def world(app: Litestar) -> AsyncIterator[World]:
             )
         )
         try:
+            await set_up_terminal(world, b, str(b.location_id))
+            reader = await http.post(
+                "/api/v1/payments/terminal/readers",
+                json={
+                    "location_id": str(b.location_id),
+                    "registration_code": "simulated-wpe",
+                    "label": "B's reader",
+                },
+                headers=b.headers,
+            )
+            assert reader.status_code == 201, reader.text
+            world.b_reader = reader.json()["id"]
             yield world
         finally:
             gateway.install(None)

@@ -17,7 +17,7 @@ import pytest_asyncio
 from litestar import Litestar
 
 from server.db.engine import DB
-from server.payments import gateway
+from server.payments import gateway, ledger
 from server.payments.gateway import Gateway
 from server.payments.providers.base import Provider
 from server.payments.providers.cash import CashProvider
@@ -77,7 +77,7 @@ async def money_invariants(app: Litestar) -> AsyncIterator[None]:
         )
         paid_uncovered = await conn.fetch(
             "SELECT o.id, o.total_due, coalesce(sum(p.amount), 0) AS paid FROM orders o"
-            " LEFT JOIN payments p ON p.order_id = o.id AND p.state = 'succeeded'"
+            f" LEFT JOIN payments p ON p.order_id = o.id AND {ledger.COVERS}"
             " WHERE o.status = 'paid' AND EXISTS (SELECT 1 FROM payments q WHERE q.order_id = o.id)"
             # An iPad may close an order itself (its cash may be quarantined): only the
             # server's own settling is held to this rule.

@@ -84,7 +84,7 @@ async def test_a_decline_frees_the_amount_and_offers_other_methods(
     assert declined.status_code == 201, declined.text
     body = declined.json()
     assert (body["state"], body["failure_reason"]) == ("failed", "generic_decline")
-    assert body["fallback"] == ["apple_pay", "open_banking", "cash"]
+    assert body["fallback"] == ["apple_pay", "card_present", "open_banking", "cash"]
     summary = await order_payments(client, tenant.headers, order_id)
     assert (summary["remaining"], summary["order_status"]) == (2500, "open")
     retry = await pay(

@@ -27,7 +27,13 @@ async def test_the_quote_shows_every_method_cheapest_first(
         "absorb",
     )
     by_method = {m["method"]: m for m in quote["methods"]}
-    assert [m["method"] for m in quote["methods"]] == ["cash", "open_banking", "card", "apple_pay"]
+    assert [m["method"] for m in quote["methods"]] == [
+        "cash",
+        "open_banking",
+        "card_present",
+        "card",
+        "apple_pay",
+    ]
     # £25.00 by bank: 0.2% = 5p to the provider, 1% = 25p to Fynlo; by card 2.9% + 30p + 1%
     # = 127.5p, rounded once, half up, to 128p.
     assert by_method["open_banking"] | {"surcharge": 0} == {
@@ -40,6 +46,13 @@ async def test_the_quote_shows_every_method_cheapest_first(
         "customer_pays": 2500,
     }
     assert (by_method["card"]["total_fee"], by_method["card"]["provider_fee"]) == (128, 103)
+    # In person (Stripe Terminal): 1.4% + 10p = 45p, and Fynlo's 25p.
+    in_person = by_method["card_present"]
+    assert (in_person["total_fee"], in_person["provider_fee"], in_person["saving_vs_card"]) == (
+        70,
+        45,
+        58,
+    )
     assert by_method["cash"]["total_fee"] == 0
 
 

@@ -45,11 +45,18 @@ NOT_SYNCED = {
     "POST /api/v1/payments/apple-pay/merchant-session": "asks Apple for a session; no state",
     "PUT /api/v1/payments/policy": "the surcharge policy is not synced",
     "PUT /api/v1/payments/refund-limits": "refund limits are not synced",
-    "POST /api/v1/payments/{payment_id}/cancel": "a cancel never changes the order",
+    "POST /api/v1/payments/{payment_id}/cancel": "changes an order only through ledger.reopen"
+    " (a card taken offline, released), walked in test_offline_cards",
+    "POST /api/v1/payments/{payment_id}/collect": "asks a reader for the card; no order change",
+    "POST /api/v1/payments/terminal/readers": "card readers are not synced (iPads list them)",
+    "PUT /api/v1/payments/terminal/locations/{location_id}": "Terminal set-up is not synced",
+    "POST /api/v1/payments/terminal/connection-token": "a token for the Terminal SDK; no state",
+    "PUT /api/v1/payments/offline-card-limits": "the limits are not synced (iPads read them)",
     "POST /api/v1/payments/{payment_id}/refunds": "a refund never changes the order's status",
     "POST /api/v1/sync/push": "the iPads' own path into the store",
     # These settle an order through ledger.settle_order, the function POST /payments walks.
     "POST /api/v1/payments/{payment_id}/confirm": "settles through ledger.settle_order",
+    "POST /api/v1/payments/{payment_id}/capture": "settles through ledger.settle_order",
     "POST /api/v1/payments/webhooks/open-banking": "settles through ledger.settle_order",
     "POST /api/v1/payments/webhooks/stripe": "settles through ledger.settle_order",
 }

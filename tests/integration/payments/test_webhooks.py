@@ -245,8 +245,13 @@ async def test_bank_webhooks_in_any_order_reach_the_same_end(
         ends.append((got["state"], got["failure_reason"], got["fallback"], order["order_status"]))
     expected = {
         "approve": ("succeeded", None, [], "paid"),
-        "decline": ("failed", "authorization_failed", ["card", "apple_pay", "cash"], "open"),
-        "expire": ("expired", "expired", ["card", "apple_pay", "cash"], "open"),
+        "decline": (
+            "failed",
+            "authorization_failed",
+            ["card", "apple_pay", "card_present", "cash"],
+            "open",
+        ),
+        "expire": ("expired", "expired", ["card", "apple_pay", "card_present", "cash"], "open"),
     }[outcome]
     assert ends == [expected] * len(runs)
 

@@ -25,6 +25,7 @@ from server.auth.tables import Role
 from server.catalog.sync import AvailabilityFields
 from server.floor.sync import TableStateFields
 from server.orders.sync import LineFields, OrderFields
+from server.payments.offline_cards import OfflineCardFields
 from server.payments.sync import CashPaymentFields
 from server.sync import registry
 from tests.factories import Ipad, Tenant, make_ipad, offline_sign_in, staff_member
@@ -34,6 +35,7 @@ FIELDS_OF: dict[str, type[msgspec.Struct]] = {
     "order": OrderFields,
     "order_line": LineFields,
     "cash_payment": CashPaymentFields,
+    "offline_card_payment": OfflineCardFields,
     "availability": AvailabilityFields,
     "table_state": TableStateFields,
 }
@@ -104,6 +106,18 @@ def _cash(w: World, _prefix: str) -> tuple[str, UUID, dict[str, Any]]:
     return "cash_payment", uuid4(), fields
 
 
+def _offline_card(w: World, _prefix: str) -> tuple[str, UUID, dict[str, Any]]:
+    fields = {
+        "order_id": str(w.open_order),
+        "amount": 100,
+        "currency": "GBP",
+        "stored_at": "2026-11-26T12:30:00Z",
+        "employee_id": None,
+        "tip": 0,
+    }
+    return "offline_card_payment", uuid4(), fields
+
+
 def _availability(**fields: Any) -> Sample:
     return lambda w, _prefix: ("availability", uuid4(), {"product_id": w.product, **fields})
 
@@ -155,6 +169,10 @@ SAMPLES: dict[tuple[str, str, str | None], Sample] = {
     ("order_line", "notes", None): _line_edit({"notes": "no ice"}),
     ("order_line", "position", None): _line_edit({"position": 2}),
     **{("cash_payment", name, None): _cash for name in CashPaymentFields.__struct_fields__},
+    **{
+        ("offline_card_payment", name, None): _offline_card
+        for name in OfflineCardFields.__struct_fields__
+    },
     ("availability", "product_id", None): _availability(sold_out=True),
     ("availability", "sold_out", None): _availability(sold_out=True),
     ("availability", "remaining", None): _availability(remaining=5),
