@@ -3,7 +3,8 @@
 ``open_banking_sandbox`` is the fixture; ``start_open_banking_sandbox`` does the same for
 code that is not a test function (a session fixture, the e2e dev server) and wants to choose
 the ``webhook_url`` or another option. Both generate fresh keys and client credentials, so
-nothing signed or authorised in one test works in another.
+nothing signed or authorised in one test works in another. ``new_bank_payment`` makes a
+NewPayment the provider accepts (a payer and a registered return URI).
 """
 
 from __future__ import annotations
@@ -21,13 +22,34 @@ import pytest_asyncio
 from litestar import Litestar
 
 from server.payments.fakes.keys import generate_key_pair
-from server.payments.fakes.open_banking_sandbox import bind_public_url, create_sandbox
+from server.payments.fakes.open_banking_sandbox import (
+    DEFAULT_RETURN_URI,
+    bind_public_url,
+    create_sandbox,
+)
+from server.payments.fakes.open_banking_sandbox_accounts import DEFAULT_MERCHANT_ACCOUNTS
 from server.payments.fakes.runner import RunningFake, serve_in_thread
+from server.payments.providers.base import NewPayment, Payer
 from server.payments.providers.open_banking import DEFAULT_WEBHOOK_PATH, OpenBankingProvider
 from server.payments.providers.open_banking_signing import sign
 
-MERCHANT_ACCOUNT_ID = "6b4b5e0c-4c8e-4a57-9d6c-0b7e6c2f5a11"
+MERCHANT_ACCOUNT_ID = DEFAULT_MERCHANT_ACCOUNTS["GBP"]
+EUR_MERCHANT_ACCOUNT_ID = DEFAULT_MERCHANT_ACCOUNTS["EUR"]
+RETURN_URI = DEFAULT_RETURN_URI
+SERVER_RETURN_URI = "http://127.0.0.1:8000/pay/return"
+"""``qr.return_uri()`` with the tests' settings (no ``FYNLO_PUBLIC_URL``, port 8000)."""
+PAYER = Payer(name="Sandbox Diner", email="diner@example.com")
 CONTROL_TIMEOUT_SECONDS = 10.0
+
+
+def new_bank_payment(
+    amount: int = 1234, *, currency: str = "GBP", reference: str = "Order 42", **more: Any
+) -> NewPayment:
+    """A payment the provider accepts: a payer and the sandbox's registered return URI."""
+    options: dict[str, Any] = {"payer": PAYER, "return_uri": RETURN_URI} | more
+    return NewPayment(
+        payment_id=uuid.uuid4(), amount=amount, currency=currency, reference=reference, **options
+    )
 
 
 @dataclass
@@ -58,7 +80,9 @@ class OpenBankingSandbox:
             "client_secret": self.client_secret,
             "signing_kid": self.client_kid,
             "private_key_pem": self.client_private_key_pem,
-            "merchant_account_id": MERCHANT_ACCOUNT_ID,
+            "merchant_accounts": dict(DEFAULT_MERCHANT_ACCOUNTS),
+            "auth_base": self.url,
+            "payment_page_base": self.url,
             "jwks_url": self.jwks_url,
             "webhook_path": self.webhook_path,
         }
@@ -86,8 +110,40 @@ class OpenBankingSandbox:
     async def open_page(self, reference: str) -> dict[str, Any]:
         return await self.control("POST", f"/_sandbox/payments/{reference}/open")
 
-    async def approve(self, reference: str) -> dict[str, Any]:
-        return await self.control("POST", f"/_sandbox/payments/{reference}/approve")
+    async def approve(self, reference: str, until: str | None = None) -> dict[str, Any]:
+        """The payer approves; by default it executes and settles ``settle_seconds`` later,
+        ``until="authorized"`` or ``"executed"`` holds it there."""
+        body = {"until": until} if until else None
+        return await self.control("POST", f"/_sandbox/payments/{reference}/approve", body)
+
+    async def execute(self, reference: str, *, hold: bool = False) -> dict[str, Any]:
+        body = {"hold": hold}
+        return await self.control("POST", f"/_sandbox/payments/{reference}/execute", body)
+
+    async def settle(self, reference: str) -> dict[str, Any]:
+        return await self.control("POST", f"/_sandbox/payments/{reference}/settle")
+
+    async def creditable(self, reference: str) -> dict[str, Any]:
+        return await self.control("POST", f"/_sandbox/payments/{reference}/creditable")
+
+    async def stall(self, reference: str) -> dict[str, Any]:
+        return await self.control("POST", f"/_sandbox/payments/{reference}/stall")
+
+    async def reverse(self, reference: str) -> dict[str, Any]:
+        return await self.control("POST", f"/_sandbox/payments/{reference}/reverse")
+
+    async def payer_cancel(self, reference: str) -> dict[str, Any]:
+        return await self.control("POST", f"/_sandbox/payments/{reference}/payer_cancel")
+
+    async def attempt_fail(self, reference: str) -> dict[str, Any]:
+        return await self.control("POST", f"/_sandbox/payments/{reference}/attempt_fail")
+
+    async def change_balance(
+        self, delta_in_minor: int, account: str = MERCHANT_ACCOUNT_ID
+    ) -> dict[str, Any]:
+        """Top a merchant account up (or, negative, sweep money out as a payout would)."""
+        path = f"/_sandbox/merchant-accounts/{account}/balance"
+        return await self.control("POST", path, {"delta_in_minor": delta_in_minor})
 
     async def decline(self, reference: str) -> dict[str, Any]:
         return await self.control("POST", f"/_sandbox/payments/{reference}/decline")
@@ -158,13 +214,15 @@ def start_open_banking_sandbox(
 ) -> OpenBankingSandbox:
     """Generate keys and credentials and serve a sandbox on a free 127.0.0.1 port.
 
-    ``options`` go to ``create_sandbox`` (``expiry_seconds``, ``fee_bp``, ``token_seconds``,
-    ``transactions_page_size``...). Call ``stop()`` after.
+    ``options`` go to ``create_sandbox`` (``expiry_seconds``, ``settle_seconds``,
+    ``token_seconds``, ``transactions_page_size``, ``return_uris``...). Call ``stop()`` after.
     """
     client_private, client_public = generate_key_pair()
     signing_private, _ = generate_key_pair()
     client_kid, signing_kid = f"client-{uuid.uuid4()}", f"sandbox-{uuid.uuid4()}"
     client_id, client_secret = f"fynlo-{uuid.uuid4()}", secrets.token_urlsafe(32)
+    # The provider tests' return URI, and the server's own result page (as registered live).
+    options.setdefault("return_uris", (RETURN_URI, SERVER_RETURN_URI))
     app = create_sandbox(
         client_public_key_pem=client_public,
         client_kid=client_kid,

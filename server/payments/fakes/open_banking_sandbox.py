@@ -1,10 +1,12 @@
 """A pay-by-bank sandbox shaped like TrueLayer's Payments API v3, for `make run` and tests.
 
-Assembly only: the bank (``_bank``), the auth server and its access tokens (``_auth``), the
-gate every API call passes (``_gate``), the payments API (``_api``), the merchant account's
-transactions (``_merchant``), the hosted payment page (``_page``), signed webhooks
-(``_webhooks``) and the test controls (``_controls``) live in the ``open_banking_sandbox_*``
-modules beside this one.
+Assembly only: the bank (``_bank``), its merchant accounts (``_accounts``), the auth server
+and its access tokens (``_auth``), the gate every API call passes (``_gate``), the payments API
+(``_api``), merchant accounts and their transactions (``_merchant``), the hosted payment page
+(``_page``, on the API's own port as ``/payments?…``), webhook bodies (``_events``) and their
+signed delivery (``_webhooks``) and the test controls (``_controls``) live in the
+``open_banking_sandbox_*`` modules beside this one. The shapes it is held to are written down
+in ``tests/fakes/truelayer-reference/``.
 
 Serve it with ``server.payments.fakes.runner.serve_in_thread``. Links and the webhook
 signature's ``jku`` need the sandbox's own URL: pass ``public_url`` when it is known, call
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -36,6 +38,10 @@ from server.payments.fakes import (
     open_banking_sandbox_page as page,
 )
 from server.payments.fakes.keys import public_jwk, public_key_pem
+from server.payments.fakes.open_banking_sandbox_accounts import (
+    DEFAULT_MERCHANT_ACCOUNTS,
+    open_accounts,
+)
 from server.payments.fakes.open_banking_sandbox_auth import ONE_HOUR, AccessTokens, issue_token
 from server.payments.fakes.open_banking_sandbox_bank import Bank, SandboxClock, SandboxRefusal
 from server.payments.fakes.open_banking_sandbox_gate import Sandbox, problem, sandbox_of
@@ -44,6 +50,8 @@ from server.payments.providers.open_banking import DEFAULT_WEBHOOK_PATH
 
 SWEEP_SECONDS = 1.0
 FIFTEEN_MINUTES = 900
+DEFAULT_RETURN_URI = "http://127.0.0.1/pay-by-bank/return"
+"""The one return URI a sandbox accepts unless it is given its own list."""
 # TrueLayer pages merchant account transactions a thousand at a time.
 TRANSACTIONS_PAGE_SIZE = 1000
 
@@ -62,10 +70,12 @@ def create_sandbox(
     public_url: str | None = None,
     expiry_seconds: int = FIFTEEN_MINUTES,
     refund_seconds: int = 5,
+    settle_seconds: int = 0,
     payee_name: str = "Fynlo Sandbox Restaurant",
-    fee_bp: int = 20,
     token_seconds: int = ONE_HOUR,
     transactions_page_size: int = TRANSACTIONS_PAGE_SIZE,
+    merchant_accounts: Mapping[str, str] = DEFAULT_MERCHANT_ACCOUNTS,
+    return_uris: Collection[str] = (DEFAULT_RETURN_URI,),
 ) -> Litestar:
     """The sandbox as an ASGI app.
 
@@ -77,16 +87,20 @@ def create_sandbox(
         webhook_url: where events are POSTed (127.0.0.1 only); None records them only.
         public_url: the sandbox's own base URL, for payment page links and the ``jku``.
         expiry_seconds: how long a payment may wait for the customer before it expires.
-        refund_seconds: how long (on the sandbox clock) a refund stays pending.
-        payee_name: the restaurant name the payment page shows.
+        refund_seconds: how long (on the sandbox clock) a refund stays pending once the
+            merchant account's balance covers it.
+        settle_seconds: how long (on the sandbox clock) an approved payment stays
+            ``executed`` before it settles; 0 settles it on the next look.
+        payee_name: the restaurant name the payment page shows and the accounts are held in.
         client_id: the one client ``/connect/token`` issues access tokens to.
         client_secret: that client's secret.
-        fee_bp: the sandbox's fee on each executed payment and refund, in basis points of
-            its amount (20 is 0.2%), rounded half up to a whole minor unit.
         token_seconds: how long (on the sandbox clock) an access token lives.
         transactions_page_size: merchant account transactions per page.
+        merchant_accounts: currency → merchant account id, one account per currency.
+        return_uris: the registered return URIs (without query); the hosted page refuses
+            any other.
     """
-    if transactions_page_size < 1 or token_seconds < 1:
+    if transactions_page_size < 1 or token_seconds < 1 or settle_seconds < 0:
         raise ValueError("transactions_page_size and token_seconds must be positive")
     clock = SandboxClock()
     outbox = Outbox(
@@ -97,10 +111,11 @@ def create_sandbox(
     )
     bank = Bank(
         clock=clock,
+        accounts=open_accounts(dict(merchant_accounts), payee_name),
         expiry_seconds=expiry_seconds,
         refund_seconds=refund_seconds,
+        settle_seconds=settle_seconds,
         emit=outbox.publish,
-        fee_bp=fee_bp,
     )
     sandbox = Sandbox(
         bank=bank,
@@ -116,6 +131,7 @@ def create_sandbox(
         jwks={"keys": [public_jwk(public_key_pem(signing_private_key_pem), kid=signing_kid)]},
         payee_name=payee_name,
         transactions_page_size=transactions_page_size,
+        return_uris=frozenset(return_uris),
     )
     if public_url is not None:
         sandbox.set_public_url(public_url)
@@ -129,14 +145,22 @@ def create_sandbox(
             api.create_refund,
             api.list_refunds,
             api.read_refund,
+            merchant.list_accounts,
+            merchant.read_account,
             merchant.list_transactions,
-            page.show_page,
-            page.approve_from_page,
-            page.decline_from_page,
+            page.choose_bank,
+            page.consent,
+            page.go_to_bank,
+            page.bank_screen,
+            page.bank_decision,
+            page.cancel,
+            page.result,
             controls.advance_clock,
             controls.plan_faults,
             controls.stats,
             controls.act_as_customer,
+            controls.inspect_payment,
+            controls.change_balance,
             controls.fail_refund,
             controls.list_webhooks,
             controls.redeliver_webhook,
@@ -175,7 +199,7 @@ def _refusal(_: Request[Any, Any, Any], refusal: SandboxRefusal) -> Response[byt
 
 @asynccontextmanager
 async def _background(app: Litestar) -> AsyncIterator[None]:
-    """Sweep expiries and due refunds every second, and deliver webhooks, while serving."""
+    """Sweep expiries, settlements and refunds every second, and deliver webhooks, while serving."""
     sandbox: Sandbox = app.state.sandbox
     async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS, trust_env=False) as http:
         tasks = [

@@ -1,7 +1,10 @@
 """The sandbox's copy of TrueLayer's Payments API v3: create, read, cancel, refund.
 
-Request and response shapes follow docs.truelayer.com/reference (``/v3/payments``); every call
-needs an access token, and every write a signature and an idempotency key (``_gate``).
+Request and response shapes follow docs.truelayer.com/reference (``/v3/payments``) and are
+written down in ``tests/fakes/truelayer-reference/payments.json``; every call needs an access
+token, and every write a signature and an idempotency key (``_gate``). A create needs ``user``
+with a name and an email or phone, and a merchant-account beneficiary in the payment's currency;
+refusals are TrueLayer's 400 ``invalid-parameters`` problem with ``errors`` by field path.
 """
 
 from __future__ import annotations
@@ -16,19 +19,29 @@ from server.payments.fakes.open_banking_sandbox_bank import (
     PaymentStatus,
     SandboxPayment,
     SandboxRefund,
-    SandboxRefusal,
+    invalid,
     rfc3339,
 )
+from server.payments.fakes.open_banking_sandbox_events import payment_source
 from server.payments.fakes.open_banking_sandbox_gate import Sandbox, sandbox_of
 
 T = TypeVar("T")
 
 
+# UK statement references: at most 18 characters (docs.truelayer.com/docs/configure-a-statement-
+# reference). TrueLayer defers to "the guidelines on special characters"; the stored copy does
+# not list them, so the sandbox allows the set every UK scheme carries (see the reference README).
+STATEMENT_REFERENCE = r"^[A-Za-z0-9 ./&-]{1,18}$"
+
+
 class Beneficiary(msgspec.Struct, frozen=True, omit_defaults=True):
     type: Literal["merchant_account"]
-    merchant_account_id: str
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=140)]
+    merchant_account_id: Annotated[str, msgspec.Meta(min_length=1)]
+    statement_reference: Annotated[str, msgspec.Meta(pattern=STATEMENT_REFERENCE)] | None = None
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=140)] | None = None
+    """An internal reference, not shown to the payer (the same docs page)."""
     account_holder_name: str | None = None
+    verification: dict[str, Any] | None = None
 
 
 class PaymentMethod(msgspec.Struct, frozen=True):
@@ -37,19 +50,23 @@ class PaymentMethod(msgspec.Struct, frozen=True):
     beneficiary: Beneficiary
 
 
-class User(msgspec.Struct, frozen=True):
+class User(msgspec.Struct, frozen=True, omit_defaults=True):
     id: str | None = None
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    date_of_birth: str | None = None
+    address: dict[str, Any] | None = None
 
 
 class NewPaymentBody(msgspec.Struct, frozen=True):
     amount_in_minor: Annotated[int, msgspec.Meta(gt=0)]
     currency: Literal["GBP", "EUR"]
     payment_method: PaymentMethod
-    user: User = User()
+    user: User
     metadata: dict[str, str] = {}
+    retry: dict[str, Any] | None = None
+    """Present: a failed attempt leaves the payment ``attempt_failed`` instead of ``failed``."""
 
 
 class NewRefundBody(msgspec.Struct, frozen=True):
@@ -65,12 +82,16 @@ async def create_payment(request: Request[Any, Any, Any]) -> Response[bytes]:
 
     def create(body: bytes) -> tuple[int, Any]:
         new = _decode(body, NewPaymentBody)
+        _check_user(new.user)
+        beneficiary = new.payment_method.beneficiary
         payment = sandbox.bank.create(
             amount_in_minor=new.amount_in_minor,
             currency=new.currency,
             payment_method=msgspec.to_builtins(new.payment_method),
+            merchant_account_id=beneficiary.merchant_account_id,
             metadata=new.metadata,
-            user_id=new.user.id,
+            user=msgspec.to_builtins(new.user),
+            retry=new.retry is not None,
         )
         return 201, {
             "id": payment.id,
@@ -80,6 +101,18 @@ async def create_payment(request: Request[Any, Any, Any]) -> Response[bytes]:
         }
 
     return await sandbox.signed(request, create)
+
+
+def _check_user(user: User) -> None:
+    """TrueLayer needs the payer's name and an email or phone from a client it does not
+    regulate (docs.truelayer.com/docs/end-user-information-payments)."""
+    errors: dict[str, list[str]] = {}
+    if not (user.name or "").strip():
+        errors["user.name"] = ["the payer's name is required"]
+    if not (user.email or "").strip() and not (user.phone or "").strip():
+        errors["user.email"] = ["an email or a phone number is required"]
+    if errors:
+        raise invalid(errors)
 
 
 @get("/v3/payments/{payment_id:str}")
@@ -149,6 +182,8 @@ async def read_refund(
 
 
 def payment_view(sandbox: Sandbox, payment: SandboxPayment) -> dict[str, Any]:
+    """A payment as ``GET /v3/payments/{id}`` shows it: the fields of its status and no others
+    (docs.truelayer.com/docs/payment-statuses-for-payments-v3)."""
     view: dict[str, Any] = {
         "id": payment.id,
         "amount_in_minor": payment.amount_in_minor,
@@ -159,17 +194,14 @@ def payment_view(sandbox: Sandbox, payment: SandboxPayment) -> dict[str, Any]:
         "status": payment.status,
         "metadata": payment.metadata,
     }
-    if payment.status is PaymentStatus.authorizing:
-        page = (
-            f"{sandbox.public_url}/checkout?payment_id={payment.id}"
-            f"&resource_token={payment.resource_token}"
-        )
-        view["authorization_flow"] = {"actions": {"next": {"type": "redirect", "uri": page}}}
-    for name in ("authorized_at", "executed_at", "failed_at"):
+    for name in ("authorized_at", "executed_at", "settled_at"):
         moment = getattr(payment, name)
         if moment is not None:
             view[name] = rfc3339(moment)
-    if payment.failure_reason is not None:
+    if payment.status is PaymentStatus.settled:
+        view["payment_source"] = payment_source(payment)
+    if payment.status in (PaymentStatus.failed, PaymentStatus.attempt_failed):
+        view["failed_at"] = rfc3339(payment.failed_at or payment.created_at)
         view["failure_stage"] = payment.failure_stage
         view["failure_reason"] = payment.failure_reason
     return view
@@ -196,5 +228,10 @@ def refund_view(refund: SandboxRefund) -> dict[str, Any]:
 def _decode(body: bytes, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=kind)
-    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-        raise SandboxRefusal(400, "invalid-parameters", "Invalid Parameters", str(exc)) from exc
+    except msgspec.ValidationError as exc:
+        # msgspec names the field as "at `$.user.name`"; TrueLayer keys errors by that path.
+        message = str(exc)
+        path = message.rsplit("`$.", 1)[1].rstrip("`") if "`$." in message else "body"
+        raise invalid({path: [message]}) from exc
+    except msgspec.DecodeError as exc:
+        raise invalid({"body": [str(exc)]}) from exc

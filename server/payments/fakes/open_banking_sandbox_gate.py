@@ -81,6 +81,8 @@ class Sandbox:
     jwks: dict[str, Any]
     payee_name: str
     transactions_page_size: int
+    return_uris: frozenset[str]
+    """The return URIs registered for this client: the hosted page sends payers nowhere else."""
     public_url: str | None = None
     faults: Faults = field(default_factory=Faults)
     api_requests: int = 0
@@ -226,13 +228,15 @@ def _run(work: Work, body: bytes, *, fingerprint: str) -> _Answer:
 
 
 def _problem_answer(refusal: SandboxRefusal) -> _Answer:
-    document = {
+    document: dict[str, Any] = {
         "type": f"{ERROR_TYPES}#{refusal.slug}",
         "title": refusal.title,
         "status": refusal.status,
         "detail": refusal.detail,
         "trace_id": uuid.uuid4().hex,
     }
+    if refusal.errors is not None:
+        document["errors"] = refusal.errors
     return _Answer("", refusal.status, msgspec.json.encode(document), "application/problem+json")
 
 

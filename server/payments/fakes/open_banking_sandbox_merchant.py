@@ -1,13 +1,14 @@
-"""The merchant account's transactions: every executed payment in and refund out, with its fee.
+"""Merchant accounts and their transactions: money in from settled payments, out by refunds.
 
-``GET /v3/merchant-accounts/{id}/transactions?from=…&to=…``, both ends inclusive, a page at
-a time with ``cursor`` = the last page's ``pagination.next_cursor``
-(docs.truelayer.com/docs/get-your-merchant-account-transactions-or-payment-sources). An
-executed payment is a ``merchant_account_payment`` with status ``settled`` (the sandbox
-settles at once) whose own ``id`` differs from its ``payment_id``; an executed refund is a
-``refund`` with status ``executed``, as TrueLayer lists refunds apart from ``payout``s.
-``fee_in_minor`` is the sandbox's own addition: TrueLayer invoices its fees separately, and
-reconciliation needs a fee to compare.
+``GET /v3/merchant-accounts`` lists the accounts (one per currency) and
+``GET /v3/merchant-accounts/{id}`` shows one (``open_banking_sandbox_accounts``).
+``GET /v3/merchant-accounts/{id}/transactions?from=…&to=…``, both ends inclusive, lists its
+movements a page at a time with ``cursor`` = the last page's ``pagination.next_cursor``
+(docs.truelayer.com/docs/get-your-merchant-account-transactions-or-payment-sources). A settled
+payment is a ``merchant_account_payment`` with status ``settled`` whose own ``id`` differs from
+its ``payment_id``; an executed refund is a ``refund`` with status ``executed``
+(TrueLayer/truelayer-dotnet ``MerchantAccounts/Model/GetTransactions.cs``). No transaction
+carries a fee: TrueLayer reports none per movement, so neither does the sandbox.
 """
 
 from __future__ import annotations
@@ -28,15 +29,37 @@ from server.payments.fakes.open_banking_sandbox_bank import (
     SandboxRefusal,
     rfc3339,
 )
+from server.payments.fakes.open_banking_sandbox_events import payment_source
 from server.payments.fakes.open_banking_sandbox_gate import sandbox_of
 
-# TrueLayer's mock bank account: every sandbox customer pays from it.
-_CUSTOMER_ACCOUNT = [
-    {"type": "sort_code_account_number", "sort_code": "040668", "account_number": "00000871"},
-    {"type": "iban", "iban": "GB75CLRB04066800000871"},
-]
-
 _Key = tuple[datetime, str]
+
+
+@get("/v3/merchant-accounts")
+async def list_accounts(request: Request[Any, Any, Any]) -> Response[bytes]:
+    sandbox = sandbox_of(request)
+    return await sandbox.unsigned(
+        request,
+        lambda: (200, {"items": [a.view() for a in sandbox.bank.accounts.values()]}),
+    )
+
+
+@get("/v3/merchant-accounts/{merchant_account_id:str}")
+async def read_account(
+    request: Request[Any, Any, Any], merchant_account_id: FromPath[str]
+) -> Response[bytes]:
+    sandbox = sandbox_of(request)
+
+    def account() -> tuple[int, Any]:
+        found = sandbox.bank.accounts.get(merchant_account_id)
+        if found is None:
+            raise SandboxRefusal(
+                404, "not-found", "Not Found", f"no merchant account {merchant_account_id}"
+            )
+        sandbox.bank.sweep()
+        return 200, found.view()
+
+    return await sandbox.unsigned(request, account)
 
 
 @get("/v3/merchant-accounts/{merchant_account_id:str}/transactions")
@@ -50,10 +73,9 @@ async def list_transactions(
         since = _moment(query.get("from"), "from")
         until = _moment(query.get("to"), "to")
         after = _cursor_key(query.get("cursor"))
-        payments, refunds = sandbox.bank.movements()
-        ours = [p for p in payments if _account_of(p) == merchant_account_id]
+        payments, refunds = sandbox.bank.movements(merchant_account_id)
         rows = sorted(
-            (row for row in _rows(ours, refunds) if since <= row[0][0] <= until),
+            (row for row in _rows(payments, refunds) if since <= row[0][0] <= until),
             key=lambda row: row[0],
         )
         if after is not None:
@@ -71,9 +93,9 @@ def _rows(
 ) -> Iterable[tuple[_Key, dict[str, Any]]]:
     by_id = {payment.id: payment for payment in payments}
     for payment in payments:
-        if payment.executed_at is not None and payment.transaction_id is not None:
-            key = (payment.executed_at, payment.transaction_id)
-            yield key, _payment_in(payment, settled_at=payment.executed_at)
+        if payment.settled_at is not None and payment.transaction_id is not None:
+            key = (payment.settled_at, payment.transaction_id)
+            yield key, _payment_in(payment, settled_at=payment.settled_at)
     for refund in refunds:
         paid = by_id.get(refund.payment_id)
         if paid is not None and refund.executed_at is not None:
@@ -89,15 +111,9 @@ def _payment_in(payment: SandboxPayment, *, settled_at: datetime) -> dict[str, A
         "amount_in_minor": payment.amount_in_minor,
         "status": "settled",
         "settled_at": rfc3339(settled_at),
-        "payment_source": {
-            "id": f"source-{payment.user_id}",
-            "account_holder_name": "Sandbox Customer",
-            "account_identifiers": _CUSTOMER_ACCOUNT,
-            "user_id": payment.user_id,
-        },
+        "payment_source": payment_source(payment) | {"user_id": payment.user_id},
         "payment_id": payment.id,
         "metadata": payment.metadata,
-        "fee_in_minor": payment.fee_in_minor,
     }
 
 
@@ -121,13 +137,7 @@ def _refund_out(
         "refund_id": refund.id,
         "payment_id": refund.payment_id,
         "metadata": refund.metadata,
-        "fee_in_minor": refund.fee_in_minor,
     }
-
-
-def _account_of(payment: SandboxPayment) -> object:
-    beneficiary = payment.payment_method.get("beneficiary")
-    return beneficiary.get("merchant_account_id") if isinstance(beneficiary, dict) else None
 
 
 def _moment(value: str | None, name: str) -> datetime:

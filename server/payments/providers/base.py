@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -38,6 +39,35 @@ class WebhookRejected(Exception):
     """A webhook whose signature, timestamp or body does not verify. Nothing may change."""
 
 
+class Payer(msgspec.Struct, frozen=True, kw_only=True):
+    """Who pays by bank, as the payer typed it on our page before the bank step: TrueLayer
+    requires the remitter's name, and from a client it does not regulate an email or a
+    phone number too (docs.truelayer.com/docs/end-user-information-payments)."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    """With its country code, e.g. ``+447700900123``."""
+
+
+class Settlement(StrEnum):
+    """Where pay-by-bank money stands after the bank executed it (TrueLayer's merchant
+    account: ``payment_creditable``, ``payment_settled``, ``payment_settlement_stalled``,
+    ``payment_reversed``). The payment is ``succeeded`` from ``executed`` on; this says
+    whether the money reached our account, is stuck, or went back."""
+
+    executed = "executed"
+    """The bank sent it; the merchant account has not received it yet."""
+    creditable = "creditable"
+    """TrueLayer says the money will be credited to the merchant account."""
+    settled = "settled"
+    """In the merchant account: refundable from here."""
+    stalled = "stalled"
+    """Settlement stopped (TrueLayer is checking it): the money may never arrive."""
+    reversed = "reversed"
+    """The money went back to the payer after it settled."""
+
+
 class NewPayment(msgspec.Struct, frozen=True, kw_only=True):
     payment_id: UUID
     """Our id: the provider's idempotency key and metadata are derived from it."""
@@ -51,6 +81,13 @@ class NewPayment(msgspec.Struct, frozen=True, kw_only=True):
     """Apple Pay: the payment token from PassKit, turned into a card PaymentMethod."""
     in_person: bool = False
     """A card presented at the till (Stripe Terminal): authorised there, captured by us."""
+    payer: Payer | None = None
+    """Pay by bank: who pays (required by the provider)."""
+    return_uri: str | None = None
+    """Pay by bank: where the hosted payment page sends the payer back to (our result page)."""
+    merchant_account_id: str | None = None
+    """Pay by bank: the restaurant's own merchant account, if it has one for the currency;
+    None: the platform's account for the currency."""
 
 
 class ProviderPayment(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +105,8 @@ class ProviderPayment(msgspec.Struct, frozen=True, kw_only=True):
     """Authorised and waiting for our capture (a card in person)."""
     tip: int | None = None
     """A tip the customer added on the card reader, in minor units (part of the amount)."""
+    settlement: Settlement | None = None
+    """Pay by bank, once succeeded: where the money stands (None for other providers)."""
 
 
 class ProviderRefund(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +133,8 @@ class ProviderEvent(msgspec.Struct, frozen=True, kw_only=True):
     provider_fee: int | None = None
     capturable: bool = False
     """The payment is authorised and waits for our capture."""
+    settlement: Settlement | None = None
+    """Pay by bank: the settlement step this event reports (see ``Settlement``)."""
 
 
 class Provider(Protocol):

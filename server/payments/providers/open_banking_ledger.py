@@ -5,9 +5,11 @@ TrueLayer lists money in and out of a merchant account at
 each page's ``pagination.next_cursor`` is the next request's ``cursor``, and there is none on
 the last (docs.truelayer.com/docs/get-your-merchant-account-transactions-or-payment-sources).
 A settled ``merchant_account_payment`` is one of our payments arriving and an executed
-``refund`` one of our refunds leaving. ``payout``s (withdrawals, sweeps) and
+``refund`` one of our refunds leaving (types and statuses as in TrueLayer/truelayer-dotnet
+``MerchantAccounts/Model/GetTransactions.cs``). ``payout``s (withdrawals, sweeps) and
 ``external_payment``s (transfers nobody made through the Payments API) are not ours to match,
-and pending movements have not happened yet.
+and pending movements have not happened yet. No transaction carries a fee, so no entry has
+one: TrueLayer bills its fees outside the API.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ class _Transaction(msgspec.Struct, frozen=True):
     payment_id: str | None = None
     refund_id: str | None = None
     metadata: dict[str, str] = {}
-    fee_in_minor: int | None = None
 
 
 class _Pagination(msgspec.Struct, frozen=True):
@@ -108,7 +109,7 @@ def _entry(
         payment_id=payment_id,
         amount=abs(t.amount_in_minor),
         currency=t.currency.upper(),
-        fee=t.fee_in_minor,
+        fee=None,
         at=at,
     )
 

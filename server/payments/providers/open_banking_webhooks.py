@@ -7,6 +7,16 @@ ever fetch keys from the one JWKS URL we were configured with: a ``jku`` pointin
 else is refused before any network call, so nobody can sign with a key they publish
 themselves. Timestamps more than 300 s from our clock are refused as replays, the window
 Stripe and TrueLayer's own libraries use.
+
+Payment webhooks we act on, each with the moment it reports
+(docs.truelayer.com/docs/payment-webhooks; the table of types is in
+``open_banking_statuses``): ``payment_authorized`` (``authorized_at``), ``payment_executed``
+(``executed_at``), ``payment_creditable`` (``creditable_at``), ``payment_settled``
+(``settled_at``), ``payment_settlement_stalled`` (``settlement_stalled_at``),
+``payment_reversed`` (``reversed_at``) and ``payment_failed`` (``failed_at``, with
+``failure_reason`` kept as sent); refunds: ``refund_executed`` and ``refund_failed``. From
+``executed`` on the payment stays ``succeeded`` and the event's ``settlement`` says where the
+money stands; what a stall or a reversal means for the order is the server's to decide.
 """
 
 from __future__ import annotations
@@ -21,7 +31,12 @@ from uuid import UUID
 import httpx
 import msgspec
 
-from server.payments.providers.base import ProviderEvent, ProviderUnavailable, WebhookRejected
+from server.payments.providers.base import (
+    ProviderEvent,
+    ProviderUnavailable,
+    Settlement,
+    WebhookRejected,
+)
 from server.payments.providers.open_banking_signing import (
     SignatureInvalid,
     read_header,
@@ -36,11 +51,15 @@ TOLERANCE = timedelta(seconds=300)
 # forged kids must not turn into a stream of fetches.
 REFETCH_AFTER_SECONDS = 10.0
 
-_PAYMENT_EVENTS: dict[str, tuple[str, PaymentState | None]] = {
-    "payment_authorized": ("authorized_at", PaymentState.authorizing),
-    "payment_executed": ("executed_at", PaymentState.succeeded),
-    "payment_settled": ("settled_at", PaymentState.succeeded),
-    "payment_failed": ("failed_at", None),  # the state depends on failure_reason
+_SUCCEEDED = PaymentState.succeeded
+_PAYMENT_EVENTS: dict[str, tuple[str, PaymentState | None, Settlement | None]] = {
+    "payment_authorized": ("authorized_at", PaymentState.authorizing, None),
+    "payment_executed": ("executed_at", _SUCCEEDED, Settlement.executed),
+    "payment_creditable": ("creditable_at", _SUCCEEDED, Settlement.creditable),
+    "payment_settled": ("settled_at", _SUCCEEDED, Settlement.settled),
+    "payment_settlement_stalled": ("settlement_stalled_at", _SUCCEEDED, Settlement.stalled),
+    "payment_reversed": ("reversed_at", _SUCCEEDED, Settlement.reversed),
+    "payment_failed": ("failed_at", None, None),  # the state depends on failure_reason
 }
 _REFUND_EVENTS: dict[str, tuple[str, RefundState]] = {
     "refund_executed": ("executed_at", RefundState.succeeded),
@@ -57,6 +76,9 @@ class _Webhook(msgspec.Struct, frozen=True):
     authorized_at: datetime | None = None
     executed_at: datetime | None = None
     settled_at: datetime | None = None
+    creditable_at: datetime | None = None
+    settlement_stalled_at: datetime | None = None
+    reversed_at: datetime | None = None
     failed_at: datetime | None = None
     failure_reason: str | None = None
 
@@ -173,9 +195,10 @@ class WebhookVerifier:
 def _to_event(webhook: _Webhook) -> ProviderEvent | None:
     kind: Literal["payment", "refund"]
     state: PaymentState | RefundState
+    where: Settlement | None = None
     if webhook.type in _PAYMENT_EVENTS:
         kind, reference = "payment", webhook.payment_id
-        moment_field, payment_state = _PAYMENT_EVENTS[webhook.type]
+        moment_field, payment_state, where = _PAYMENT_EVENTS[webhook.type]
         state = payment_state or failed_payment_state(webhook.failure_reason)
     elif webhook.type in _REFUND_EVENTS:
         kind, reference = "refund", webhook.refund_id
@@ -194,6 +217,7 @@ def _to_event(webhook: _Webhook) -> ProviderEvent | None:
         state=state,
         occurred_at=occurred_at,
         failure_reason=webhook.failure_reason,
+        settlement=where,
     )
 
 

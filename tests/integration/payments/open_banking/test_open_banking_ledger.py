@@ -11,22 +11,18 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from server.money import round_half_up
 from server.payments.providers import open_banking_ledger
-from server.payments.providers.base import NewPayment, ProviderUnavailable
+from server.payments.providers.base import ProviderUnavailable
 from server.payments.providers.open_banking import OpenBankingProvider
 from tests.fakes.open_banking import (
     MERCHANT_ACCOUNT_ID,
     OpenBankingSandbox,
+    new_bank_payment,
     running_open_banking_sandbox,
 )
 
 REFUND_SECONDS = 5
 TRANSACTIONS = f"/v3/merchant-accounts/{MERCHANT_ACCOUNT_ID}/transactions"
-
-
-def fee(amount: int, fee_bp: int = 20) -> int:
-    return round_half_up(amount * fee_bp, 10_000)
 
 
 def window() -> tuple[datetime, datetime]:
@@ -42,7 +38,7 @@ def query(since: datetime, until: datetime, **more: str) -> dict[str, str]:
 async def paid(
     provider: OpenBankingProvider, sandbox: OpenBankingSandbox, amount: int
 ) -> tuple[str, uuid.UUID]:
-    payment = NewPayment(payment_id=uuid.uuid4(), amount=amount, currency="GBP", reference="T1")
+    payment = new_bank_payment(amount, reference="T1")
     created = await provider.create(payment)
     await sandbox.approve(created.reference)
     return created.reference, payment.payment_id
@@ -59,7 +55,7 @@ async def http(open_banking_sandbox: OpenBankingSandbox) -> AsyncIterator[httpx.
         yield client
 
 
-async def test_executed_payments_and_refunds_are_listed_with_the_sandbox_fee(
+async def test_settled_payments_and_executed_refunds_are_listed_without_a_fee(
     open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
 ) -> None:
     provider = open_banking_sandbox.provider()
@@ -76,7 +72,8 @@ async def test_executed_payments_and_refunds_are_listed_with_the_sandbox_fee(
     assert payment_in["status"] == "settled"
     assert payment_in["payment_id"] == reference != payment_in["id"]
     assert (payment_in["amount_in_minor"], payment_in["currency"]) == (1250, "GBP")
-    assert payment_in["fee_in_minor"] == fee(1250) == 3  # 2.5p rounds half up
+    # TrueLayer reports no fee on a transaction; a fee field would be one the client invents.
+    assert "fee_in_minor" not in payment_in and "fee_in_minor" not in refund_out
     assert payment_in["metadata"] == {"payment_id": str(our_id)}
     assert payment_in["settled_at"].endswith("Z")
     assert payment_in["payment_source"]["account_identifiers"]
@@ -84,7 +81,7 @@ async def test_executed_payments_and_refunds_are_listed_with_the_sandbox_fee(
     assert refund_out["status"] == "executed"
     assert refund_out["refund_id"] == refund_out["id"] == refund.reference
     assert refund_out["payment_id"] == reference
-    assert (refund_out["amount_in_minor"], refund_out["fee_in_minor"]) == (250, fee(250))
+    assert refund_out["amount_in_minor"] == 250
     assert refund_out["beneficiary"]["type"] == "payment_source"
     assert refund_out["executed_at"] > payment_in["settled_at"]
 
@@ -94,12 +91,10 @@ async def test_only_money_that_moved_into_this_account_in_the_window_is_listed(
 ) -> None:
     provider = open_banking_sandbox.provider()
     reference, _ = await paid(provider, open_banking_sandbox, 1000)
-    await provider.create(
-        NewPayment(payment_id=uuid.uuid4(), amount=5, currency="GBP", reference="x")
-    )
-    declined = await provider.create(
-        NewPayment(payment_id=uuid.uuid4(), amount=7, currency="GBP", reference="y")
-    )
+    await provider.create(new_bank_payment(5, reference="x"))
+    held = await provider.create(new_bank_payment(6, reference="held"))
+    await open_banking_sandbox.approve(held.reference, until="executed")  # not in the account yet
+    declined = await provider.create(new_bank_payment(7, reference="y"))
     await open_banking_sandbox.decline(declined.reference)
     await provider.refund(reference, refund_id=uuid.uuid4(), amount=100, currency="GBP")  # pending
     since, until = window()
@@ -136,7 +131,7 @@ async def test_a_listing_with_bad_parameters_is_refused(
     assert answer.json()["type"].endswith("#invalid-parameters")
 
 
-async def test_the_ledger_has_every_payment_and_refund_with_our_ids_and_fees(
+async def test_the_ledger_has_every_payment_and_refund_with_our_ids_and_no_fee(
     open_banking_sandbox: OpenBankingSandbox,
 ) -> None:
     provider = open_banking_sandbox.provider()
@@ -152,9 +147,9 @@ async def test_the_ledger_has_every_payment_and_refund_with_our_ids_and_fees(
 
     summary = {(e.kind, e.reference, e.payment_id, e.amount, e.fee) for e in entries}
     assert summary == {
-        ("payment", first, first_id, 1234, fee(1234)),
-        ("payment", second, second_id, 2500, fee(2500)),
-        ("refund", done.reference, first_id, 234, fee(234)),
+        ("payment", first, first_id, 1234, None),
+        ("payment", second, second_id, 2500, None),
+        ("refund", done.reference, first_id, 234, None),
     }
     assert waiting.reference not in {e.reference for e in entries}
     assert all(e.currency == "GBP" and e.at.tzinfo is not None for e in entries)
@@ -165,7 +160,7 @@ async def test_the_ledger_has_every_payment_and_refund_with_our_ids_and_fees(
 
 
 async def test_the_ledger_follows_the_cursor_across_pages() -> None:
-    async with running_open_banking_sandbox(transactions_page_size=2, fee_bp=100) as sandbox:
+    async with running_open_banking_sandbox(transactions_page_size=2) as sandbox:
         provider = sandbox.provider()
         references = [(await paid(provider, sandbox, 100 * n))[0] for n in range(1, 6)]
         for reference in references[:2]:
@@ -175,11 +170,11 @@ async def test_the_ledger_follows_the_cursor_across_pages() -> None:
 
         entries = await provider.ledger(*window())
 
-        assert (await sandbox.stats())["api_requests"] - before == 4  # 7 movements, 2 a page
+        # 7 GBP movements at 2 a page, and one empty page of the EUR account.
+        assert (await sandbox.stats())["api_requests"] - before == 5
         assert len(entries) == len({(e.kind, e.reference) for e in entries}) == 7
         assert [e.reference for e in entries if e.kind == "payment"] == references
-        assert {e.fee for e in entries if e.kind == "refund"} == {fee(50, 100)}
-        assert sorted(e.fee or 0 for e in entries if e.kind == "payment") == [1, 2, 3, 4, 5]
+        assert {e.fee for e in entries} == {None}
         first_page = await _page(sandbox, {})
         last_page = await _page(sandbox, {"cursor": first_page["pagination"]["next_cursor"]})
         assert len(first_page["items"]) == len(last_page["items"]) == 2

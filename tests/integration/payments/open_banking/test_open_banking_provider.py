@@ -12,22 +12,31 @@ import pytest
 from server.payments.fakes.keys import generate_key_pair
 from server.payments.providers.base import (
     NewPayment,
+    Payer,
     ProviderEvent,
     ProviderPayment,
     ProviderRefused,
     ProviderUnavailable,
+    Settlement,
 )
-from server.payments.providers.open_banking import OpenBankingProvider
+from server.payments.providers.open_banking import OpenBankingProvider, truelayer_hosts
+from server.payments.providers.open_banking_references import statement_reference
 from server.payments.states import PaymentState, RefundState
 from tests.fakes import losing_answers_after
-from tests.fakes.open_banking import OpenBankingSandbox
+from tests.fakes.open_banking import (
+    EUR_MERCHANT_ACCOUNT_ID,
+    MERCHANT_ACCOUNT_ID,
+    RETURN_URI,
+    OpenBankingSandbox,
+    new_bank_payment,
+)
 
 RETRY_SECONDS = 0.1
 RETRY_ATTEMPTS = 100
 
 
-def new_payment(amount: int = 1234) -> NewPayment:
-    return NewPayment(payment_id=uuid.uuid4(), amount=amount, currency="GBP", reference="Order 42")
+def new_payment(amount: int = 1234, **more: object) -> NewPayment:
+    return new_bank_payment(amount, **more)  # type: ignore[arg-type]
 
 
 async def event_of(
@@ -46,7 +55,7 @@ async def paid(provider: OpenBankingProvider, sandbox: OpenBankingSandbox, amoun
     return payment.reference
 
 
-async def test_a_customer_who_approves_on_the_page_pays(
+async def test_a_customer_who_approves_on_the_page_pays_and_the_payment_settles(
     open_banking_sandbox: OpenBankingSandbox,
 ) -> None:
     provider = open_banking_sandbox.provider()
@@ -54,23 +63,168 @@ async def test_a_customer_who_approves_on_the_page_pays(
 
     created = await provider.create(payment)
     assert created.state is PaymentState.awaiting_customer
-    assert created.link is not None and created.link.startswith(open_banking_sandbox.url)
-    token = parse_qs(urlsplit(created.link).query)["resource_token"][0]
-    async with httpx.AsyncClient(trust_env=False) as browser:
-        page = await browser.get(created.link)
-        assert "£12.34" in page.text
+    assert created.link is not None
+    link = urlsplit(created.link)
+    assert f"{link.scheme}://{link.netloc}{link.path}" == f"{open_banking_sandbox.url}/payments"
+    query = parse_qs(link.query)
+    assert query["payment_id"] == [created.reference]
+    assert query["return_uri"] == [RETURN_URI]
+    async with httpx.AsyncClient(trust_env=False, follow_redirects=True) as browser:
+        banks = await browser.get(created.link)
+        assert "£12.34" in banks.text and "Choose your bank" in banks.text
         assert (await provider.status(created.reference)).state is PaymentState.authorizing
-        form_action = f"{open_banking_sandbox.url}/pay/{created.reference}/approve"
-        await browser.post(form_action, data={"resource_token": token})
+        fields = {"resource_token": query["resource_token"][0], "return_uri": RETURN_URI}
+        base = f"{open_banking_sandbox.url}/payments/{created.reference}"
+        await browser.post(
+            f"{base}/provider", data=fields | {"provider_id": "mock-payments-gb-redirect"}
+        )
+        bank = await browser.post(f"{base}/consent", data=fields)
+        assert "Order 42" in bank.text  # the statement reference, as the bank shows it
+        result = await browser.post(f"{base}/bank", data=fields | {"decision": "approve"})
+        assert f"{RETURN_URI}?payment_id={created.reference}" in result.text
 
-    assert (await provider.status(created.reference)).state is PaymentState.succeeded
+    status = await provider.status(created.reference)
+    assert (status.state, status.settlement) == (PaymentState.succeeded, Settlement.settled)
     executed = await event_of(provider, open_banking_sandbox, "payment_executed")
     assert executed.kind == "payment"
     assert executed.reference == created.reference
     assert executed.payment_id == payment.payment_id
-    assert executed.state is PaymentState.succeeded
+    assert (executed.state, executed.settlement) == (PaymentState.succeeded, Settlement.executed)
     authorized = await event_of(provider, open_banking_sandbox, "payment_authorized")
-    assert authorized.state is PaymentState.authorizing
+    assert (authorized.state, authorized.settlement) == (PaymentState.authorizing, None)
+    settled = await event_of(provider, open_banking_sandbox, "payment_settled")
+    assert (settled.state, settled.settlement) == (PaymentState.succeeded, Settlement.settled)
+    creditable = await event_of(provider, open_banking_sandbox, "payment_creditable")
+    assert creditable.settlement is Settlement.creditable
+
+
+async def test_each_step_after_execution_is_succeeded_with_where_the_money_stands(
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    provider = open_banking_sandbox.provider()
+    held = await provider.create(new_payment())
+    await open_banking_sandbox.approve(held.reference, until="authorized")
+    assert (await provider.status(held.reference)).state is PaymentState.authorizing
+
+    await open_banking_sandbox.execute(held.reference, hold=True)
+    executed = await provider.status(held.reference)
+    await open_banking_sandbox.creditable(held.reference)
+    await open_banking_sandbox.stall(held.reference)
+    await open_banking_sandbox.settle(held.reference)
+    await open_banking_sandbox.reverse(held.reference)
+
+    assert (executed.state, executed.settlement) == (PaymentState.succeeded, Settlement.executed)
+    settled = await provider.status(held.reference)
+    assert (settled.state, settled.settlement) == (PaymentState.succeeded, Settlement.settled)
+    events = {
+        kind: await event_of(provider, open_banking_sandbox, kind)
+        for kind in (
+            "payment_creditable",
+            "payment_settlement_stalled",
+            "payment_settled",
+            "payment_reversed",
+        )
+    }
+    assert {kind: (e.state, e.settlement) for kind, e in events.items()} == {
+        "payment_creditable": (PaymentState.succeeded, Settlement.creditable),
+        "payment_settlement_stalled": (PaymentState.succeeded, Settlement.stalled),
+        "payment_settled": (PaymentState.succeeded, Settlement.settled),
+        "payment_reversed": (PaymentState.succeeded, Settlement.reversed),
+    }
+
+
+async def test_a_failed_attempt_of_a_retryable_payment_is_still_authorizing(
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    provider = open_banking_sandbox.provider()
+    token = await open_banking_sandbox.access_token()
+    created = await provider.create(new_payment())
+    # Our client never asks for retries; mark this payment as one that did, as TrueLayer would.
+    sandbox_payment = open_banking_sandbox.app.state.sandbox.bank.payment(created.reference)
+    sandbox_payment.retry = True
+    await open_banking_sandbox.attempt_fail(created.reference)
+
+    status = await provider.status(created.reference)
+
+    assert token
+    assert status.state is PaymentState.authorizing  # not unknown: no circuit breaker trip
+    assert status.failure_reason == "provider_rejected"
+
+
+async def test_a_payer_who_cancels_fails_with_the_reason_truelayer_gives(
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    provider = open_banking_sandbox.provider()
+    created = await provider.create(new_payment())
+
+    await open_banking_sandbox.payer_cancel(created.reference)
+
+    status = await provider.status(created.reference)
+    assert (status.state, status.failure_reason) == (
+        PaymentState.failed,
+        "user_canceled_at_provider",
+    )
+
+
+async def test_payer_details_a_merchant_account_and_a_return_uri_are_needed_before_any_call(
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    provider = open_banking_sandbox.provider()
+    before = (await open_banking_sandbox.stats())["api_requests"]
+
+    refusals = {}
+    for name, payment in {
+        "no payer": new_payment(payer=None),
+        "no contact": new_payment(payer=Payer(name="Only A Name")),
+        "no account": new_payment(currency="PLN"),
+        "no return": new_payment(return_uri=None),
+    }.items():
+        with pytest.raises(ProviderRefused) as refused:
+            await provider.create(payment)
+        refusals[name] = refused.value.reason
+
+    assert refusals == {
+        "no payer": "payer_details_missing",
+        "no contact": "payer_details_missing",
+        "no account": "no_merchant_account",
+        "no return": "return_uri_missing",
+    }
+    assert (await open_banking_sandbox.stats())["api_requests"] == before
+
+
+async def test_payments_go_to_the_merchant_account_of_their_currency(
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    provider = open_banking_sandbox.provider()
+    token = await open_banking_sandbox.access_token()
+
+    euros = await provider.create(new_payment(500, currency="EUR", reference="Tisch 4 / Café"))
+    own = await provider.create(new_payment(700, merchant_account_id=MERCHANT_ACCOUNT_ID))
+
+    async with httpx.AsyncClient(
+        base_url=open_banking_sandbox.url,
+        headers={"Authorization": f"Bearer {token}"},
+        trust_env=False,
+    ) as http:
+        euro_view = (await http.get(f"/v3/payments/{euros.reference}")).json()
+        own_view = (await http.get(f"/v3/payments/{own.reference}")).json()
+    euro_beneficiary = euro_view["payment_method"]["beneficiary"]
+    assert euro_beneficiary["merchant_account_id"] == EUR_MERCHANT_ACCOUNT_ID
+    assert euro_beneficiary["statement_reference"] == "Tisch 4 / Cafe"
+    assert own_view["payment_method"]["beneficiary"]["merchant_account_id"] == MERCHANT_ACCOUNT_ID
+
+
+def test_truelayer_hosts_are_the_documented_ones() -> None:
+    assert truelayer_hosts("sandbox") == (
+        "https://api.truelayer-sandbox.com",
+        "https://auth.truelayer-sandbox.com",
+        "https://payment.truelayer-sandbox.com",
+    )
+    assert truelayer_hosts("live") == (
+        "https://api.truelayer.com",
+        "https://auth.truelayer.com",
+        "https://payment.truelayer.com",
+    )
 
 
 async def test_a_customer_who_declines_fails_the_payment(
@@ -222,17 +376,53 @@ async def test_refunds_add_up_to_at_most_the_payment(
     }
 
 
-async def test_only_an_executed_payment_can_be_refunded(
+async def test_only_a_settled_payment_can_be_refunded(
     open_banking_sandbox: OpenBankingSandbox,
 ) -> None:
     provider = open_banking_sandbox.provider()
     waiting = await provider.create(new_payment(1000))
+    executed = await provider.create(new_payment(1000))
+    await open_banking_sandbox.approve(executed.reference, until="executed")
+    refund_id = uuid.uuid4()
 
-    with pytest.raises(ProviderRefused) as refused:
+    with pytest.raises(ProviderRefused) as never_paid:
         await provider.refund(waiting.reference, refund_id=uuid.uuid4(), amount=100, currency="GBP")
-
-    assert refused.value.reason == "refund-not-allowed"
+    with pytest.raises(ProviderRefused) as not_settled:
+        await provider.refund(executed.reference, refund_id=refund_id, amount=100, currency="GBP")
     assert (await open_banking_sandbox.stats())["refunds"] == 0
+    await open_banking_sandbox.settle(executed.reference)
+    # The server sends the same refund again once the payment settles.
+    resent = await provider.refund(
+        executed.reference, refund_id=refund_id, amount=100, currency="GBP"
+    )
+    again = await provider.refund(
+        executed.reference, refund_id=refund_id, amount=100, currency="GBP"
+    )
+
+    assert never_paid.value.reason == "invalid-state"
+    assert not_settled.value.reason == "payment_not_settled"
+    assert resent.state is RefundState.pending
+    assert again == resent
+    assert (await open_banking_sandbox.stats())["refunds"] == 1
+
+
+async def test_a_refund_the_balance_cannot_cover_waits_for_money_to_arrive(
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    provider = open_banking_sandbox.provider()
+    reference = await paid(provider, open_banking_sandbox, 1000)
+    await open_banking_sandbox.change_balance(-900)  # swept out as a payout would
+
+    waiting = await provider.refund(reference, refund_id=uuid.uuid4(), amount=500, currency="GBP")
+    await open_banking_sandbox.advance_clock(60)
+    still = await provider.refund_status(reference, waiting.reference)
+    await open_banking_sandbox.change_balance(400)
+    await open_banking_sandbox.advance_clock(5)
+    done = await provider.refund_status(reference, waiting.reference)
+
+    assert waiting.state is still.state is RefundState.pending
+    assert done.state is RefundState.succeeded
+    assert (await open_banking_sandbox.stats())["balances"]["GBP"] == 1000 - 900 + 400 - 500
 
 
 async def test_a_returned_refund_fails_and_frees_its_amount(
@@ -276,10 +466,11 @@ async def test_bad_requests_and_unknown_payments_are_refused(
     open_banking_sandbox: OpenBankingSandbox,
 ) -> None:
     provider = open_banking_sandbox.provider()
-    dollars = NewPayment(payment_id=uuid.uuid4(), amount=100, currency="USD", reference="x")
+    # Euros into the pound account: TrueLayer takes only the account's own currency.
+    mismatched = new_payment(100, currency="EUR", merchant_account_id=MERCHANT_ACCOUNT_ID)
 
     with pytest.raises(ProviderRefused) as bad:
-        await provider.create(dollars)
+        await provider.create(mismatched)
     with pytest.raises(ProviderRefused) as unknown:
         await provider.status(str(uuid.uuid4()))
     not_our_key, _ = generate_key_pair()
@@ -301,3 +492,19 @@ async def _retry_create(provider: OpenBankingProvider, payment: NewPayment) -> P
         except ProviderUnavailable:
             await asyncio.sleep(RETRY_SECONDS)
     raise AssertionError(f"still unavailable after {RETRY_ATTEMPTS} tries")
+
+
+@pytest.mark.parametrize(
+    ("reference", "printed"),
+    [
+        ("Order 42", "Order 42"),
+        ("Order #42 (Café)", "Order 42 Cafe"),
+        ("Table 12 - Fynlo Restaurant", "Table 12 - Fynlo R"),
+        ("#!?", None),
+    ],
+)
+def test_statement_references_are_cut_to_what_a_uk_statement_prints(
+    reference: str, printed: str | None
+) -> None:
+    assert statement_reference(reference) == printed
+    assert statement_reference(reference) == statement_reference(reference)

@@ -5,8 +5,10 @@ Each test starts from a genuine webhook the sandbox signed, then breaks one thin
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,12 +18,70 @@ import pytest
 from server.payments.fakes.keys import generate_key_pair
 from server.payments.fakes.open_banking_sandbox_bank import rfc3339
 from server.payments.providers import open_banking_webhooks
-from server.payments.providers.base import NewPayment, ProviderUnavailable, WebhookRejected
-from server.payments.providers.open_banking_webhooks import JwksCache
+from server.payments.providers.base import ProviderUnavailable, WebhookRejected
+from server.payments.providers.open_banking_signing import SignatureInvalid, verify_with_jwk
+from server.payments.providers.open_banking_webhooks import JwksCache, WebhookVerifier
 from server.payments.states import PaymentState
-from tests.fakes.open_banking import OpenBankingSandbox, signed_webhook
+from tests.fakes.open_banking import OpenBankingSandbox, new_bank_payment, signed_webhook
 
 JWKS_URL = "http://127.0.0.1/.well-known/jwks.json"
+# TrueLayer's own published webhook test vector (TrueLayer/truelayer-signing test-resources),
+# copied because the truelayer-signing wheel does not ship it.
+SIGNING_REFERENCE = Path(__file__).parents[3] / "fakes" / "truelayer-reference" / "signing"
+
+
+class TestTrueLayersPublishedWebhook:
+    """The webhook TrueLayer signed for every signing library's tests verifies with ours."""
+
+    def published(self) -> tuple[dict[str, Any], dict[str, str], str, dict[str, Any]]:
+        vector = json.loads((SIGNING_REFERENCE / "webhook.json").read_text())
+        signature = (SIGNING_REFERENCE / "webhook-signature.txt").read_text().strip()
+        jwks = json.loads((SIGNING_REFERENCE / "jwks.json").read_text())
+        headers = dict(vector["headers"]) | {"Tl-Signature": signature}
+        return vector, headers, vector["body"], jwks
+
+    def verifier(self, vector: dict[str, Any], http: httpx.AsyncClient) -> WebhookVerifier:
+        signed_at = datetime.fromisoformat(vector["headers"]["X-Tl-webhook-Timestamp"])
+        return WebhookVerifier(
+            keys=JwksCache(http=http, url=vector["jku"]),
+            jwks_url=vector["jku"],
+            webhook_path=vector["path"],
+            clock=lambda: signed_at,
+        )
+
+    def test_our_signing_wrapper_verifies_it(self) -> None:
+        vector, headers, body, jwks = self.published()
+        [key] = [k for k in jwks["keys"] if k["kty"] == "EC"]
+
+        verify_with_jwk(
+            jwk=key,
+            signature=headers["Tl-Signature"],
+            path=vector["path"],
+            headers=headers,
+            required_headers=["X-Tl-Webhook-Timestamp"],
+            body=body,
+        )
+        with pytest.raises(SignatureInvalid):
+            verify_with_jwk(
+                jwk=key,
+                signature=headers["Tl-Signature"],
+                path=vector["path"],
+                headers=headers,
+                required_headers=["X-Tl-Webhook-Timestamp"],
+                body=body.replace("example", "exampl3"),
+            )
+
+    async def test_our_webhook_verifier_accepts_its_signature_and_only_its_body(self) -> None:
+        vector, headers, body, jwks = self.published()
+        transport = httpx.MockTransport(lambda _: httpx.Response(200, json=jwks))
+        async with httpx.AsyncClient(transport=transport) as http:
+            verifier = self.verifier(vector, http)
+
+            # The signature verifies; the example body is not a payment event, so it stops there.
+            with pytest.raises(WebhookRejected, match="not a webhook"):
+                await verifier.verify(headers, body.encode())
+            with pytest.raises(WebhookRejected, match="does not verify"):
+                await verifier.verify(headers, body.replace("example", "exampl3").encode())
 
 
 class TestWebhookVerification:
@@ -29,9 +89,7 @@ class TestWebhookVerification:
 
     async def executed_webhook(self, sandbox: OpenBankingSandbox) -> dict[str, Any]:
         provider = sandbox.provider()
-        created = await provider.create(
-            NewPayment(payment_id=uuid.uuid4(), amount=700, currency="GBP", reference="Order 7")
-        )
+        created = await provider.create(new_bank_payment(700, reference="Order 7"))
         await sandbox.approve(created.reference)
         [webhook] = await sandbox.webhooks("payment_executed")
         return webhook

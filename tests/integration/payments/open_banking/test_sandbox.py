@@ -19,7 +19,9 @@ from server.payments.fakes.open_banking_sandbox_page import format_amount
 from server.payments.fakes.runner import serve_in_thread
 from server.payments.providers.open_banking_signing import sign, verify_with_jwk
 from tests.fakes.open_banking import (
+    EUR_MERCHANT_ACCOUNT_ID,
     MERCHANT_ACCOUNT_ID,
+    RETURN_URI,
     OpenBankingSandbox,
     start_open_banking_sandbox,
 )
@@ -38,12 +40,18 @@ def new_payment(amount: int = 1234, payment_id: str | None = None) -> dict[str, 
             "beneficiary": {
                 "type": "merchant_account",
                 "merchant_account_id": MERCHANT_ACCOUNT_ID,
-                "reference": "Table 7",
+                "statement_reference": "Table 7",
             },
         },
-        "user": {},
+        "user": {"name": "Sandbox Diner", "email": "diner@example.com"},
         "metadata": {"payment_id": payment_id or str(uuid.uuid4())},
     }
+
+
+def with_beneficiary(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    method = payload["payment_method"]
+    beneficiary = method["beneficiary"] | changes
+    return payload | {"payment_method": method | {"beneficiary": beneficiary}}
 
 
 def signed_headers(
@@ -162,72 +170,263 @@ async def test_a_create_without_an_idempotency_key_or_with_a_bad_body_is_refused
     assert (await open_banking_sandbox.stats())["payments"] == 0
 
 
-async def test_the_payment_page_shows_the_amount_and_approving_executes_the_payment(
+@pytest.mark.parametrize(
+    ("user", "bad_fields"),
+    [
+        ({}, {"user.name", "user.email"}),
+        ({"name": "Sandbox Diner"}, {"user.email"}),
+        ({"email": "diner@example.com"}, {"user.name"}),
+    ],
+    ids=["empty", "name-only", "email-only"],
+)
+async def test_a_create_without_the_payers_name_and_email_or_phone_is_refused(
+    open_banking_sandbox: OpenBankingSandbox,
+    http: httpx.AsyncClient,
+    user: dict[str, str],
+    bad_fields: set[str],
+) -> None:
+    refused = await create(http, open_banking_sandbox, new_payment() | {"user": user}, "k-user")
+    by_phone = await create(
+        http,
+        open_banking_sandbox,
+        new_payment() | {"user": {"name": "Sandbox Diner", "phone": "+447700900123"}},
+        "k-phone",
+    )
+
+    assert refused.status_code == 400
+    assert problem_type(refused) == "invalid-parameters"
+    assert set(refused.json()["errors"]) == bad_fields
+    assert by_phone.status_code == 201
+    assert (await open_banking_sandbox.stats())["payments"] == 1
+
+
+@pytest.mark.parametrize(
+    "statement_reference",
+    ["This is nineteen ch", "Order #42", "", "Café 7"],
+    ids=["too-long", "hash", "empty", "accent"],
+)
+async def test_a_statement_reference_must_fit_a_uk_bank_statement(
+    open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient, statement_reference: str
+) -> None:
+    payload = with_beneficiary(new_payment(), statement_reference=statement_reference)
+
+    refused = await create(http, open_banking_sandbox, payload, "k-ref")
+    longest = with_beneficiary(new_payment(), statement_reference="Order 42/7 - T & 1")
+    accepted = await create(http, open_banking_sandbox, longest, "k-ref-ok")
+
+    assert refused.status_code == 400
+    assert list(refused.json()["errors"]) == ["payment_method.beneficiary.statement_reference"]
+    assert accepted.status_code == 201
+
+
+async def test_a_payment_goes_only_to_a_merchant_account_in_its_currency(
+    open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
+) -> None:
+    euros_to_pounds = await create(
+        http, open_banking_sandbox, new_payment() | {"currency": "EUR"}, "k-cur"
+    )
+    nowhere = await create(
+        http,
+        open_banking_sandbox,
+        with_beneficiary(new_payment(), merchant_account_id=str(uuid.uuid4())),
+        "k-nowhere",
+    )
+    euros = await create(
+        http,
+        open_banking_sandbox,
+        with_beneficiary(
+            new_payment() | {"currency": "EUR"}, merchant_account_id=EUR_MERCHANT_ACCOUNT_ID
+        ),
+        "k-eur",
+    )
+
+    assert [euros_to_pounds.status_code, nowhere.status_code, euros.status_code] == [400, 400, 201]
+    assert list(euros_to_pounds.json()["errors"]) == ["currency"]
+
+
+def page_query(created: dict[str, Any], return_uri: str = RETURN_URI) -> dict[str, str]:
+    return {
+        "payment_id": created["id"],
+        "resource_token": created["resource_token"],
+        "return_uri": return_uri,
+    }
+
+
+async def test_the_hosted_page_walks_bank_consent_and_approval_then_returns_the_payer(
     open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
 ) -> None:
     created = (await create(http, open_banking_sandbox, new_payment(1234), "k-page")).json()
     payment_id, token = created["id"], created["resource_token"]
+    fields = {"resource_token": token, "return_uri": RETURN_URI}
 
-    page = await http.get("/checkout", params={"payment_id": payment_id, "resource_token": token})
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert "£12.34" in page.text
-    assert "Fynlo Sandbox Restaurant" in page.text and "Table 7" in page.text
-    assert 'name="viewport"' in page.text
-    for action in ("approve", "decline"):
-        assert f'<form method="post" action="/pay/{payment_id}/{action}">' in page.text
-    assert re.search(rf'name="resource_token" value="{re.escape(token)}"', page.text)
-    opened = (await http.get(f"/v3/payments/{payment_id}")).json()
-    assert opened["status"] == "authorizing"
-    assert opened["authorization_flow"]["actions"]["next"]["type"] == "redirect"
+    banks = await http.get("/payments", params=page_query(created))
+    assert banks.status_code == 200
+    assert banks.headers["content-type"].startswith("text/html")
+    assert "£12.34" in banks.text and "Fynlo Sandbox Restaurant" in banks.text
+    assert 'name="viewport"' in banks.text and "<script" not in banks.text
+    assert f'<form method="post" action="/payments/{payment_id}/provider">' in banks.text
+    assert re.search(rf'name="resource_token" value="{re.escape(token)}"', banks.text)
+    assert (await http.get(f"/v3/payments/{payment_id}")).json()["status"] == "authorizing"
 
-    result = await http.post(f"/pay/{payment_id}/approve", data={"resource_token": token})
-    assert result.status_code == 200
-    assert "Payment approved" in result.text and "Paid" in result.text
-    executed = (await http.get(f"/v3/payments/{payment_id}")).json()
-    assert executed["status"] == "executed"
-    assert executed["amount_in_minor"] == 1234
-    assert "executed_at" in executed and "failure_reason" not in executed
+    consent = await http.post(
+        f"/payments/{payment_id}/provider",
+        data=fields | {"provider_id": "mock-payments-gb-redirect"},
+    )
+    assert "Mock UK Bank" in consent.text
+    to_bank = await http.post(f"/payments/{payment_id}/consent", data=fields)
+    assert to_bank.status_code == 303
+    bank = await http.get(to_bank.headers["location"])
+    assert "Table 7" in bank.text  # the statement reference, where the payer's bank shows it
+    decided = await http.post(f"/payments/{payment_id}/bank", data=fields | {"decision": "approve"})
+    assert decided.status_code == 303
+    result = await http.get(decided.headers["location"])
+
+    back = f"{RETURN_URI}?payment_id={payment_id}"
+    assert f'href="{back}"' in result.text
+    assert f'content="3;url={back}"' in result.text
+    settled = (await http.get(f"/v3/payments/{payment_id}")).json()
+    assert settled["status"] == "settled"
+    assert {"authorized_at", "executed_at", "settled_at", "payment_source"} <= set(settled)
+    assert "failure_reason" not in settled
     assert [w["type"] for w in await open_banking_sandbox.webhooks()] == [
         "payment_authorized",
         "payment_executed",
+        "payment_creditable",
+        "payment_settled",
     ]
 
 
-async def test_declining_on_the_page_fails_the_payment_at_authorizing(
+async def test_a_payer_who_cancels_on_the_page_or_at_the_bank_fails_the_payment(
     open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
 ) -> None:
-    created = (await create(http, open_banking_sandbox, new_payment(), "k-decline")).json()
-    payment_id, token = created["id"], created["resource_token"]
-    await http.get("/checkout", params={"payment_id": payment_id, "resource_token": token})
+    on_page = (await create(http, open_banking_sandbox, new_payment(), "k-cancel")).json()
+    at_bank = (await create(http, open_banking_sandbox, new_payment(), "k-decline")).json()
+    fields = {"return_uri": RETURN_URI}
 
-    result = await http.post(f"/pay/{payment_id}/decline", data={"resource_token": token})
-    late_approval = await http.post(f"/pay/{payment_id}/approve", data={"resource_token": token})
+    await http.get("/payments", params=page_query(on_page))
+    cancelled = await http.post(
+        f"/payments/{on_page['id']}/cancel",
+        data=fields | {"resource_token": on_page["resource_token"]},
+    )
+    declined = await http.post(
+        f"/payments/{at_bank['id']}/bank",
+        data=fields | {"resource_token": at_bank["resource_token"], "decision": "decline"},
+    )
+    late_approval = await http.post(
+        f"/payments/{at_bank['id']}/bank",
+        data=fields | {"resource_token": at_bank["resource_token"], "decision": "approve"},
+    )
 
-    assert "Payment declined" in result.text
-    assert late_approval.status_code == 422 and "Nothing changed" in late_approval.text
-    failed = (await http.get(f"/v3/payments/{payment_id}")).json()
-    assert failed["status"] == "failed"
-    assert failed["failure_reason"] == "authorization_failed"
-    assert failed["failure_stage"] == "authorizing"
+    assert cancelled.status_code == declined.status_code == late_approval.status_code == 303
+    result = await http.get(cancelled.headers["location"])
+    assert "You cancelled this payment" in result.text
+    for payment in (on_page, at_bank):
+        failed = (await http.get(f"/v3/payments/{payment['id']}")).json()
+        assert failed["status"] == "failed"
+        assert failed["failure_reason"] == "user_canceled_at_provider"
+        assert failed["failure_stage"] in {"authorizing", "authorization_required"}
 
 
-async def test_a_payment_id_without_its_resource_token_opens_and_approves_nothing(
+async def test_the_page_refuses_a_wrong_token_or_an_unregistered_return_uri(
     open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
 ) -> None:
     created = (await create(http, open_banking_sandbox, new_payment(), "k-token")).json()
     payment_id = created["id"]
 
-    page = await http.get("/checkout", params={"payment_id": payment_id, "resource_token": "guess"})
-    approve = await http.post(f"/pay/{payment_id}/approve", data={"resource_token": "guess"})
-    unknown = await http.get(
-        "/checkout", params={"payment_id": str(uuid.uuid4()), "resource_token": "guess"}
+    guessed = await http.get("/payments", params=page_query(created) | {"resource_token": "guess"})
+    elsewhere = await http.get(
+        "/payments", params=page_query(created, return_uri="https://evil.example/steal")
     )
+    approve = await http.post(
+        f"/payments/{payment_id}/bank",
+        data={"resource_token": "guess", "return_uri": RETURN_URI, "decision": "approve"},
+    )
+    unknown = await http.get(
+        "/payments", params=page_query(created) | {"payment_id": str(uuid.uuid4())}
+    )
+    old_checkout = await http.get("/checkout", params=page_query(created))
 
-    assert [page.status_code, approve.status_code, unknown.status_code] == [403, 403, 404]
+    assert [guessed.status_code, elsewhere.status_code, approve.status_code] == [403, 400, 403]
+    assert [unknown.status_code, old_checkout.status_code] == [404, 404]
     assert (await http.get(f"/v3/payments/{payment_id}")).json()["status"] == (
         "authorization_required"
     )
+
+
+async def test_controls_hold_a_payment_at_each_step_of_settlement(
+    open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
+) -> None:
+    created = (await create(http, open_banking_sandbox, new_payment(1000), "k-steps")).json()
+    payment_id = created["id"]
+
+    held = await open_banking_sandbox.approve(payment_id, until="authorized")
+    executed = await open_banking_sandbox.execute(payment_id, hold=True)
+    await open_banking_sandbox.advance_clock(600)  # well past settle_seconds, within the token
+    still = (await http.get(f"/v3/payments/{payment_id}")).json()
+    await open_banking_sandbox.creditable(payment_id)
+    await open_banking_sandbox.stall(payment_id)
+    settled = await open_banking_sandbox.settle(payment_id)
+    await open_banking_sandbox.reverse(payment_id)
+    account = (await http.get(f"/v3/merchant-accounts/{MERCHANT_ACCOUNT_ID}")).json()
+
+    assert [held["status"], executed["status"], still["status"]] == [
+        "authorized",
+        "executed",
+        "executed",
+    ]
+    assert settled["status"] == "settled"
+    assert account["current_balance_in_minor"] == 0  # in on settling, out on the reversal
+    events = {
+        w["type"]: msgspec.json.decode(w["body"]) for w in await open_banking_sandbox.webhooks()
+    }
+    assert list(events) == [
+        "payment_authorized",
+        "payment_executed",
+        "payment_creditable",
+        "payment_settlement_stalled",
+        "payment_settled",
+        "payment_reversed",
+    ]
+    assert events["payment_settled"]["merchant_account_id"] == MERCHANT_ACCOUNT_ID
+    assert events["payment_settled"]["payment_source"]["account_holder_name"] == "Sandbox Diner"
+    assert events["payment_reversed"]["reversed_at"].endswith("Z")
+    with pytest.raises(httpx.HTTPStatusError):
+        await open_banking_sandbox.reverse(payment_id)
+
+
+async def test_refunds_wait_for_settlement_and_for_the_merchant_accounts_balance(
+    open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
+) -> None:
+    created = (await create(http, open_banking_sandbox, new_payment(1000), "k-bal")).json()
+    payment_id = created["id"]
+    await open_banking_sandbox.approve(payment_id, until="executed")
+
+    async def refund(amount: int, key: str) -> httpx.Response:
+        body = msgspec.json.encode({"amount_in_minor": amount, "reference": "Refund"})
+        path = f"/v3/payments/{payment_id}/refunds"
+        return await http.post(
+            path, content=body, headers=signed_headers(open_banking_sandbox, path, body, key)
+        )
+
+    too_early = await refund(100, "r-early")
+    await open_banking_sandbox.settle(payment_id)
+    await open_banking_sandbox.change_balance(-800)
+    queued = await refund(600, "r-queued")
+    over = await refund(401, "r-over")
+    await open_banking_sandbox.advance_clock(60)
+    waiting = (await http.get(f"/v3/payments/{payment_id}/refunds/{queued.json()['id']}")).json()
+    await open_banking_sandbox.change_balance(500)
+    await open_banking_sandbox.advance_clock(5)
+    done = (await http.get(f"/v3/payments/{payment_id}/refunds/{queued.json()['id']}")).json()
+    accounts = (await http.get("/v3/merchant-accounts")).json()["items"]
+
+    assert (too_early.status_code, problem_type(too_early)) == (400, "invalid-state")
+    assert queued.status_code == 201
+    assert (over.status_code, problem_type(over)) == (422, "refund-amount-exceeded")
+    assert (waiting["status"], done["status"]) == ("pending", "executed")
+    gbp = next(a for a in accounts if a["currency"] == "GBP")
+    assert gbp["current_balance_in_minor"] == gbp["available_balance_in_minor"] == 100
+    assert {a["currency"] for a in accounts} == {"GBP", "EUR"}
 
 
 def test_amounts_are_shown_from_pence_without_floats() -> None:
@@ -324,7 +523,7 @@ async def test_webhooks_reach_the_webhook_url_signed_for_its_path_despite_a_fail
             base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}, trust_env=False
         ) as http:
             created = (await create(http, sandbox, new_payment(), "k-deliver")).json()
-        await sandbox.approve(created["id"])
+        await sandbox.approve(created["id"], until="executed")
 
         for _ in range(int(WITHIN_SECONDS / POLL_SECONDS)):
             if len(receiver.received) == 2:
@@ -355,3 +554,25 @@ async def test_webhooks_reach_the_webhook_url_signed_for_its_path_despite_a_fail
 def test_the_sandbox_delivers_only_to_localhost() -> None:
     with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         start_open_banking_sandbox(webhook_url="http://example.com/hooks")
+
+
+async def test_a_test_can_see_the_payer_the_client_sent_and_settle_idempotently(
+    open_banking_sandbox: OpenBankingSandbox, http: httpx.AsyncClient
+) -> None:
+    created = (await create(http, open_banking_sandbox, new_payment(), "k-inspect")).json()
+    payment_id = created["id"]
+
+    shown = (await http.get(f"/v3/payments/{payment_id}")).json()
+    inspected = await open_banking_sandbox.control("GET", f"/_sandbox/payments/{payment_id}")
+    await open_banking_sandbox.approve(payment_id)  # settles on its own, settle_seconds=0
+    settled = await open_banking_sandbox.settle(payment_id)
+    again = await open_banking_sandbox.settle(payment_id)
+
+    assert set(shown["user"]) == {"id"}  # TrueLayer shows the user's id only
+    assert inspected["user"] | {"id": "x"} == {
+        "id": "x",
+        "name": "Sandbox Diner",
+        "email": "diner@example.com",
+    }
+    assert settled["status"] == again["status"] == "settled"
+    assert len(await open_banking_sandbox.webhooks("payment_settled")) == 1
