@@ -46,6 +46,7 @@ from server.payments.controllers import (
     TerminalController,
     WebhookController,
 )
+from server.payments.payer_page import PayerPages
 from server.payments.setup import payments_running
 from server.realtime.hub import Hub
 from server.realtime.setup import channels_plugin, realtime_running
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TerminalController,
             OrderPaymentsController,
             WebhookController,
+            PayerPages,
             realtime_socket,
         ],
         guards=[authenticate, authorize],

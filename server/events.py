@@ -49,6 +49,18 @@ class PaymentStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="payme
     state: str
 
 
+class PaymentNeedsAttention(msgspec.Struct, frozen=True, kw_only=True, tag="payment.attention"):
+    """A payment a manager must decide on (``GET /api/v1/payments/attention``): money taken
+    after we had ended the payment, bank money stalled or sent back, a bank payment
+    authorised but not executed, a card taken offline declined."""
+
+    restaurant_id: str
+    location_id: str
+    payment_id: str
+    order_id: str
+    why: str
+
+
 class DevicePresence(msgspec.Struct, frozen=True, kw_only=True, tag="device.presence"):
     restaurant_id: str
     location_id: str
@@ -79,6 +91,7 @@ Event = (
     SyncPoke
     | OrderStatusChanged
     | PaymentStatusChanged
+    | PaymentNeedsAttention
     | DevicePresence
     | ConflictLogged
     | DeviceRevoked
@@ -87,6 +100,7 @@ EventType = Literal[
     "sync.poke",
     "order.status",
     "payment.status",
+    "payment.attention",
     "device.presence",
     "sync.conflict",
     "device.revoked",

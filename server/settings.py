@@ -34,6 +34,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     """TCP port the HTTP server listens on."""
 
+    public_url: str | None = None
+    """Where customers' phones reach this server (the pay-by-bank page behind a QR code and
+    the page the bank sends them back to), e.g. ``https://pay.example.com``; unset means
+    ``http://{host}:{port}``, right only for development."""
+
     db_pool_min: int = 1
     """Smallest number of pooled database connections."""
 
@@ -91,7 +96,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     providers at them (``fynlo dev`` turns this on unless real providers are configured)."""
 
     payment_qr_ttl_seconds: int = 900
-    """How long a pay-by-bank QR code (and its payment) stays open: 15 minutes."""
+    """How long a pay-by-bank QR code (and its payment) stays open: at most TrueLayer's own
+    15 minutes, after which it expires a payment nobody authorised."""
 
     payment_poll_seconds: int = 30
     """How often the poller looks for payments past expiry and refunds left unsent."""
@@ -120,11 +126,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_api_base: str | None = None
     """Stripe API base URL; unset means Stripe itself."""
 
+    open_banking_environment: Literal["sandbox", "live"] = "sandbox"
+    """Which TrueLayer: its sandbox or live hosts are the defaults of the three bases below."""
+
     open_banking_api_base: str | None = None
-    """Pay-by-bank provider API base URL (TrueLayer-v3-shaped); pay-by-bank is off when unset."""
+    """Pay-by-bank provider API base URL (TrueLayer-v3-shaped); pay-by-bank is off when unset
+    (and no fakes run)."""
 
     open_banking_auth_base: str | None = None
-    """Where OAuth access tokens are issued (TrueLayer's auth host); the API base when unset."""
+    """Where OAuth access tokens are issued; TrueLayer's auth host for the environment when
+    unset (``auth.truelayer[-sandbox].com``), never the API host."""
+
+    open_banking_payment_page_base: str | None = None
+    """TrueLayer's hosted payment page host; its documented one for the environment when
+    unset (``payment.truelayer[-sandbox].com``)."""
+
+    open_banking_webhook_path: str = "/api/v1/payments/webhooks/open-banking"
+    """The path TrueLayer posts webhooks to, as TrueLayer sees it (its signature covers it):
+    set it when a proxy in front of the server adds a prefix."""
 
     open_banking_client_id: str | None = None
     """OAuth client id for the pay-by-bank provider."""
@@ -141,8 +160,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     open_banking_signing_key_file: Path | None = None
     """PEM file of our private request-signing key (EC P-521)."""
 
-    open_banking_merchant_account_id: str | None = None
-    """The restaurant-facing merchant account payments are paid into."""
+    open_banking_merchant_accounts: str = ""
+    """The platform's merchant accounts, one per currency: ``GBP:ma-id,EUR:ma-id``. A
+    restaurant with its own account for a currency is paid into that instead."""
 
     apple_pay_merchant_id: str = "merchant.app.fynlo"
     """Apple Pay merchant identifier sent when validating a web Apple Pay session."""
@@ -157,6 +177,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """PEM merchant identity certificate and key for Apple's mutual-TLS validation call."""
 
     @property
+    def base_url(self) -> str:
+        """``public_url``, or this process's own address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def key_file(self) -> Path:
         """Where the token signing keys live."""
         return self.signing_key_file or self.data_dir / "keys" / "signing.jwks.json"
@@ -168,12 +193,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("FYNLO_PAGE_SIZE_DEFAULT must not exceed FYNLO_PAGE_SIZE_MAX")
         if self.payment_fakes and self.environment == "production":
             raise ValueError("FYNLO_PAYMENT_FAKES is for development; configure real providers")
-        if not 60 <= self.payment_qr_ttl_seconds <= 3600:
-            raise ValueError("FYNLO_PAYMENT_QR_TTL_SECONDS must be between 60 and 3600")
+        if not 60 <= self.payment_qr_ttl_seconds <= 900:
+            raise ValueError(
+                "FYNLO_PAYMENT_QR_TTL_SECONDS must be between 60 and 900 (TrueLayer expires"
+                " payments nobody authorised after 15 minutes)"
+            )
+        merchant_accounts(self.open_banking_merchant_accounts)  # refuses a malformed list
+        if not self.open_banking_webhook_path.startswith("/"):
+            raise ValueError("FYNLO_OPEN_BANKING_WEBHOOK_PATH must start with /")
         if self.idempotency_retention_days < 1:
             raise ValueError("FYNLO_IDEMPOTENCY_RETENTION_DAYS must be at least 1")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
+
+
+def merchant_accounts(setting: str) -> dict[str, str]:
+    """``"GBP:ma-1, EUR:ma-2"`` → ``{"GBP": "ma-1", "EUR": "ma-2"}``."""
+    accounts: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        currency, _, account = item.partition(":")
+        currency, account = currency.strip(), account.strip()
+        if len(currency) != 3 or not currency.isalpha() or not currency.isupper() or not account:
+            raise ValueError(
+                f"FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS: {item!r} is not CURRENCY:account-id"
+            )
+        if currency in accounts:
+            raise ValueError(f"FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS: {currency} twice")
+        accounts[currency] = account
+    return accounts
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:

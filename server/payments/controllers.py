@@ -8,17 +8,25 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    Parameter,
+    QueryParameter,
+)
 
 from server.auth import approvals
 from server.auth.dependencies import APPROVAL_HEADER, PUBLIC, allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.errors import Forbidden, ValidationFailed
-from server.payments import errors as e
 from server.payments import (
+    attention,
     idempotency,
     in_person,
+    merchant_accounts,
     offline_cards,
     qr,
     quotes,
@@ -29,6 +37,7 @@ from server.payments import (
     terminal,
     webhooks,
 )
+from server.payments import errors as e
 from server.payments import schemas as s
 from server.payments.apple_pay import merchant_session
 
@@ -400,14 +409,61 @@ class PaymentController(Controller):
         )
 
     @get(
-        "/owed",
-        summary="Cards taken offline the restaurant may not be paid for: declined, held, late",
+        "/merchant-accounts",
+        summary="The restaurant's own pay-by-bank merchant accounts, per currency",
         opt=allow(Permission.payments_manage),
     )
-    async def owed(self, caller: NamedDependency[Caller]) -> list[s.OwedPayment]:
-        return await offline_cards.owed(
+    async def list_merchant_accounts(
+        self, caller: NamedDependency[Caller]
+    ) -> list[s.MerchantAccount]:
+        return await merchant_accounts.list_accounts(restaurant_id=caller.restaurant_id)
+
+    @put(
+        "/merchant-accounts/{currency:str}",
+        summary="Be paid by bank into the restaurant's own merchant account (owners only)",
+        opt=allow(Permission.payments_manage),
+    )
+    async def set_merchant_account(
+        self,
+        caller: NamedDependency[Caller],
+        currency: Annotated[str, Parameter(pattern="^[A-Z]{3}$", description="ISO 4217")],
+        data: JSONBody[s.MerchantAccountSetup],
+    ) -> s.MerchantAccount:
+        return await merchant_accounts.set_account(
+            restaurant_id=caller.restaurant_id, role=caller.role, currency=currency, data=data
+        )
+
+    @get(
+        "/attention",
+        summary="Payments a manager must decide on: late, stalled, reversed, declined offline",
+        opt=allow(Permission.payments_manage),
+    )
+    async def attention_list(self, caller: NamedDependency[Caller]) -> list[s.PaymentAttention]:
+        return await attention.attention(
             restaurant_id=caller.restaurant_id, location_id=caller.location_id
         )
+
+    @post(
+        "/{payment_id:uuid}/acknowledge",
+        status_code=200,
+        summary="A manager's decision on a listed payment: keep it, accept it, stop waiting",
+        opt=allow(Permission.payments_manage) | {"errors": (e.NothingToAcknowledge,)},
+    )
+    async def acknowledge(
+        self,
+        caller: NamedDependency[Caller],
+        payment_id: FromPath[UUID],
+        data: JSONBody[s.Acknowledgement],
+    ) -> s.PaymentAttention:
+        item = await attention.acknowledge(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            employee_id=caller.employee_id,
+            payment_id=payment_id,
+        )
+        if item is None:
+            raise e.NothingToAcknowledge(field="payment_id")
+        return item
 
     @get(
         "/reports/daily",

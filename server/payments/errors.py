@@ -35,6 +35,13 @@ class NotCancelable(Conflict):
     title = "Only a payment still waiting for the customer can be canceled"
 
 
+class NothingToAcknowledge(Conflict):
+    """The payment is not on the attention list (nothing wrong, or already decided)."""
+
+    code = "payment.nothing_to_acknowledge"
+    title = "This payment needs no decision"
+
+
 class NotConfirmable(Conflict):
     """A new confirm of a payment that is not a card's, or that has already ended
     (succeeded, failed, canceled or expired)."""
@@ -50,6 +57,8 @@ class QrExpired(ClientError):
 
 
 class NotRefundable(Conflict):
+    """Not succeeded, or its bank money already went back to the payer (reversed)."""
+
     code = "refund.not_refundable"
     title = "Only a succeeded payment can be refunded"
 

@@ -19,13 +19,13 @@ the restaurant is owed. Here:
   either is kept (the card was taken) but held, ``capture_hold = over_offline_limit``, until
   a manager captures or cancels it.
 - Declined, lapsed or released, it fails and its order reopens (``ledger.reopen``);
-  ``GET /api/v1/payments/owed`` lists those, the held ones and any not forwarded yet.
+  ``GET /api/v1/payments/attention`` lists those, the held ones and any not forwarded yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -227,51 +227,6 @@ async def set_limits(
             update.total,
         )
         return await load_limits(conn, restaurant_id)
-
-
-async def owed(*, restaurant_id: UUID, location_id: UUID | None) -> list[s.OwedPayment]:
-    """Cards taken offline that the restaurant may not be paid for, newest first: declined
-    (or lapsed, or released) after the customer left, held past the limits, or not at Stripe
-    a day after they were taken."""
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT p.id, p.order_id, o.number AS order_number, p.location_id, p.device_id,"
-            " p.employee_id, p.currency, p.charged, p.state, p.failure_reason,"
-            " p.capture_hold, p.offline_stored_at, p.provider_reference FROM payments p"
-            " JOIN orders o ON o.id = p.order_id WHERE p.restaurant_id = $1"
-            " AND ($2::uuid IS NULL OR p.location_id = $2) AND p.offline_stored_at IS NOT NULL"
-            " AND (p.state IN ('failed', 'canceled', 'expired') OR p.capture_hold IS NOT NULL"
-            "   OR (p.provider_reference IS NULL AND p.state = 'authorizing'"
-            "       AND p.offline_stored_at < $3))"
-            " ORDER BY p.offline_stored_at DESC, p.id LIMIT 500",
-            restaurant_id,
-            location_id,
-            datetime.now(UTC) - FORWARD_WITHIN,
-        )
-    return [
-        s.OwedPayment(
-            payment_id=row["id"],
-            order_id=row["order_id"],
-            order_number=row["order_number"],
-            location_id=row["location_id"],
-            device_id=row["device_id"],
-            employee_id=row["employee_id"],
-            currency=row["currency"].strip(),
-            amount=row["charged"],
-            why=_why(row),
-            failure_reason=row["failure_reason"],
-            stored_at=row["offline_stored_at"],
-        )
-        for row in rows
-    ]
-
-
-def _why(row: asyncpg.Record) -> s.OwedWhy:
-    if row["state"] in ("failed", "canceled", "expired"):
-        return "declined"
-    if row["capture_hold"] is not None:
-        return "held"
-    return "not_forwarded"
 
 
 # Taking money needs someone signed in at the till, as for cash (payments.take).

@@ -8,18 +8,24 @@ bounded batches:
    waiting for the card the till asked us to charge (same card, same idempotency key), and
    cancels those still open past their deadline: they end ``expired``, which offers the
    card fallback;
-2. does the same for payments whose creation never got an answer: the create is sent again
-   with the same idempotency key (so it finds the object it may already have made instead
-   of a new one), or, for Apple Pay, whose token we never keep, the PaymentIntent is looked
-   up by our id; one the provider has no trace of ends ``failed``
-   (``never_reached_provider``), unless a request is working on it right now;
-3. sends refunds that are still pending without a provider reference, again with their key;
+2. does the same for payments whose creation never got an answer (a pay-by-bank payment's
+   once its payer gave their details): the create is sent again with the same idempotency
+   key (so it finds the object it may already have made instead of a new one), or, for
+   Apple Pay, whose token we never keep, the PaymentIntent is looked up by our id; one the
+   provider has no trace of ends ``failed`` (``never_reached_provider``), unless a request
+   is working on it right now; a pay-by-bank QR whose payer never started ends ``expired``
+   at its deadline without a provider call;
+3. sends refunds that are still pending without a provider reference, again with their key
+   (a pay-by-bank refund once its payment's money has settled);
 4. finds the PaymentIntents of cards taken offline that iPads have forwarded since
    (``offline_cards.settle_forwarded``): each is matched to its payment once, captured, or
    failed with its order reopened;
 5. fetches the provider's own fee for recent succeeded payments that have none yet, where
    the provider's payment carries it;
 6. deletes idempotency keys past their retention.
+
+A bank payment still authorising 20 minutes after its payer went to the bank is put on the
+attention list at step 1, once (``attention.flag_not_executing``).
 
 A card in person that is authorised is captured at step 1 (``recovery.settle``), so an
 authorisation never lapses unnoticed; one held for a manager is left to the manager.
@@ -38,7 +44,7 @@ from uuid import UUID
 import asyncpg
 
 from server.db.engine import connection, transaction
-from server.payments import gateway, idempotency, ledger, offline_cards, recovery
+from server.payments import attention, gateway, idempotency, ledger, offline_cards, recovery
 from server.payments.providers.base import ProviderPayment, ProviderRefused, ProviderUnavailable
 from server.payments.refunds import send_refund
 from server.payments.services import record_outcome
@@ -67,6 +73,7 @@ class Sweep:
     fees_recorded: int = 0
     keys_purged: int = 0
     unreachable: int = 0
+    flagged: int = 0
 
 
 async def sweep() -> Sweep:
@@ -81,9 +88,17 @@ async def sweep() -> Sweep:
             BATCH,
         )
         unanswered = await conn.fetch(
-            f"{_PAYMENTS} WHERE p.state = 'created' AND p.provider_reference IS NULL"
-            " AND p.created_at < now() - interval '1 minute'"
+            f"{_PAYMENTS} WHERE p.provider_reference IS NULL"
+            " AND (p.state = 'created' OR (p.state = 'awaiting_customer' AND p.payer IS NOT NULL))"
+            # Quiet for a minute since it was made, or since its payer gave their details.
+            " AND CASE WHEN p.state = 'created' THEN p.created_at ELSE p.updated_at END"
+            "   < now() - interval '1 minute'"
             " ORDER BY p.created_at LIMIT $1",
+            BATCH,
+        )
+        unscanned = await conn.fetch(
+            "SELECT id FROM payments WHERE method = 'open_banking' AND state = 'awaiting_customer'"
+            " AND payer IS NULL AND expires_at < now() ORDER BY expires_at LIMIT $1",
             BATCH,
         )
         unforwarded = await conn.fetch(
@@ -93,8 +108,12 @@ async def sweep() -> Sweep:
             BATCH,
         )
         refunds = await conn.fetch(
-            "SELECT id FROM refunds WHERE state = 'pending' AND provider_reference IS NULL"
-            " AND created_at < now() - interval '30 seconds' ORDER BY created_at LIMIT $1",
+            "SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id"
+            " WHERE r.state = 'pending' AND r.provider_reference IS NULL"
+            " AND (r.created_at < now() - interval '30 seconds' OR p.method = 'open_banking')"
+            # A bank refund waits for its money to settle (``refunds.send_refund``).
+            " AND (p.method <> 'open_banking' OR p.settlement = 'settled')"
+            " ORDER BY r.created_at LIMIT $1",
             BATCH,
         )
         unpriced = await conn.fetch(
@@ -108,6 +127,8 @@ async def sweep() -> Sweep:
         await _check(row, report)
     for row in unanswered:
         await _resume(row, report)
+    for row in unscanned:
+        report.expired += await _expire_unscanned(row["id"])
     for row in unforwarded:
         try:
             report.forwarded += await offline_cards.settle_forwarded(row)
@@ -161,6 +182,9 @@ async def _check(row: asyncpg.Record, report: Sweep) -> None:
     if result is not None and await record_outcome(row["id"], result, source="poller"):
         report.moved += 1
         report.expired += result.state is PaymentState.expired
+    elif row["state"] == PaymentState.authorizing:
+        async with transaction() as conn:
+            report.flagged += await attention.flag_not_executing(conn, row)
 
 
 async def _resume(row: asyncpg.Record, report: Sweep) -> None:
@@ -193,6 +217,18 @@ async def _never_reached(payment_id: UUID) -> bool:
             return False
         return await ledger.move_payment(
             conn, row, PaymentState.failed, source="poller", failure_reason=recovery.NEVER_REACHED
+        )
+
+
+async def _expire_unscanned(payment_id: UUID) -> bool:
+    """A QR whose payer never gave their details: nothing exists at the provider, so it
+    simply expires here (the payer page refuses to start it once its time is up)."""
+    async with transaction() as conn:
+        row = await ledger.lock_payment(conn, payment_id)
+        if row is None or row["state"] != PaymentState.awaiting_customer or row["payer"]:
+            return False
+        return await ledger.move_payment(
+            conn, row, PaymentState.expired, source="poller", failure_reason="expired"
         )
 
 

@@ -1,8 +1,9 @@
-"""The QR code a customer scans to pay by bank: the payment link, as PNG or SVG."""
+"""The QR code a customer scans to pay by bank: a link to our payer page, as PNG or SVG."""
 
 from __future__ import annotations
 
 import io
+import secrets
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -15,13 +16,31 @@ from server.errors import NotFound
 from server.payments.errors import QrExpired
 from server.payments.fees import Method
 from server.payments.states import ENDINGS, PaymentState
+from server.settings import get_settings
+
+RETURN_PATH = "/pay/return"
+
+
+def new_token() -> str:
+    """The secret in a QR's link: a payment id alone opens nothing."""
+    return secrets.token_urlsafe(24)
+
+
+def link_for(payment_id: UUID, token: str) -> str:
+    """What the QR code holds: our payer page, on a host the payer's phone can reach."""
+    return f"{get_settings().base_url}/pay/{payment_id}?t={token}"
+
+
+def return_uri() -> str:
+    """Where TrueLayer's hosted page sends the payer back to (registered with TrueLayer)."""
+    return f"{get_settings().base_url}{RETURN_PATH}"
 
 
 async def payment_link(*, restaurant_id: UUID, location_id: UUID | None, payment_id: UUID) -> str:
     """The link behind a live QR; a QR past its 15 minutes, or of an ended payment, is gone."""
     async with connection() as conn:
         row = await conn.fetchrow(
-            "SELECT method, state, link, expires_at FROM payments WHERE id = $1"
+            "SELECT method, state, payer_token, expires_at FROM payments WHERE id = $1"
             " AND restaurant_id = $2 AND ($3::uuid IS NULL OR location_id = $3)",
             payment_id,
             restaurant_id,
@@ -30,14 +49,13 @@ async def payment_link(*, restaurant_id: UUID, location_id: UUID | None, payment
     if row is None or row["method"] != Method.open_banking:
         raise NotFound("no such pay-by-bank payment")
     live = (
-        row["link"] is not None
+        row["payer_token"] is not None
         and PaymentState(row["state"]) not in ENDINGS
         and row["expires_at"] > datetime.now(UTC)
     )
     if not live:
         raise QrExpired(f"the payment is {row['state']}; offer card or Apple Pay instead")
-    link: str = row["link"]
-    return link
+    return link_for(payment_id, row["payer_token"])
 
 
 def _code(link: str) -> qrcode.QRCode:

@@ -94,7 +94,7 @@ async def _reconcile_provider(
     report.theirs_net[name] = sum(e.amount if e.kind == "payment" else -e.amount for e in in_window)
     async with connection() as conn:
         payments = await conn.fetch(
-            "SELECT id, provider_reference, state, charged, provider_fee, succeeded_at"
+            "SELECT id, provider_reference, state, charged, provider_fee, succeeded_at, settlement"
             " FROM payments WHERE provider = $1 AND ($5::uuid IS NULL OR restaurant_id = $5)"
             " AND (provider_reference = ANY($2::text[])"
             " OR (state = 'succeeded' AND succeeded_at >= $3 AND succeeded_at < $4))",
@@ -119,7 +119,9 @@ async def _reconcile_provider(
     ours_in_window = sum(
         p["charged"]
         for p in payments
-        if p["state"] == "succeeded" and report.since <= p["succeeded_at"] < report.until
+        if p["state"] == "succeeded"
+        and report.since <= p["succeeded_at"] < report.until
+        and _in_their_books(p)
     ) - sum(
         r["amount"]
         for r in refunds
@@ -197,7 +199,32 @@ async def _match_payments(
             )
     for ours in payments:
         in_window = ours["succeeded_at"] and report.since <= ours["succeeded_at"] < report.until
-        if ours["state"] == "succeeded" and in_window and ours["id"] not in seen:
+        if ours["state"] != "succeeded" or not in_window or ours["id"] in seen:
+            continue
+        if ours["settlement"] == "reversed":
+            report.findings.append(
+                Finding(
+                    kind="reversed",
+                    detail="settled, then sent back to the payer: its order is open again",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=ours["provider_reference"],
+                    ours=ours["charged"],
+                )
+            )
+        elif not _in_their_books(ours):
+            report.findings.append(
+                Finding(
+                    kind="not_settled",
+                    detail=f"executed at the payer's bank, {ours['settlement']} but not in the"
+                    " merchant account yet",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=ours["provider_reference"],
+                    ours=ours["charged"],
+                )
+            )
+        else:
             report.findings.append(
                 Finding(
                     kind="missing_at_provider",
@@ -208,6 +235,12 @@ async def _match_payments(
                     ours=ours["charged"],
                 )
             )
+
+
+def _in_their_books(payment: Any) -> bool:
+    """Whether the provider's books list this payment yet: always for a card; for pay by
+    bank only once settled in the merchant account (executed money is on its way)."""
+    return payment["settlement"] in (None, "settled")
 
 
 def _match_refunds(
@@ -245,7 +278,32 @@ def _match_refunds(
             )
     for ours in refunds:
         in_window = report.since <= ours["updated_at"] < report.until
-        if ours["state"] == "succeeded" and in_window and ours["id"] not in seen:
+        if ours["state"] != "succeeded" or not in_window or ours["id"] in seen:
+            continue
+        if ours["settlement"] == "reversed":
+            report.findings.append(
+                Finding(
+                    kind="reversed",
+                    detail="settled, then sent back to the payer: its order is open again",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=ours["provider_reference"],
+                    ours=ours["charged"],
+                )
+            )
+        elif not _in_their_books(ours):
+            report.findings.append(
+                Finding(
+                    kind="not_settled",
+                    detail=f"executed at the payer's bank, {ours['settlement']} but not in the"
+                    " merchant account yet",
+                    provider=name,
+                    payment_id=ours["id"],
+                    reference=ours["provider_reference"],
+                    ours=ours["charged"],
+                )
+            )
+        else:
             report.findings.append(
                 Finding(
                     kind="refund_missing_at_provider",

@@ -38,6 +38,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.payments import qr
 from server.payments.fees import Method
 from server.payments.providers.base import (
     CapturesCards,
@@ -45,6 +46,7 @@ from server.payments.providers.base import (
     FindsForwarded,
     FindsPayments,
     NewPayment,
+    Payer,
     Provider,
     ProviderPayment,
     ProviderRefused,
@@ -79,6 +81,10 @@ def statement_reference(order_number: str) -> str:
 def new_payment(row: asyncpg.Record, wallet_token: str | None = None) -> NewPayment:
     """The create exactly as first sent: a provider refuses a reused key with other
     parameters. ``row`` is a payment joined with its order's ``order_number``."""
+    bank = row["method"] == Method.open_banking
+    payer = None
+    if bank and row["payer"] is not None:
+        payer = msgspec.json.decode(row["payer"], type=Payer)
     return NewPayment(
         payment_id=row["id"],
         amount=row["charged"],
@@ -87,7 +93,15 @@ def new_payment(row: asyncpg.Record, wallet_token: str | None = None) -> NewPaym
         expires_at=row["expires_at"] if row["method"] == Method.open_banking else None,
         wallet_token=wallet_token,
         in_person=row["method"] == Method.card_present,
+        payer=payer,
+        return_uri=qr.return_uri() if bank else None,
+        merchant_account_id=row["merchant_account_id"] if bank else None,
     )
+
+
+def refused(reason: str) -> ProviderPayment:
+    """The outcome of a payment its provider would not make."""
+    return ProviderPayment(reference="", state=PaymentState.failed, failure_reason=reason)
 
 
 async def locate(
@@ -105,6 +119,8 @@ async def locate(
     if row["offline_stored_at"] is not None:
         made = await forwarded(provider, row["id"])
         return made[0] if made else None
+    if row["method"] == Method.open_banking and row["payer"] is None:
+        return None  # made at the provider only once the payer gives their details
     keys_kept = row["created_at"] > datetime.now(UTC) - KEY_RETENTION
     can_make = (
         make and keys_kept and (row["method"] != Method.apple_pay or held.wallet_token is not None)

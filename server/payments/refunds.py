@@ -4,7 +4,9 @@ The refund row (``pending``) is written while the payment row is locked and the 
 is checked, so fifty concurrent refund requests queue on that lock and the sum of pending
 and succeeded refunds can never pass what was charged. Then the provider is asked, with an
 idempotency key derived from the refund id, and its answer recorded. A refund the provider
-could not be asked stays ``pending``; the poller asks again with the same key.
+could not be asked stays ``pending``; the poller asks again with the same key. A pay-by-bank
+refund also waits, ``pending``, until its payment's money has settled in the merchant
+account: TrueLayer refunds nothing before (docs.truelayer.com/docs/refunds).
 
 Each new refund is also held to its employee's daily limit (``refund_limits``); the retry of
 a refund already written (same Idempotency-Key) is not counted or checked again.
@@ -22,9 +24,18 @@ from server.errors import NotFound
 from server.payments import gateway, idempotency, ledger, refund_limits
 from server.payments import schemas as s
 from server.payments.errors import NotRefundable, ProviderDown, RefundExceedsCaptured
-from server.payments.providers.base import ProviderRefund, ProviderRefused, ProviderUnavailable
+from server.payments.fees import Method
+from server.payments.providers.base import (
+    ProviderRefund,
+    ProviderRefused,
+    ProviderUnavailable,
+    Settlement,
+)
 from server.payments.states import PaymentState, RefundState
 from server.payments.views import refund_view
+
+NOT_SETTLED = "payment_not_settled"
+"""The provider's refusal of a refund whose payment has not settled yet: try again later."""
 
 
 async def refund_payment(
@@ -76,13 +87,15 @@ async def send_refund(refund_id: UUID) -> None:
     """Ask the provider for a pending refund not yet sent (safe to repeat: same key)."""
     async with connection() as conn:
         row = await conn.fetchrow(
-            "SELECT r.*, p.provider, p.provider_reference AS payment_reference"
-            " FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
+            "SELECT r.*, p.provider, p.provider_reference AS payment_reference, p.method,"
+            " p.settlement FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
             refund_id,
         )
     assert row is not None
     if row["state"] != RefundState.pending or row["provider_reference"] is not None:
         return
+    if row["method"] == Method.open_banking and row["settlement"] != Settlement.settled:
+        return  # TrueLayer refunds only settled money: it waits, pending, for the poller
     try:
         result = await gateway.current().call(
             row["provider"],
@@ -94,6 +107,8 @@ async def send_refund(refund_id: UUID) -> None:
             ),
         )
     except ProviderRefused as exc:
+        if exc.reason == NOT_SETTLED:
+            return  # settled here before the provider's own books say so: sent again later
         result = ProviderRefund(reference="", state=RefundState.failed, failure_reason=exc.reason)
     async with transaction() as conn:
         locked = await conn.fetchrow("SELECT * FROM refunds WHERE id = $1 FOR UPDATE", refund_id)
@@ -124,6 +139,8 @@ async def _insert_refund(
         raise NotFound("no such payment")
     if payment["state"] != PaymentState.succeeded:
         raise NotRefundable(f"the payment is {payment['state']}", field="payment_id")
+    if payment["settlement"] == Settlement.reversed:
+        raise NotRefundable("the bank already sent this money back", field="payment_id")
     room = await ledger.refund_room(conn, payment)
     amount = room if data.amount is None else data.amount
     if amount <= 0 or amount > room:

@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from server.openapi import Variant
 from server.payments.fees import Method
+from server.payments.providers.base import Settlement
 from server.payments.states import PaymentState, RefundState
 from server.wire import Input, Wire
 
@@ -150,6 +151,11 @@ class Payment(Wire, kw_only=True):
     capture_hold: str | None
     """Why the server will not capture it on its own (``over_offline_limit``: a manager
     captures or cancels it)."""
+    settlement: Settlement | None
+    """Pay by bank, once succeeded: ``executed`` (sent by the payer's bank; the order is
+    paid), ``creditable``, ``settled`` (in the merchant account: refundable), ``stalled``
+    (may never arrive) or ``reversed`` (went back to the payer: it no longer pays the
+    order). None for other methods."""
     created_at: datetime
     succeeded_at: datetime | None
 
@@ -242,11 +248,21 @@ class OfflineCardLimitsUpdate(Input, kw_only=True):
     total: Annotated[int, Meta(ge=0, le=MAX_AMOUNT)] | None = None
 
 
-OwedWhy = Literal["declined", "held", "not_forwarded"]
+AttentionWhy = Literal[
+    "declined",
+    "held",
+    "not_forwarded",
+    "late_success",
+    "settlement_stalled",
+    "settlement_reversed",
+    "not_executing",
+    "paid_twice",
+]
+Remedy = Literal["refund", "capture", "acknowledge"]
 
 
-class OwedPayment(Wire, kw_only=True):
-    """A card taken offline the restaurant may not be paid for."""
+class PaymentAttention(Wire, kw_only=True):
+    """A payment a manager must decide on, with what can be done about it."""
 
     payment_id: UUID
     order_id: UUID
@@ -254,15 +270,47 @@ class OwedPayment(Wire, kw_only=True):
     location_id: UUID
     device_id: UUID | None
     employee_id: UUID | None
+    method: Method
     currency: str
     amount: int
-    """What the card was to be charged (bill, tip and surcharge)."""
-    why: OwedWhy
-    """``declined``: Stripe declined it (or it lapsed, or a manager released it) after the
-    customer left, and its order is open again; ``held``: past the offline limits, waiting
-    for a manager to capture or cancel it; ``not_forwarded``: not at Stripe a day after."""
+    """What the payment charges (bill, tip and surcharge)."""
+    why: AttentionWhy
+    """A card taken offline: ``declined`` by Stripe after the customer left (or lapsed, or
+    released; its order is open again), ``held`` past the offline limits for a manager to
+    capture, ``not_forwarded`` to Stripe a day after. Any payment: ``late_success``, the
+    provider took the money after we had ended the payment (the till may have taken
+    another). Pay by bank: ``settlement_stalled`` (the money may never reach the account),
+    ``settlement_reversed`` (it went back to the payer; the order is open again),
+    ``not_executing`` (not sent 20 minutes after the payer went to their bank, so authorised
+    and stuck; its amount still blocks the order). ``paid_twice``: the order's payments
+    exceed its total (the bank's money arrived while the till took another method); the
+    payment that paid last is listed."""
     failure_reason: str | None
-    stored_at: datetime
+    since: datetime
+    """When the problem arose (as near as the server knows)."""
+    overpaid: int
+    """How much the order's payments now exceed its total (a refund of this much puts it
+    right); 0 when they do not."""
+    remedies: list[Remedy]
+    """``refund``: ``POST /payments/{id}/refunds``; ``capture``: ``POST /payments/{id}/capture``;
+    ``acknowledge``: ``POST /payments/{id}/acknowledge`` (keep the money, or accept the loss,
+    or stop waiting for a bank payment that does not execute)."""
+
+
+class Acknowledgement(Input, kw_only=True):
+    note: Annotated[str, Meta(min_length=1, max_length=500)]
+    """What the manager decided and why (kept in the audit log)."""
+
+
+class MerchantAccountSetup(Input, kw_only=True):
+    merchant_account_id: Annotated[str, Meta(min_length=1, max_length=100)]
+    """The TrueLayer merchant account id (Console, or ``GET /v3/merchant-accounts``)."""
+
+
+class MerchantAccount(Wire, kw_only=True):
+    currency: str
+    merchant_account_id: str
+    updated_at: datetime
 
 
 class TerminalLocationSetup(Input, kw_only=True):

@@ -26,7 +26,7 @@ import msgspec
 
 from server.db.engine import connection, transaction
 from server.errors import NotFound, ValidationFailed
-from server.payments import gateway, idempotency, ledger, recovery
+from server.payments import gateway, idempotency, ledger, qr, recovery
 from server.payments import schemas as s
 from server.payments.errors import (
     ExceedsRemaining,
@@ -43,6 +43,7 @@ from server.payments.providers.base import (
     ProviderPayment,
     ProviderRefused,
     ProviderUnavailable,
+    Settlement,
 )
 from server.payments.quotes import schedule, surcharge_for, surcharge_policy
 from server.payments.states import ENDINGS, PaymentState
@@ -96,6 +97,11 @@ async def create_payment(
     async def start(provider: Provider, row: asyncpg.Record) -> ProviderPayment | None:
         if PaymentState(row["state"]) in ENDINGS:
             return None  # ended meanwhile (a webhook, the poller): answered as it stands
+        if row["method"] == Method.open_banking:
+            # Made at the provider only once the payer gives their details on our page
+            # (``payer``); until then the QR waits.
+            waiting = ProviderPayment(reference="", state=PaymentState.awaiting_customer)
+            return waiting if row["state"] == PaymentState.created else None
         if resumed:  # the first attempt's answer was lost somewhere: carry on from there
             return await _settle(provider, row, held)
         result = await provider.create(recovery.new_payment(row, data.wallet_token))
@@ -269,7 +275,7 @@ async def record_outcome_in(
         )
     if result.tip and row["method"] == Method.card_present and result.tip != row["tip"]:
         await _take_reader_tip(conn, row, result.tip)
-    return await ledger.move_payment(
+    moved = await ledger.move_payment(
         conn,
         row,
         result.state,
@@ -278,6 +284,9 @@ async def record_outcome_in(
         provider_fee=result.provider_fee,
         reference=result.reference or None,
     )
+    if result.settlement is not None:
+        moved |= await ledger.record_settlement(conn, payment_id, result.settlement, source=source)
+    return moved
 
 
 async def _take_reader_tip(conn: asyncpg.Connection, row: asyncpg.Record, tip: int) -> None:
@@ -368,9 +377,9 @@ async def _insert_payment(
     await conn.execute(
         "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider, state,"
         " currency, amount, tip, surcharge, tendered, fee_schedule, estimated_provider_fee,"
-        " platform_fee, expires_at, employee_id, device_id, payment_method)"
+        " platform_fee, expires_at, employee_id, device_id, payment_method, payer_token)"
         " VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-        " $16, $17, $18)",
+        " $16, $17, $18, $19)",
         payment_id,
         restaurant_id,
         order["location_id"],
@@ -389,6 +398,7 @@ async def _insert_payment(
         employee_id,
         device_id,
         data.payment_method,
+        qr.new_token() if data.method is Method.open_banking else None,
     )
     return payment_id
 
@@ -444,7 +454,12 @@ async def order_payments(
         if order is None:
             raise NotFound("no such order")
         payments = await load_order_payments(conn, order_id)
-    succeeded = [p for p in payments if p.state is PaymentState.succeeded]
+    # Money reversed went back to the payer: it pays nothing (``ledger.COVERS``).
+    succeeded = [
+        p
+        for p in payments
+        if p.state is PaymentState.succeeded and p.settlement is not Settlement.reversed
+    ]
     paid = sum(p.amount for p in succeeded)
     in_flight = sum(p.amount for p in payments if p.state not in ENDINGS)
     return s.OrderPayments(

@@ -14,7 +14,7 @@ from server.payments.gateway import Gateway
 from server.payments.poller import run_forever
 from server.payments.providers.base import Provider
 from server.payments.providers.cash import CashProvider
-from server.settings import Settings
+from server.settings import Settings, merchant_accounts
 
 log = logging.getLogger("fynlo.payments")
 
@@ -33,17 +33,20 @@ def gateway_from_settings(settings: Settings, fakes: dict[str, Provider] | None 
         )
     key_file = settings.open_banking_signing_key_file
     if settings.open_banking_api_base and key_file is not None and "open_banking" not in providers:
-        from server.payments.providers.open_banking import OpenBankingProvider
+        from server.payments.providers.open_banking import OpenBankingProvider, truelayer_hosts
 
+        _, auth_base, page_base = truelayer_hosts(settings.open_banking_environment)
         providers["open_banking"] = OpenBankingProvider(
             api_base=settings.open_banking_api_base,
-            auth_base=settings.open_banking_auth_base,
+            auth_base=settings.open_banking_auth_base or auth_base,
+            payment_page_base=settings.open_banking_payment_page_base or page_base,
             client_id=settings.open_banking_client_id or "",
             client_secret=settings.open_banking_client_secret or "",
             signing_kid=settings.open_banking_signing_kid or "",
             private_key_pem=key_file.read_text(),
-            merchant_account_id=settings.open_banking_merchant_account_id or "",
+            merchant_accounts=merchant_accounts(settings.open_banking_merchant_accounts),
             jwks_url=settings.open_banking_jwks_url or "",
+            webhook_path=settings.open_banking_webhook_path,
             timeout_seconds=settings.provider_timeout_seconds,
         )
     return Gateway(

@@ -7,8 +7,10 @@ from uuid import UUID
 import asyncpg
 
 from server.errors import NotFound
+from server.payments import qr as qr_codes
 from server.payments import schemas as s
 from server.payments.fees import Method
+from server.payments.providers.base import Settlement
 from server.payments.states import ENDINGS, PaymentState
 
 # What to offer when a payment fails or expires, best first: the product promise is
@@ -31,12 +33,12 @@ def payment_view(row: asyncpg.Record, refunded: int) -> s.Payment:
     method = Method(row["method"])
     waiting = state not in ENDINGS
     qr = None
-    if method is Method.open_banking and row["link"] and waiting and row["expires_at"]:
+    if method is Method.open_banking and row["payer_token"] and waiting and row["expires_at"]:
         base = payment_path(row["id"])
         qr = s.Qr(
             png=f"{base}/qr.png",
             svg=f"{base}/qr.svg",
-            link=row["link"],
+            link=qr_codes.link_for(row["id"], row["payer_token"]),
             expires_at=row["expires_at"],
         )
     tendered = row["tendered"]
@@ -69,6 +71,7 @@ def payment_view(row: asyncpg.Record, refunded: int) -> s.Payment:
         reader_id=row["reader_id"],
         offline_stored_at=row["offline_stored_at"],
         capture_hold=row["capture_hold"],
+        settlement=Settlement(row["settlement"]) if row["settlement"] else None,
         created_at=row["created_at"],
         succeeded_at=row["succeeded_at"],
     )

@@ -103,9 +103,13 @@ async def _apply_to_payment(
         provider_fee=event.provider_fee,
         reference=event.reference,
     )
+    if event.settlement is not None:
+        moved |= await ledger.record_settlement(
+            conn, payment["id"], event.settlement, source=f"webhook:{provider_name}"
+        )
     if not moved and event.state is PaymentState.succeeded and payment["state"] != "succeeded":
-        # The provider took the money for a payment we had already ended (canceled while its
-        # answer was lost): never silently. `fynlo reconcile` lists it for a refund.
+        # The provider took the money for a payment that had failed here: never silently.
+        # `fynlo reconcile` lists it for a refund.
         log.error(
             "provider reports success for an ended payment",
             extra={"payment_id": str(payment["id"]), "state": payment["state"]},

@@ -42,7 +42,11 @@ def for_event(event: events.Event) -> list[str]:
             return [everyone(rid)]
         case events.SyncPoke(location_id=str(lid)):
             return [location(rid, lid), managers(rid)]
-        case events.OrderStatusChanged() | events.PaymentStatusChanged():
+        case (
+            events.OrderStatusChanged()
+            | events.PaymentStatusChanged()
+            | events.PaymentNeedsAttention()
+        ):
             return [location(rid, event.location_id), managers(rid)]
         case events.DevicePresence() | events.ConflictLogged():
             return [managers(rid)]

@@ -91,7 +91,21 @@ def until(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
     return value
 
 
-def walk_through(terminal: Terminal, phone: Page) -> None:
+def to_the_bank(phone: Page, link: str, shot: Path) -> None:
+    """The diner's side of the QR: our page asks who pays, then TrueLayer's hosted page (the
+    sandbox's stand-in) asks for the bank and consent, and the bank's screen is left open."""
+    phone.goto(link)
+    assert "£32.50" in phone.inner_text("body")
+    phone.fill("input[name=name]", "Ada Lovelace")
+    phone.fill("input[name=email]", "ada@example.com")
+    phone.screenshot(path=str(shot))
+    phone.click("button:has-text('Continue')")
+    phone.click("button:has-text('Mock UK Bank')")
+    phone.click("button:has-text('Continue to your bank')")
+    assert "£32.50" in phone.inner_text("body")
+
+
+def walk_through(terminal: Terminal, phone: Page, shots: Path) -> None:
     sign_in, ask, look, card = readme_blocks()
     orders = terminal.run(sign_in)
     assert {"A-0001", "A-0002"} <= {order["number"] for order in orders}, orders
@@ -99,9 +113,12 @@ def walk_through(terminal: Terminal, phone: Page) -> None:
     # A fresh order, paid by approving the QR on the phone.
     [asked] = terminal.run(ask)
     assert (asked["state"], asked["amount"]) == ("awaiting_customer", 3250), asked
-    phone.goto(asked["qr"]["link"])
-    assert "£32.50" in phone.inner_text("body")
-    phone.click("text=Approve")
+    to_the_bank(phone, asked["qr"]["link"], shots / "1-payer-page.png")
+    phone.screenshot(path=str(shots / "2-bank.png"))
+    phone.click("button.approve")
+    phone.wait_for_url(re.compile(r".*/pay/return\?payment_id=.+"))  # the bank's 3 s refresh
+    phone.screenshot(path=str(shots / "3-back-from-the-bank.png"))
+    assert "Please go back to the till" in phone.inner_text("body")
     payment, order = until(lambda: terminal.run(look), lambda x: x[0]["state"] == "succeeded")
     assert payment["state"] == "succeeded", payment
     assert (order["order_status"], order["paid"], order["remaining"]) == ("paid", 3250, 0)
@@ -109,8 +126,8 @@ def walk_through(terminal: Terminal, phone: Page) -> None:
     # Another fresh order: declined on the phone, the answer offers card, the card pays.
     [asked] = terminal.run(ask)
     assert asked["order"] != orders[0]["number"]
-    phone.goto(asked["qr"]["link"])
-    phone.click("text=Decline")
+    to_the_bank(phone, asked["qr"]["link"], shots / "4-payer-page-again.png")
+    phone.click("button.decline")
     payment, order = until(lambda: terminal.run(look), lambda x: x[0]["state"] == "failed")
     assert payment["state"] == "failed", payment
     assert payment["fallback"][:2] == ["card", "apple_pay"], payment
@@ -140,7 +157,12 @@ def test_commands_without_a_database_say_how_to_get_one(data_dir: Path) -> None:
     assert result.stderr.startswith("No database: start `make run`"), result
 
 
-def test_the_readme_walkthrough_works_twice_and_after_a_restart(data_dir: Path) -> None:  # noqa: F811
+def test_the_readme_walkthrough_works_twice_and_after_a_restart(
+    data_dir: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    shots = tmp_path  # what the diner's phone showed, to look at (the path is printed)
+    print(f"screenshots: {shots}")
     port = free_port()
     env = fynlo_env(FYNLO_DATA_DIR=str(data_dir), FYNLO_PORT=str(port))
     with sync_playwright() as playwright:
@@ -152,7 +174,7 @@ def test_the_readme_walkthrough_works_twice_and_after_a_restart(data_dir: Path) 
                 wait_for(f"http://127.0.0.1:{port}/ready", server)
                 terminal = Terminal(port, env, data_dir)
                 for _ in range(rounds):
-                    walk_through(terminal, phone)
+                    walk_through(terminal, phone, shots)
                 # Support commands find `make run`'s database the way `fynlo demo` does.
                 status = fynlo("db", "status", env=env)
                 assert (status.returncode, status.stdout) == (0, "0 pending\n"), status

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Settings, settings_from_env
+from server.payments.providers.open_banking import truelayer_hosts
+from server.settings import Settings, merchant_accounts, settings_from_env
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -37,8 +38,37 @@ def test_unrelated_variables_are_ignored() -> None:
         ("FYNLO_PORTT", "80", "unknown setting FYNLO_PORTT"),
         ("FYNLO_ACCESS_TOKEN_TTL_SECONDS", "3600", "between 1 and 900"),
         ("FYNLO_PAGE_SIZE_DEFAULT", "500", "must not exceed"),
+        # TrueLayer expires a payment nobody authorised after 15 minutes: a QR cannot outlive it.
+        ("FYNLO_PAYMENT_QR_TTL_SECONDS", "901", "between 60 and 900"),
+        ("FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS", "GBP", "is not CURRENCY:account-id"),
+        ("FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS", "gbp:ma-1", "is not CURRENCY:account-id"),
+        ("FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS", "GBP:a,GBP:b", "GBP twice"),
+        ("FYNLO_OPEN_BANKING_WEBHOOK_PATH", "hooks", "must start with /"),
+        ("FYNLO_OPEN_BANKING_ENVIRONMENT", "prod", "open_banking_environment"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         settings_from_env({variable: value})
+
+
+def test_merchant_accounts_are_one_per_currency() -> None:
+    setting = " GBP:ma-gbp , EUR:ma-eur,"
+    assert merchant_accounts(setting) == {"GBP": "ma-gbp", "EUR": "ma-eur"}
+    assert merchant_accounts("") == {}
+
+
+def test_the_public_url_defaults_to_this_process() -> None:
+    assert settings_from_env({"FYNLO_PORT": "8123"}).base_url == "http://127.0.0.1:8123"
+    public = settings_from_env({"FYNLO_PUBLIC_URL": "https://pay.example.com/"})
+    assert public.base_url == "https://pay.example.com"
+
+
+def test_truelayer_hosts_are_never_the_api_host() -> None:
+    for environment in ("sandbox", "live"):
+        api, auth, page = truelayer_hosts(environment)  # type: ignore[arg-type]
+        assert len({api, auth, page}) == 3
+    assert truelayer_hosts("live")[1:] == (
+        "https://auth.truelayer.com",
+        "https://payment.truelayer.com",
+    )

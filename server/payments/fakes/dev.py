@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from server.payments.fakes.keys import generate_key_pair
 from server.payments.fakes.open_banking_sandbox import bind_public_url, create_sandbox
+from server.payments.fakes.open_banking_sandbox_accounts import DEFAULT_MERCHANT_ACCOUNTS
 from server.payments.fakes.runner import RunningFake, serve_in_thread
 from server.payments.fakes.stripe_fake import create_stripe_fake
 from server.payments.providers.base import Provider
 from server.payments.providers.open_banking import OpenBankingProvider
 from server.payments.providers.stripe import StripeProvider
+from server.payments.qr import return_uri
 from server.settings import Settings
 
 WEBHOOKS = "/api/v1/payments/webhooks"
@@ -51,6 +53,8 @@ def start_dev_fakes(settings: Settings) -> DevFakes:
         client_secret=client_secret,
         webhook_url=f"{server}/open-banking",
         expiry_seconds=settings.payment_qr_ttl_seconds,
+        payee_name="Fynlo demo restaurant",
+        return_uris=[return_uri()],
     )
     bank = serve_in_thread(sandbox, name="open-banking-sandbox")
     bind_public_url(sandbox, bank.url)
@@ -63,9 +67,11 @@ def start_dev_fakes(settings: Settings) -> DevFakes:
         ),
         "open_banking": OpenBankingProvider(
             api_base=bank.url,
+            auth_base=bank.url,
+            payment_page_base=bank.url,
             signing_kid="fynlo-dev",
             private_key_pem=client_private,
-            merchant_account_id="fynlo-dev-merchant",
+            merchant_accounts=DEFAULT_MERCHANT_ACCOUNTS,
             client_id="fynlo-dev",
             client_secret=client_secret,
             jwks_url=f"{bank.url}/.well-known/jwks.json",

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import msgspec.inspect as mi
@@ -30,6 +30,7 @@ from litestar.routes import HTTPRoute
 from server.auth import ratelimit
 from server.auth.permissions import DEVICE, Actor, Permission, decide
 from server.auth.tables import Role
+from server.db.engine import DB
 from server.payments import gateway
 from server.payments.gateway import Gateway
 from server.payments.providers.cash import CashProvider
@@ -65,7 +66,9 @@ class Endpoint:
 
     @property
     def path_names(self) -> list[str]:
-        return [s[1:-1].split(":", 1)[0] for s in self.path.split("/") if s.startswith("{")]
+        """The ids in the path (a ``{currency:str}`` names no row)."""
+        names = [s[1:-1].split(":", 1)[0] for s in self.path.split("/") if s.startswith("{")]
+        return [name for name in names if name.endswith("_id")]
 
     @property
     def body_type(self) -> Any:
@@ -244,6 +247,16 @@ async def new_card_in_person(world: World, tenant: Tenant) -> str:
     return await paid(world, tenant, "card_present")
 
 
+async def new_payment_needing_attention(world: World, tenant: Tenant) -> str:
+    """A payment on the attention list: its money came after it had expired."""
+    payment_id = await new_payment(world, tenant)
+    assert DB.pool is not None
+    await DB.pool.execute(
+        "UPDATE payments SET late_success_at = now() WHERE id = $1", UUID(payment_id)
+    )
+    return payment_id
+
+
 async def set_up_terminal(world: World, tenant: Tenant, location_id: str) -> None:
     answer = await world.http.put(
         f"/api/v1/payments/terminal/locations/{location_id}",
@@ -280,6 +293,7 @@ CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
     ("GET", "/api/v1/payments/{payment_id:uuid}/qr.svg"): new_qr_payment,
     ("POST", "/api/v1/payments/{payment_id:uuid}/collect"): new_card_in_person,
     ("POST", "/api/v1/payments/{payment_id:uuid}/capture"): new_card_in_person,
+    ("POST", "/api/v1/payments/{payment_id:uuid}/acknowledge"): new_payment_needing_attention,
     ("POST", "/api/v1/payments/terminal/readers"): new_terminal_location,
 }
 # Ids named otherwise than the path parameter of their kind.
@@ -389,6 +403,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/payments/{payment_id:uuid}/confirm"): {"payment_method": "pm_card_visa"},
     ("POST", "/api/v1/payments/{payment_id:uuid}/refunds"): {"amount": 1, "reason": "probe"},
     ("POST", "/api/v1/payments/{payment_id:uuid}/collect"): {"reader_id": BReader()},
+    ("POST", "/api/v1/payments/{payment_id:uuid}/acknowledge"): {"note": "kept"},
     ("PUT", "/api/v1/payments/terminal/locations/{location_id:uuid}"): {
         "line1": "1 High Street",
         "city": "London",

@@ -1,6 +1,8 @@
 """Refunds that settle later: pending until the bank says executed or failed, by webhook.
 
 A failed refund gives its amount back to what may be refunded; an executed one keeps it.
+Each payment here has settled in the merchant account first: TrueLayer refunds nothing
+before (``test_bank_settlement`` has refunds that wait for it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from server.db.engine import DB
 from tests.factories import Tenant, make_order
 from tests.fakes.open_banking import OpenBankingSandbox
-from tests.integration.payments.api import pay, refund
+from tests.integration.payments.api import pay, payer_starts, refund
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.usefixtures("with_bank")
@@ -49,8 +51,11 @@ async def paid_by_bank(
     payment: dict[str, Any] = (
         await pay(client, tenant.headers, order_id, method="open_banking", amount=2500)
     ).json()
-    await sandbox.approve(await reference("payments", payment["id"]))
+    assert (await payer_starts(client, payment)).status_code == 303
+    await sandbox.approve(await reference("payments", payment["id"]), until="executed")
+    await sandbox.settle(await reference("payments", payment["id"]))
     await deliver_all(client, sandbox, "payment_executed")
+    await deliver_all(client, sandbox, "payment_settled")
     return payment
 
 

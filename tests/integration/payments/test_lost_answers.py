@@ -29,7 +29,7 @@ from tests.factories import Tenant, make_order
 from tests.fakes import losing_answers_after
 from tests.fakes.open_banking import OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
-from tests.integration.payments.api import keyed, order_payments, pay, refund
+from tests.integration.payments.api import keyed, order_payments, pay, payer_starts, refund
 from tests.integration.payments.conftest import install
 from tests.problems import assert_problem
 
@@ -374,15 +374,16 @@ async def test_a_bank_payment_whose_create_answer_was_lost_shows_one_qr_and_is_p
     resolver: str,
 ) -> None:
     order_id = await make_order(tenant, seq=1, lines=PIZZA)
-    key, body = str(uuid4()), {"method": "open_banking", "amount": 2500}
+    made = await pay(client, tenant.headers, order_id, method="open_banking", amount=2500)
+    payment = made.json()
+    # The bank payment is made when the payer gives their details; that answer is lost.
     await open_banking_sandbox.faults(delay_next=1, delay_seconds=HELD, delay_path=BANK_CREATE)
-
-    assert (await pay(client, tenant.headers, order_id, key=key, **body)).status_code == 503
+    lost = await payer_starts(client, payment)
+    assert lost.status_code == 503 and "try again" in lost.text
     await open_banking_sandbox.answers_released()
-    payment_id = await only_payment(order_id)
-    if resolver == "retry":
-        retried = await pay(client, tenant.headers, order_id, key=key, **body)
-        assert retried.status_code == 201, retried.text
+    payment_id = payment["id"]
+    if resolver == "retry":  # the payer presses the button again
+        assert (await payer_starts(client, payment)).status_code == 303
     else:
         await sweep_for(payment_id)
     shown = await read(client, tenant, payment_id)
@@ -406,6 +407,7 @@ async def test_a_bank_cancel_whose_answer_was_lost_ends_canceled(
     order_id = await make_order(tenant, seq=1, lines=PIZZA)
     created = await pay(client, tenant.headers, order_id, method="open_banking", amount=2500)
     payment_id = created.json()["id"]
+    assert (await payer_starts(client, created.json())).status_code == 303
     headers = keyed(tenant.headers)
     await open_banking_sandbox.faults(delay_next=1, delay_seconds=HELD, delay_path=BANK_CANCEL)
 
@@ -437,9 +439,12 @@ async def paid_by_bank(
 ) -> str:
     created = await pay(client, tenant.headers, order_id, method="open_banking", amount=2500)
     payment_id = str(created.json()["id"])
-    await sandbox.approve((await row(payment_id))["provider_reference"])
+    assert (await payer_starts(client, created.json())).status_code == 303
+    await sandbox.approve((await row(payment_id))["provider_reference"], until="executed")
+    await sandbox.settle((await row(payment_id))["provider_reference"])
     await sweep_for(payment_id)
-    assert (await read(client, tenant, payment_id))["state"] == "succeeded"
+    shown = await read(client, tenant, payment_id)
+    assert (shown["state"], shown["settlement"]) == ("succeeded", "settled")
     return payment_id
 
 

@@ -120,7 +120,7 @@ async def test_a_card_taken_offline_pays_its_order_and_is_captured_once_forwarde
     summary = await order_payments(client, tenant.headers, order_id)
     assert summary["order_status"] == "paid"  # the customer has left; Stripe decides later
     # Stored more than a day ago (the test's dates are in the past) and not at Stripe yet.
-    late = (await client.get("/api/v1/payments/owed", headers=tenant.headers)).json()
+    late = (await client.get("/api/v1/payments/attention", headers=tenant.headers)).json()
     assert [(o["payment_id"], o["why"]) for o in late] == [(str(payment_id), "not_forwarded")]
     intent = await forward(stripe_fake, payment_id)
     kind = "payment_intent.amount_capturable_updated"
@@ -130,7 +130,7 @@ async def test_a_card_taken_offline_pays_its_order_and_is_captured_once_forwarde
     assert (done["state"], done["charged"]) == ("succeeded", 320)
     counts = (await stripe_fake.stats())["by_payment_id"][str(payment_id)]
     assert counts["succeeded_charges"] == 1
-    owed = await client.get("/api/v1/payments/owed", headers=tenant.headers)
+    owed = await client.get("/api/v1/payments/attention", headers=tenant.headers)
     assert owed.json() == []
 
 
@@ -186,7 +186,7 @@ async def test_a_card_declined_after_forwarding_reopens_the_order_and_is_owed(
     # Every iPad sees the order open again, through sync.
     other = await make_ipad(app, tenant, name="Other")
     assert (await pulled_order(client, other, order_id))["status"] == "sent"
-    owed = (await client.get("/api/v1/payments/owed", headers=tenant.headers)).json()
+    owed = (await client.get("/api/v1/payments/attention", headers=tenant.headers)).json()
     assert [(o["payment_id"], o["why"], o["amount"]) for o in owed] == [
         (str(payment_id), "declined", 320)
     ]
@@ -234,7 +234,7 @@ async def test_a_card_past_the_offline_limit_waits_for_a_manager(
     assert (await poller.sweep()).moved == 0  # the sweep leaves it to the manager
     held = await payment(client, tenant, payment_id)
     assert (held["state"], held["capture_hold"]) == ("authorizing", "over_offline_limit")
-    owed = (await client.get("/api/v1/payments/owed", headers=tenant.headers)).json()
+    owed = (await client.get("/api/v1/payments/attention", headers=tenant.headers)).json()
     assert [(o["payment_id"], o["why"]) for o in owed] == [(str(payment_id), "held")]
     cashier = await sign_in(app, ipad, await staff_member(tenant, Role.cashier))
     refused = await client.post(

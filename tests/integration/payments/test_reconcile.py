@@ -19,7 +19,7 @@ from tests.e2e.processes import FYNLO, fynlo_env
 from tests.factories import Tenant, make_order
 from tests.fakes.open_banking import OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
-from tests.integration.payments.api import cash, pay, refund
+from tests.integration.payments.api import cash, pay, payer_starts, refund
 
 pytestmark = pytest.mark.usefixtures("with_bank")
 PIZZA = [("Pizza", 2500, 1, 2000)]
@@ -62,13 +62,18 @@ async def a_day_of_trade(
             amount=2500,
         )
     ).json()
-    await sandbox.approve(await reference_of(bank["id"]))
+    assert (await payer_starts(client, bank)).status_code == 303
+    await sandbox.approve(await reference_of(bank["id"]), until="executed")
+    await sandbox.settle(await reference_of(bank["id"]))
     for body, headers in [
-        (w["body"], w["headers"]) for w in await sandbox.webhooks("payment_executed")
+        (w["body"], w["headers"])
+        for kind in ("payment_executed", "payment_settled")
+        for w in await sandbox.webhooks(kind)
     ]:
-        await client.post(
+        answer = await client.post(
             "/api/v1/payments/webhooks/open-banking", content=body.encode(), headers=headers
         )
+        assert answer.status_code == 200, answer.text
     await cash(client, tenant.headers, await make_order(tenant, seq=3), 300)
 
 
@@ -83,9 +88,10 @@ async def test_a_normal_day_balances_to_the_penny(
     since, until = window()
     report = await reconcile(since, until, restaurant_id=tenant.restaurant_id)
     assert report.findings == []
+    assert DB.pool is not None
     assert report.ours_net == report.theirs_net == {"stripe": 1800, "open_banking": 2500}
     assert report.balanced
-    assert report.fees_recorded >= 1  # the bank's fee, learnt from its own books
+    assert report.fees_recorded >= 1  # Stripe's fee, learnt from its own books
 
 
 async def test_money_the_provider_took_that_we_do_not_know_is_found(

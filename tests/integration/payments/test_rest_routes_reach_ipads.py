@@ -52,6 +52,9 @@ NOT_SYNCED = {
     "PUT /api/v1/payments/terminal/locations/{location_id}": "Terminal set-up is not synced",
     "POST /api/v1/payments/terminal/connection-token": "a token for the Terminal SDK; no state",
     "PUT /api/v1/payments/offline-card-limits": "the limits are not synced (iPads read them)",
+    "PUT /api/v1/payments/merchant-accounts/{currency}": "where the money goes; not synced",
+    "POST /api/v1/payments/{payment_id}/acknowledge": "changes an order only through"
+    " ledger.move_payment (a bank payment given up frees its amount; no order status)",
     "POST /api/v1/payments/{payment_id}/refunds": "a refund never changes the order's status",
     "POST /api/v1/sync/push": "the iPads' own path into the store",
     # These settle an order through ledger.settle_order, the function POST /payments walks.

@@ -26,7 +26,7 @@ from tests.factories import Tenant, make_order
 from tests.fakes import losing_answers_after
 from tests.fakes.open_banking import MERCHANT_ACCOUNT_ID, OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
-from tests.integration.payments.api import order_payments, pay
+from tests.integration.payments.api import order_payments, pay, payer_starts
 from tests.integration.payments.conftest import install
 
 TIMEOUT = 0.3
@@ -71,7 +71,9 @@ def command_env(stripe: StripeFake, bank: OpenBankingSandbox, key_file: Path) ->
         "FYNLO_OPEN_BANKING_SIGNING_KID": bank.client_kid,
         "FYNLO_OPEN_BANKING_SIGNING_KEY_FILE": str(key_file),
         "FYNLO_OPEN_BANKING_JWKS_URL": bank.jwks_url,
-        "FYNLO_OPEN_BANKING_MERCHANT_ACCOUNT_ID": MERCHANT_ACCOUNT_ID,
+        "FYNLO_OPEN_BANKING_AUTH_BASE": bank.url,
+        "FYNLO_OPEN_BANKING_PAYMENT_PAGE_BASE": bank.url,
+        "FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS": f"GBP:{MERCHANT_ACCOUNT_ID}",
         "FYNLO_PROVIDER_TIMEOUT_SECONDS": "5",
     }
 
@@ -98,8 +100,14 @@ async def lost_payment(
     client: httpx.AsyncClient, tenant: Tenant, seq: int, fake: Any, path: str, **body: Any
 ) -> tuple[UUID, str]:
     order_id = await make_order(tenant, seq=seq, lines=PIZZA)
-    await fake.faults(delay_next=1, delay_seconds=HELD, delay_path=path)
-    assert (await pay(client, tenant.headers, order_id, **body)).status_code == 503
+    if body["method"] == "open_banking":
+        # Made at the bank when the payer gives their details: that answer is the lost one.
+        made = await pay(client, tenant.headers, order_id, **body)
+        await fake.faults(delay_next=1, delay_seconds=HELD, delay_path=path)
+        assert (await payer_starts(client, made.json())).status_code == 503
+    else:
+        await fake.faults(delay_next=1, delay_seconds=HELD, delay_path=path)
+        assert (await pay(client, tenant.headers, order_id, **body)).status_code == 503
     await fake.answers_released()
     assert DB.pool is not None
     async with DB.pool.acquire() as conn:

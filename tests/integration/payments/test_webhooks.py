@@ -20,7 +20,7 @@ from server.db.engine import DB
 from tests.factories import Tenant, make_order
 from tests.fakes.open_banking import OpenBankingSandbox, signed_webhook
 from tests.fakes.stripe import StripeFake
-from tests.integration.payments.api import order_payments, pay
+from tests.integration.payments.api import order_payments, pay, payer_starts
 from tests.problems import assert_problem
 
 STRIPE_ROUTE = "/api/v1/payments/webhooks/stripe"
@@ -207,6 +207,7 @@ async def qr_payment(
     response = await pay(client, tenant.headers, order_id, method="open_banking", amount=2500)
     assert response.status_code == 201, response.text
     payment = response.json()
+    assert (await payer_starts(client, payment)).status_code == 303
     return payment, order_id, await reference_of(payment["id"])
 
 
