@@ -278,32 +278,7 @@ def _match_refunds(
             )
     for ours in refunds:
         in_window = report.since <= ours["updated_at"] < report.until
-        if ours["state"] != "succeeded" or not in_window or ours["id"] in seen:
-            continue
-        if ours["settlement"] == "reversed":
-            report.findings.append(
-                Finding(
-                    kind="reversed",
-                    detail="settled, then sent back to the payer: its order is open again",
-                    provider=name,
-                    payment_id=ours["id"],
-                    reference=ours["provider_reference"],
-                    ours=ours["charged"],
-                )
-            )
-        elif not _in_their_books(ours):
-            report.findings.append(
-                Finding(
-                    kind="not_settled",
-                    detail=f"executed at the payer's bank, {ours['settlement']} but not in the"
-                    " merchant account yet",
-                    provider=name,
-                    payment_id=ours["id"],
-                    reference=ours["provider_reference"],
-                    ours=ours["charged"],
-                )
-            )
-        else:
+        if ours["state"] == "succeeded" and in_window and ours["id"] not in seen:
             report.findings.append(
                 Finding(
                     kind="refund_missing_at_provider",

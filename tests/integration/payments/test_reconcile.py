@@ -114,6 +114,22 @@ async def test_money_the_provider_took_that_we_do_not_know_is_found(
     assert not report.balanced
 
 
+async def test_a_refund_the_provider_never_paid_out_is_found(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    stripe_fake: StripeFake,
+    open_banking_sandbox: OpenBankingSandbox,
+) -> None:
+    await a_day_of_trade(client, tenant, open_banking_sandbox)
+    await stripe_fake.release_balance_transactions()
+    assert DB.pool is not None
+    # Our one refund (the card's 700) names a refund Stripe never made.
+    await DB.pool.execute("UPDATE refunds SET provider_reference = 're_nowhere'")
+    report = await reconcile(*window(), restaurant_id=tenant.restaurant_id)
+    ours = [(f.kind, f.reference, f.ours) for f in report.findings if f.kind.startswith("refund")]
+    assert ours == [("refund_missing_at_provider", "re_nowhere", 700)], report.findings
+
+
 async def test_a_success_after_a_cancel_and_an_overpaid_order_are_found(
     client: httpx.AsyncClient, tenant: Tenant, stripe_fake: StripeFake
 ) -> None:
