@@ -21,7 +21,7 @@ from server.auth import approvals
 from server.auth.dependencies import APPROVAL_HEADER, PUBLIC, allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
-from server.errors import Forbidden, ValidationFailed
+from server.errors import ValidationFailed
 from server.payments import (
     attention,
     idempotency,
@@ -531,8 +531,10 @@ class TerminalController(Controller):
     )
     async def connection_token(self, caller: NamedDependency[Caller]) -> s.ConnectionToken:
         if caller.location_id is None:
-            # The back office has no location, so no reader it could connect to.
-            raise Forbidden("connection tokens are for enrolled iPads, at their location")
+            # The back office is at no location, so it has no Terminal location to connect to.
+            raise e.TerminalNotSetUp(
+                "connection tokens are for enrolled iPads, at their own location"
+            )
         return await terminal.connection_token(
             restaurant_id=caller.restaurant_id, location_id=caller.location_id
         )

@@ -192,7 +192,7 @@ async def test_readers_and_tokens_belong_to_their_location(
     assert [r["id"] for r in listed.json()] == [reader_id]
     # The back office has no location of its own: it asks for a token in vain.
     office = await client.post("/api/v1/payments/terminal/connection-token", headers=tenant.headers)
-    assert_problem(office, 403, "forbidden")
+    assert_problem(office, 409, "terminal.location_not_set_up")
     # Another restaurant neither sees the reader nor sends payments to it.
     theirs = await client.get("/api/v1/payments/terminal/readers", headers=other_tenant.headers)
     assert theirs.json() == []
