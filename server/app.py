@@ -6,8 +6,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
@@ -16,8 +17,10 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, Yaml
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from swagger_ui_bundle import swagger_ui_path
 
+from server import domain_metrics
 from server.audit.controllers import list_audit
 from server.audit.middleware import AuditMiddleware
 from server.auth.controllers import AuthController, jwks
@@ -40,6 +43,7 @@ from server.health.controllers import health, ready
 from server.logs import RequestContextMiddleware, configure_logging
 from server.openapi import ClosedStructSchemas, finish_openapi
 from server.orders.controllers import OrderController
+from server.payments import gateway
 from server.payments.controllers import (
     OrderPaymentsController,
     PaymentController,
@@ -47,6 +51,7 @@ from server.payments.controllers import (
     WebhookController,
 )
 from server.payments.payer_page import PayerPages
+from server.payments.providers.base import ProviderUnavailable
 from server.payments.setup import payments_running
 from server.realtime.hub import Hub
 from server.realtime.setup import channels_plugin, realtime_running
@@ -56,6 +61,7 @@ from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
 from server.sync import entities as _sync_entities  # noqa: F401 - registers syncable types
 from server.sync.controllers import SyncController
+from server.sync.device_status_controller import DeviceStatusController
 
 VERSION = "0.1.0"
 
@@ -82,6 +88,16 @@ class FynloMetrics(PrometheusController):
     include_in_schema = False
     # Scraped from inside the network; the exporter shows counts, never tenant data.
     opt = PUBLIC
+
+    @get()
+    async def get(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """The domain's gauges are read now (``domain_metrics.refresh``), then everything."""
+        try:
+            circuits = await gateway.current().circuits_open()
+        except ProviderUnavailable:
+            circuits = {}  # payments not configured in this process
+        await domain_metrics.refresh(hub=request.app.state.realtime_hub, circuits=circuits)
+        return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -132,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EmployeeController,
             list_audit,
             SyncController,
+            DeviceStatusController,
             PaymentController,
             TerminalController,
             OrderPaymentsController,

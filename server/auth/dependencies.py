@@ -36,6 +36,8 @@ from server.settings import get_settings
 PUBLIC: dict[str, Any] = {"public": True}
 EMPLOYEE_HEADER = "x-fynlo-employee"
 APPROVAL_HEADER = "x-fynlo-approval"
+LAST_SEEN_EVERY_SECONDS = 60
+"""An iPad's requests move its ``last_seen_at`` at most this often (see ``_current_device``)."""
 
 
 def allow(permission: Permission) -> dict[str, Any]:
@@ -175,12 +177,25 @@ async def _current_device(
     *, restaurant_id: UUID, device_id: UUID, employee_id: UUID | None
 ) -> tuple[Device, dict[str, Any] | None]:
     """The enrolled iPad a token names and, when a session is signed in on it, the employee's
-    role and ``active`` flag now. A revoked or unknown iPad is a 401."""
+    role and ``active`` flag now. A revoked or unknown iPad is a 401.
+
+    The same statement moves the iPad's ``last_seen_at`` (the back office's device status),
+    so any request shows it alive, not only its socket. It costs no extra round trip, and it
+    writes only when the stored value is older than ``LAST_SEEN_EVERY_SECONDS``: most requests
+    update nothing. The database decides, so it holds across server processes, where an
+    in-process map of last writes would write once per process and grow with every device.
+    """
     rows: list[dict[str, Any]] = await DeviceRow.raw(
-        "SELECT d.*, e.id AS employee_id, e.role AS employee_role, e.active AS employee_active"
+        "WITH seen AS (UPDATE devices SET last_seen_at = now()"
+        " WHERE id = {} AND restaurant_id = {} AND revoked_at IS NULL"
+        " AND (last_seen_at IS NULL OR last_seen_at < now() - interval"
+        f" '{LAST_SEEN_EVERY_SECONDS} seconds'))"
+        " SELECT d.*, e.id AS employee_id, e.role AS employee_role, e.active AS employee_active"
         " FROM devices d LEFT JOIN employees e"
         " ON e.id = {} AND e.restaurant_id = d.restaurant_id"
         " WHERE d.id = {} AND d.restaurant_id = {}",
+        device_id,
+        restaurant_id,
         employee_id,
         device_id,
         restaurant_id,

@@ -46,6 +46,7 @@ class Permission(StrEnum):
     audit_view = "audit.view"
     sync_device = "sync.device"
     sync_view = "sync.view"
+    sync_manage = "sync.manage"
     pin_sign_in = "auth.pin"
     approve = "auth.approve"
 
@@ -97,6 +98,8 @@ POLICY: dict[Permission, Rule] = {
     # Push and pull are the iPad's own; whoever is signed in on it does not matter.
     Permission.sync_device: Rule(_ON_IPADS),
     Permission.sync_view: Rule(_MANAGERS),
+    # Dismiss or retry a quarantined change, acknowledge a conflict (audited).
+    Permission.sync_manage: Rule(_MANAGERS),
     # Signing in with a PIN and asking a manager's approval happen on an enrolled iPad.
     Permission.pin_sign_in: Rule(frozenset({DEVICE}) | _STAFF),
     Permission.approve: Rule(_STAFF),

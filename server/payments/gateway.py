@@ -56,6 +56,14 @@ class Gateway:
         except OpenedState as exc:
             raise ProviderUnavailable(f"{name} is failing; circuit open") from exc
 
+    async def circuits_open(self) -> dict[str, bool]:
+        """Each provider's breaker: True while open (calls fail at once)."""
+        states = {}
+        for name in self.providers:
+            breaker = await self._breakers.get_breaker(name)
+            states[name] = breaker.context.state == "opened"
+        return states
+
     async def close(self) -> None:
         for provider in self.providers.values():
             closer = getattr(provider, "aclose", None)

@@ -13,10 +13,13 @@ evidence for a person to act on.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from server.db.engine import connection, transaction
 from server.payments import gateway, ledger, offline_cards
@@ -78,7 +81,27 @@ async def reconcile(
         if hasattr(provider, "ledger"):
             await _reconcile_provider(name, provider, report, restaurant_id)  # type: ignore[arg-type]
     await _check_our_books(report, restaurant_id)
+    await _record_run(report, restaurant_id)
     return report
+
+
+async def _record_run(report: Report, restaurant_id: UUID | None) -> None:
+    """Keep the run's findings counted by kind, for ``/metrics`` (``domain_metrics``)."""
+    counts = Counter(finding.kind for finding in report.findings)
+    counts["net_mismatch"] = sum(
+        report.ours_net.get(name, 0) != report.theirs_net.get(name, 0)
+        for name in set(report.ours_net) | set(report.theirs_net)
+    )
+    async with transaction() as conn:
+        await conn.execute(
+            "INSERT INTO reconcile_runs (since, until, restaurant_id, balanced, findings)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            report.since,
+            report.until,
+            restaurant_id,
+            report.balanced,
+            msgspec.json.encode(dict(counts)).decode(),
+        )
 
 
 async def _reconcile_provider(

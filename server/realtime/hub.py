@@ -38,6 +38,13 @@ class Hub:
             del self._per_device[device_id]
         return max(left, 0)
 
+    def sockets_open(self) -> int:
+        return len(self._sockets)
+
+    def devices_online(self) -> frozenset[UUID]:
+        """The devices holding at least one socket in this process (not in other processes)."""
+        return frozenset(self._per_device)
+
     async def close_all(self, *, grace: float) -> None:
         """Close every socket with 1001 ("going away"), waiting at most ``grace`` seconds."""
         sockets, self._sockets = list(self._sockets), set()

@@ -1,31 +1,50 @@
-"""Sync over HTTP: push and pull for enrolled iPads; conflicts and quarantine for managers."""
+"""Sync over HTTP: push and pull for enrolled iPads; conflicts and quarantine for managers,
+who read them and act on them (``remedies``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from server import domain_metrics
 from server.auth.dependencies import allow
 from server.auth.permissions import Permission
 from server.auth.tokens import Caller
 from server.devices.schemas import Device
-from server.errors import ValidationFailed
+from server.errors import ClientError, ValidationFailed
 from server.pagination import Page, decode_id_cursor, page_size
-from server.sync import engine, feed, reports
-from server.sync.errors import DeviceMismatch, ResyncRequired, SequenceGap, UpgradeRequired
+from server.sync import engine, feed, remedies, reports
+from server.sync.errors import (
+    DeviceMismatch,
+    QuarantineSettled,
+    ResyncRequired,
+    RetryFromRevokedDevice,
+    SequenceGap,
+    UpgradeRequired,
+)
 from server.sync.protocol import (
     PULL_LIMIT_DEFAULT,
     PULL_LIMIT_MAX,
-    ConflictEntry,
     PullResponse,
     PushRequest,
     PushResponse,
-    QuarantinedChange,
 )
 from server.sync.registry import DeviceContext
+from server.sync.reports import (
+    CONFLICT_STATES,
+    ENTITY_TYPE_PATTERN,
+    QUARANTINE_STATES,
+    ConflictEntry,
+    Dismissal,
+    Filters,
+    QuarantinedChange,
+    RetryAnswer,
+)
 
 
 def _device(request: Request[Any, Any, Any]) -> DeviceContext:
@@ -62,9 +81,13 @@ class SyncController(Controller):
     async def push(
         self, request: Request[Any, Any, Any], data: JSONBody[PushRequest]
     ) -> PushResponse:
-        if "\x00" in data.app_version:
-            raise ValidationFailed("text must not contain NUL (\\u0000)", field="app_version")
-        return await engine.push(device=_device(request), request=data)
+        try:
+            if "\x00" in data.app_version:
+                raise ValidationFailed("text must not contain NUL (\\u0000)", field="app_version")
+            return await engine.push(device=_device(request), request=data)
+        except ClientError:
+            domain_metrics.record_push(accepted=False, outcomes=(), rules=())
+            raise
 
     @get(
         "/pull",
@@ -95,12 +118,45 @@ class SyncController(Controller):
         caller: NamedDependency[Caller],
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
+        device_id: FromQuery[UUID | None] = None,
+        entity_type: Annotated[
+            str | None, QueryParameter(pattern=ENTITY_TYPE_PATTERN, min_length=1, max_length=40)
+        ] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        in_state: Annotated[
+            str | None, QueryParameter(name="state", description="new or acknowledged")
+        ] = None,
     ) -> Page[ConflictEntry]:
         return await reports.conflicts(
             restaurant_id=caller.restaurant_id,
             before=decode_id_cursor(cursor),
             limit=page_size(limit),
+            filters=Filters(device_id, entity_type, since, until, in_state, states=CONFLICT_STATES),
         )
+
+    @get(
+        "/conflicts/{conflict_id:int}",
+        summary="One automatic conflict resolution",
+        opt=allow(Permission.sync_view),
+    )
+    async def conflict(
+        self, caller: NamedDependency[Caller], conflict_id: FromPath[int]
+    ) -> ConflictEntry:
+        return await reports.read_conflict(
+            restaurant_id=caller.restaurant_id, conflict_id=conflict_id
+        )
+
+    @post(
+        "/conflicts/{conflict_id:int}/acknowledge",
+        status_code=200,
+        summary="Mark a conflict as seen (repeating it answers the same)",
+        opt=allow(Permission.sync_manage),
+    )
+    async def acknowledge_conflict(
+        self, caller: NamedDependency[Caller], conflict_id: FromPath[int]
+    ) -> ConflictEntry:
+        return await remedies.acknowledge(caller=caller, conflict_id=conflict_id)
 
     @get(
         "/quarantine",
@@ -112,9 +168,63 @@ class SyncController(Controller):
         caller: NamedDependency[Caller],
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
+        device_id: FromQuery[UUID | None] = None,
+        entity_type: Annotated[
+            str | None, QueryParameter(pattern=ENTITY_TYPE_PATTERN, min_length=1, max_length=40)
+        ] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        in_state: Annotated[
+            str | None, QueryParameter(name="state", description="open, dismissed or applied")
+        ] = None,
     ) -> Page[QuarantinedChange]:
         return await reports.quarantine(
             restaurant_id=caller.restaurant_id,
             before=decode_id_cursor(cursor),
             limit=page_size(limit),
+            filters=Filters(
+                device_id, entity_type, since, until, in_state, states=QUARANTINE_STATES
+            ),
         )
+
+    @get(
+        "/quarantine/{quarantine_id:int}",
+        summary="One change the server could not apply",
+        opt=allow(Permission.sync_view),
+    )
+    async def quarantined(
+        self, caller: NamedDependency[Caller], quarantine_id: FromPath[int]
+    ) -> QuarantinedChange:
+        return await reports.read_quarantined(
+            restaurant_id=caller.restaurant_id, quarantine_id=quarantine_id
+        )
+
+    @post(
+        "/quarantine/{quarantine_id:int}/dismiss",
+        status_code=200,
+        summary="Dismiss a quarantined change for good, with a reason its device is told",
+        opt={**allow(Permission.sync_manage), "errors": (QuarantineSettled,)},
+    )
+    async def dismiss_quarantined(
+        self,
+        caller: NamedDependency[Caller],
+        quarantine_id: FromPath[int],
+        data: JSONBody[Dismissal],
+    ) -> QuarantinedChange:
+        return await remedies.dismiss(
+            caller=caller, quarantine_id=quarantine_id, reason=data.reason
+        )
+
+    @post(
+        "/quarantine/{quarantine_id:int}/retry",
+        status_code=200,
+        summary="Apply a quarantined change again after a fix, as the device that made it",
+        opt={
+            **allow(Permission.sync_manage),
+            "errors": (QuarantineSettled, RetryFromRevokedDevice),
+        },
+    )
+    async def retry_quarantined(
+        self, caller: NamedDependency[Caller], quarantine_id: FromPath[int]
+    ) -> RetryAnswer:
+        return await remedies.retry(caller=caller, quarantine_id=quarantine_id)

@@ -24,10 +24,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from server import events
+from server import domain_metrics, events
 from server.db.engine import DB
 from server.sync import authority, feed, registry, store
-from server.sync.clock import bound_drift, fold, format_hlc, parse_hlc
+from server.sync.clock import bound_drift, fold, format_hlc, increment, merge, parse_hlc
 from server.sync.errors import DeviceMismatch, SequenceGap, UpgradeRequired
 from server.sync.protocol import (
     SUPPORTED_SCHEMA_VERSIONS,
@@ -89,18 +89,24 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
                     expected_seq=expected + offset,
                 )
         touched = False
+        outcome = Outcome()
         if fresh:
             outcome = await _apply_isolating_failures(conn, device, request.batch_id, fresh)
             touched = any(result.outcome in _WRITES for result in outcome.results)
             last_seq = fresh[-1].seq
+            # The outbox figures ride on the same statement: telemetry costs no round trip.
             await conn.execute(
                 "UPDATE sync_devices SET last_seq = $2, last_batch_id = $3, schema_version = $4,"
-                " app_version = $5, last_push_at = now() WHERE device_id = $1",
+                " app_version = $5, last_push_at = now(), outbox_backlog = $6, oldest_unsent_at ="
+                " CASE WHEN $6 > 0 THEN now() - $7::integer * interval '1 second' END"
+                " WHERE device_id = $1",
                 device.device_id,
                 last_seq,
                 request.batch_id,
                 request.schema_version,
                 request.app_version,
+                request.outbox_backlog,
+                request.oldest_unsent_age_seconds,
             )
         # Every change, replayed or new, is answered from its stored outcome and its entity as
         # it stands now (read back: jsonb orders keys its own way), so a batch resent with
@@ -113,7 +119,48 @@ async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
                 )
             )
     results.sort(key=lambda result: result.seq)
+    domain_metrics.record_push(
+        accepted=True,
+        outcomes=[r.outcome for r in outcome.results] + ["duplicate"] * (len(changes) - len(fresh)),
+        rules=[rule for *_, rule in outcome.conflicts],
+    )
     return PushResponse(batch_id=request.batch_id, last_applied_seq=last_seq, results=results)
+
+
+async def reapply(
+    conn: asyncpg.Connection, *, device: DeviceContext, batch_id: UUID, change: ChangeIn
+) -> ChangeResult:
+    """Apply a quarantined ``change`` again, as ``device`` made it, once a manager has fixed
+    what refused it (``server/sync/remedies.py``).
+
+    Runs in the caller's transaction, inside ``events.collect()``. The device's progress row
+    is locked as a push locks it, and the change takes the path of a fresh one: merge rules,
+    domain checks, a savepoint of its own. Its result replaces the one stored for its
+    sequence number; refused again, its quarantine row takes the new reason.
+    Answers the stored result.
+    """
+    await _lock_progress(conn, device)
+    await conn.execute(
+        "DELETE FROM sync_results WHERE device_id = $1 AND seq = $2", device.device_id, change.seq
+    )
+    key = (change.entity_type, change.entity_id)
+    current = (await store.lock(conn, device.restaurant_id, [key])).get(key)
+    if current is not None:
+        # The edit is made again now, on top of what the server holds: the server may have
+        # put the entity back since (a refused ``paid`` is undone by a server write), and
+        # against that the stored clock would only be answered stale. The fields it sets
+        # take effect; the rest stay. (The actor's proof signs the fields, not the clock.)
+        clock = increment(merge(current.version.clock, change.clock), str(device.device_id))
+        change = msgspec.structs.replace(change, clock=clock)
+    outcome = await _apply_isolating_failures(conn, device, batch_id, [change])
+    if any(result.outcome in _WRITES for result in outcome.results):
+        await events.announce(
+            events.SyncPoke(
+                restaurant_id=str(device.restaurant_id), location_id=str(device.location_id)
+            )
+        )
+    [result] = await _stored_results(conn, device, [change])
+    return result
 
 
 async def _lock_progress(conn: asyncpg.Connection, device: DeviceContext) -> int:
@@ -514,7 +561,10 @@ async def _write_results(
     if outcome.quarantine:
         await conn.executemany(
             "INSERT INTO sync_quarantine (restaurant_id, location_id, device_id, batch_id, seq,"
-            " change, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            " change, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            # A retried change refused again (``reapply``) keeps its row with the new reason.
+            " ON CONFLICT (device_id, seq) DO UPDATE SET reason = excluded.reason,"
+            " detail = excluded.detail",
             [
                 (
                     device.restaurant_id,

@@ -25,3 +25,16 @@ class ResyncRequired(ClientError):
     status = 410
     code = "resync_required"
     title = "Offline too long: pull again from an empty cursor"
+
+
+class QuarantineSettled(Conflict):
+    code = "sync.quarantine_settled"
+    title = "The quarantined change was already dismissed or applied"
+
+
+class RetryFromRevokedDevice(Conflict):
+    """A revoked iPad is not trusted any more, so nothing it sent is applied, even by a
+    manager's retry; the change can still be dismissed."""
+
+    code = "sync.device_revoked"
+    title = "The iPad that made this change has been revoked: dismiss the change instead"

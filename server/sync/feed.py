@@ -35,7 +35,7 @@ import msgspec
 from server.db.engine import DB
 from server.errors import ValidationFailed
 from server.sync.errors import ResyncRequired
-from server.sync.protocol import EntityState, PullResponse
+from server.sync.protocol import DismissedChange, EntityState, PullResponse
 from server.sync.registry import DeviceContext
 
 _MAX_SEQ = 2**63 - 1
@@ -58,6 +58,8 @@ class SnapshotCursor(msgspec.Struct, frozen=True, tag="s"):
     entity_id: UUID = _FIRST_ID
     applied: _Applied = 0
     """The ``last_applied_seq`` answered with this cursor (see :func:`_applied_through`)."""
+    dismissed: _Xid = 0
+    """Dismissals below this transaction id were answered (see :func:`_dismissed`)."""
 
 
 class FeedCursor(msgspec.Struct, frozen=True, tag="f"):
@@ -65,6 +67,8 @@ class FeedCursor(msgspec.Struct, frozen=True, tag="f"):
     seq: _Seq
     applied: _Applied = 0
     """The ``last_applied_seq`` answered with this cursor (see :func:`_applied_through`)."""
+    dismissed: _Xid = 0
+    """Dismissals below this transaction id were answered (see :func:`_dismissed`)."""
 
 
 Cursor = SnapshotCursor | FeedCursor
@@ -114,14 +118,18 @@ async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> Pull
             applied = await _applied_through(
                 conn, device, next_cursor, since=position.applied, last_seq=last_seq
             )
+            dismissed, answered = await _dismissed(conn, device, since=position.dismissed)
         acked = position.xid if isinstance(position, FeedCursor) else None
         await _remember_pull(conn, device, acked)
     return PullResponse(
         changes=[_state(row) for row in rows],
-        cursor=encode_cursor(msgspec.structs.replace(next_cursor, applied=applied)),
+        cursor=encode_cursor(
+            msgspec.structs.replace(next_cursor, applied=applied, dismissed=answered)
+        ),
         has_more=has_more,
         phase=phase,
         last_applied_seq=applied,
+        dismissed=dismissed,
     )
 
 
@@ -232,6 +240,32 @@ async def _applied_through(
         *bounds,
     )
     return last_seq if first_not_covered is None else int(first_not_covered) - 1
+
+
+async def _dismissed(
+    conn: asyncpg.Connection, device: DeviceContext, *, since: int
+) -> tuple[list[DismissedChange], int]:
+    """The device's quarantined changes dismissed by transactions from ``since`` on, and the
+    mark for the next cursor: every dismissal below it has been answered.
+
+    Only transactions below the snapshot's watermark count, all of them finished, so none
+    can later commit a dismissal below the new mark: each lands in exactly one answer per
+    cursor, the way the feed's rows do (module docstring). With none new the mark stays,
+    so a cursor with nothing new to say stays the same.
+    """
+    rows = await conn.fetch(
+        "SELECT seq, dismissal_reason, settled_at, dismissed_xid::text AS xid"
+        " FROM sync_quarantine WHERE device_id = $1 AND state = 'dismissed'"
+        " AND dismissed_xid >= $2::text::xid8"
+        " AND dismissed_xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY seq",
+        device.device_id,
+        str(since),
+    )
+    answered = max((int(row["xid"]) + 1 for row in rows), default=since)
+    return [
+        DismissedChange(seq=row["seq"], reason=row["dismissal_reason"], at=row["settled_at"])
+        for row in rows
+    ], answered
 
 
 async def visible_states(

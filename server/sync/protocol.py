@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -71,6 +72,13 @@ class PushRequest(Input, kw_only=True):
     schema_version: int
     app_version: Annotated[str, Meta(min_length=1, max_length=40)]
     changes: Annotated[list[ChangeIn], Meta(min_length=1, max_length=MAX_CHANGES_PER_BATCH)]
+    outbox_backlog: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
+    """How many changes wait in the device's outbox behind this batch (not counting its own),
+    for the back office's device status. Optional: older apps omit it."""
+    oldest_unsent_age_seconds: Annotated[int, Meta(ge=0, le=366 * 24 * 3600)] | None = None
+    """How long ago, by the device's own clock, the oldest of those changes was made. An age
+    rather than an instant, so a device clock that is wrong does not matter: the server dates
+    it by its own clock on arrival. Ignored when ``outbox_backlog`` is absent or 0."""
 
 
 class EntityState(Wire, kw_only=True):
@@ -111,6 +119,15 @@ class PushResponse(Wire, kw_only=True):
     results: list[ChangeResult]
 
 
+class DismissedChange(Wire, kw_only=True):
+    """One of the pulling device's own quarantined changes that a manager dismissed."""
+
+    seq: int
+    reason: str
+    """The manager's words: why it will never apply."""
+    at: datetime
+
+
 class PullResponse(Wire, kw_only=True):
     changes: list[EntityState]
     cursor: str
@@ -123,28 +140,7 @@ class PullResponse(Wire, kw_only=True):
     it, the entity's current state is in this page or an earlier one of the same pull (or
     the device cannot see the entity). Drop the outbox up to it, never further."""
     schema_version: int = SCHEMA_VERSION
-
-
-class QuarantinedChange(Wire, kw_only=True):
-    id: int
-    at: str
-    device_id: UUID
-    location_id: UUID
-    batch_id: UUID
-    seq: int
-    change: dict[str, Any]
-    reason: str
-    detail: str
-
-
-class ConflictEntry(Wire, kw_only=True):
-    id: int
-    at: str
-    location_id: UUID | None
-    entity_type: str
-    entity_id: UUID
-    device_id: UUID
-    rule: str
-    current: dict[str, Any]
-    incoming: dict[str, Any]
-    outcome: dict[str, Any]
+    dismissed: list[DismissedChange] = field(default_factory=list)
+    """This device's rejected changes a manager dismissed since the cursor sent (all of them
+    for an empty cursor), each once per cursor: drop them from the outbox and from what the
+    app shows as refused. Older clients ignore it."""

@@ -2,7 +2,7 @@
 
 Reliability notes A1 (BOLA): restaurant B, signed in, calls every route of the app's route
 table with restaurant A's ids: in the path, in the query and in the body. Each call is made
-twice, once with A's id and once with a random UUID, and the two answers must be the same
+twice, once with A's id and once with a random one of its type, and the two answers must be the same
 apart from ``request_id`` and ``instance``; A's row, read back as A, must be unchanged. A
 third call with B's own row proves that the request was otherwise valid, so the refusal is
 about ownership and not about a bad body.
@@ -45,6 +45,7 @@ from tests.factories import (
 )
 from tests.fakes.open_banking import start_open_banking_sandbox
 from tests.fakes.stripe import start_stripe_fake
+from tests.integration.sync.test_sync_remedies import logged_conflict, quarantined_discount
 
 # A TEST-NET-1 peer of our own, so this module's requests spend nobody else's budgets.
 PEER: Final = ("192.0.2.32", 40032)
@@ -272,6 +273,19 @@ async def new_terminal_location(world: World, tenant: Tenant) -> str:
     return location_id
 
 
+async def new_quarantined(world: World, tenant: Tenant) -> str:
+    ipad = await make_ipad(world.app, tenant, name=f"Till {next(world.numbers)}")
+    return str((await quarantined_discount(world.http, ipad))["id"])
+
+
+async def new_conflict(world: World, tenant: Tenant) -> str:
+    device_id = await logged_conflict(world.app, world.http, tenant)
+    listed = await world.http.get(
+        "/api/v1/sync/conflicts", params={"device_id": str(device_id)}, headers=tenant.headers
+    )
+    return str(listed.json()["items"][0]["id"])
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
     "payment_id": new_payment,
@@ -284,6 +298,8 @@ MAKERS: Final[dict[str, Maker]] = {
     "order_id": new_order,
     "employee_id": new_employee,
     "device_id": new_device,
+    "quarantine_id": new_quarantined,
+    "conflict_id": new_conflict,
 }
 # Routes that only accept some rows of a kind: B's own control row is made to suit.
 CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
@@ -307,14 +323,21 @@ def kind_of(name: str) -> str | None:
 def reader_of(app: Litestar, kind: str) -> str | None:
     """The GET route that reads one row of ``kind``, to check A's row afterwards."""
     for endpoint in endpoints(app):
-        last = f"/{{{kind}:uuid}}"
         if (
             endpoint.method == "GET"
             and endpoint.path_names == [kind]
-            and endpoint.path.endswith(last)
+            and endpoint.path.endswith((f"/{{{kind}:uuid}}", f"/{{{kind}:int}}"))
         ):
             return endpoint.path
     return None
+
+
+def missing_id(slot: Slot) -> str:
+    """An id of the slot's type that names no row: a random UUID, or for a row numbered by
+    a sequence (``{quarantine_id:int}``) a number no sequence reaches."""
+    if slot.where == "path" and f"{{{slot.name}:int}}" in slot.endpoint.path:
+        return str(2**62 + uuid4().int % 2**32)
+    return str(uuid4())
 
 
 def takes_own_id(endpoint: Endpoint) -> bool:
@@ -415,6 +438,7 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "registration_code": "simulated-wpe",
         "label": "Probe",
     },
+    ("POST", "/api/v1/sync/quarantine/{quarantine_id:int}/dismiss"): {"reason": "probe"},
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
@@ -512,9 +536,8 @@ def short(response: httpx.Response) -> str:
 
 
 async def read_as_a(world: World, reader: str, kind: str, row: str) -> Any:
-    response = await world.http.get(
-        reader.replace(f"{{{kind}:uuid}}", row), headers=world.a.headers
-    )
+    path = reader.replace(f"{{{kind}:uuid}}", row).replace(f"{{{kind}:int}}", row)
+    response = await world.http.get(path, headers=world.a.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -530,7 +553,7 @@ async def check(world: World, slot: Slot, reader: str) -> str | None:
 
     probe = Probe(world, slot)
     theirs = await probe.send(theirs_id)
-    missing = await probe.send(str(uuid4()))
+    missing = await probe.send(missing_id(slot))
 
     if await read_as_a(world, reader, kind, theirs_id) != before:
         return f"A's row changed ({short(theirs)})"

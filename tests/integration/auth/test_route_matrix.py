@@ -50,6 +50,7 @@ from tests.factories import (
     make_tenant,
     sign_in,
 )
+from tests.integration.sync.test_sync_remedies import logged_conflict, quarantined_discount
 
 # A TEST-NET-1 peer of our own, so the per-client login and enrolment budgets this module
 # spends are not the ones other tests spend from the shared client's 127.0.0.1.
@@ -258,6 +259,7 @@ BODIES: Final[dict[tuple[str, str], Any]] = {
     ("PATCH", "/api/v1/employees/{employee_id:uuid}"): {"name": "Renamed"},
     ("PUT", "/api/v1/employees/{employee_id:uuid}/pin"): {"pin": "593718"},
     ("PUT", "/api/v1/employees/pin-policy"): {"allow_four_digit_pins": False},
+    ("POST", "/api/v1/sync/quarantine/{quarantine_id:int}/dismiss"): {"reason": "Duplicate"},
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
@@ -376,8 +378,16 @@ async def site(app: Litestar, http: httpx.AsyncClient) -> Site:
         "main_location": str(tenant.location_id),
         "pin_employee": str(staff[Role.server]),
         "approver": str(staff[Role.manager]),
+        "quarantine_id": str((await quarantined_discount(http, spare_ipad))["id"]),
+        "conflict_id": await a_conflict(app, http, tenant),
     }
     return site
+
+
+async def a_conflict(app: Litestar, http: httpx.AsyncClient, tenant: Tenant) -> str:
+    await logged_conflict(app, http, tenant)
+    listed = await http.get("/api/v1/sync/conflicts", headers=tenant.headers)
+    return str(listed.json()["items"][0]["id"])
 
 
 # --- the tests ------------------------------------------------------------------------------

@@ -57,6 +57,12 @@ NOT_SYNCED = {
     " ledger.move_payment (a bank payment given up frees its amount; no order status)",
     "POST /api/v1/payments/{payment_id}/refunds": "a refund never changes the order's status",
     "POST /api/v1/sync/push": "the iPads' own path into the store",
+    "POST /api/v1/sync/quarantine/{quarantine_id}/retry": "the change goes through"
+    " engine.reapply, the push's own path; reaching another iPad: sync/test_sync_remedies",
+    "POST /api/v1/sync/quarantine/{quarantine_id}/dismiss": "a manager's decision on the"
+    " quarantine; no entity changes (the device hears of it in its pull)",
+    "POST /api/v1/sync/conflicts/{conflict_id}/acknowledge": "marks the conflict log read;"
+    " no entity changes",
     # These settle an order through ledger.settle_order, the function POST /payments walks.
     "POST /api/v1/payments/{payment_id}/confirm": "settles through ledger.settle_order",
     "POST /api/v1/payments/{payment_id}/capture": "settles through ledger.settle_order",

@@ -95,6 +95,8 @@ def push_body(**overrides: Any) -> dict[str, Any]:
             # Nobody signed in: the members may be null (or left out).
             change(2, op="delete", fields={}, actor=None, approval=None),
         ],
+        "outbox_backlog": 12,
+        "oldest_unsent_age_seconds": 95,
         **overrides,
     }
 
@@ -120,6 +122,8 @@ def test_a_valid_push_body_matches_the_schema_and_decodes() -> None:
         push_body(app_version=""),
         push_body(batch_id="not-a-uuid"),
         push_body(unknown="field"),
+        push_body(outbox_backlog=-1),
+        push_body(oldest_unsent_age_seconds=400 * 24 * 3600),
         {k: v for k, v in push_body().items() if k != "device_id"},
     ],
 )
