@@ -36,6 +36,7 @@ import msgspec
 from server.db.engine import connection as pooled_connection
 from server.errors import ValidationFailed
 from server.pagination import Page
+from server.sync import feed
 from server.sync.device_health import RANK, Colour, Figures, health
 from server.wire import Wire
 
@@ -118,20 +119,7 @@ SELECT now() AS now, d.id, d.name, d.location_id, l.name AS location_name, d.enr
 FROM devices d
 JOIN locations l ON l.id = d.location_id
 LEFT JOIN sync_devices s ON s.device_id = d.id
-LEFT JOIN LATERAL (
-    SELECT e.updated_at FROM sync_entities e
-    WHERE e.restaurant_id = d.restaurant_id AND e.change_xid > s.pulled_xid
-      AND (e.location_id = d.location_id OR e.location_id IS NULL)
-    ORDER BY e.change_xid, e.change_seq LIMIT 1
-) first_unpulled ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS changes FROM (
-        SELECT 1 FROM sync_entities e
-        WHERE e.restaurant_id = d.restaurant_id AND e.change_xid > s.pulled_xid
-          AND (e.location_id = d.location_id OR e.location_id IS NULL)
-        LIMIT {BEHIND_COUNT_CAP}
-    ) AS unpulled
-) behind ON s.pulled_xid IS NOT NULL
+{feed.behind_joins(BEHIND_COUNT_CAP)}
 LEFT JOIN LATERAL (
     SELECT q.reason, q.detail, q.at FROM sync_quarantine q
     WHERE q.device_id = d.id AND q.state = 'open' ORDER BY q.id DESC LIMIT 1

@@ -330,6 +330,27 @@ async def _remember_pull(
     )
 
 
+def behind_joins(cap: int) -> str:
+    """How far a device (``d``, with its ``sync_devices`` row ``s``) is behind the feed, as
+    two lateral joins for the back office's device list (``device_status``): the first
+    change it has not pulled (``first_unpulled.updated_at``) and how many there are, counted
+    up to ``cap`` (``behind.changes``). They walk the feed's own index, as a pull does."""
+    return f"""LEFT JOIN LATERAL (
+    SELECT e.updated_at FROM sync_entities e
+    WHERE e.restaurant_id = d.restaurant_id AND e.change_xid > s.pulled_xid
+      AND (e.location_id = d.location_id OR e.location_id IS NULL)
+    ORDER BY e.change_xid, e.change_seq LIMIT 1
+) first_unpulled ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS changes FROM (
+        SELECT 1 FROM sync_entities e
+        WHERE e.restaurant_id = d.restaurant_id AND e.change_xid > s.pulled_xid
+          AND (e.location_id = d.location_id OR e.location_id IS NULL)
+        LIMIT {cap}
+    ) AS unpulled
+) behind ON s.pulled_xid IS NOT NULL"""
+
+
 async def purge_tombstones(*, restaurant_id: UUID, max_offline: timedelta) -> int:
     """Delete tombstones every active device has pulled past and older than ``max_offline``.
 
