@@ -41,6 +41,7 @@ from server.errors import problem_response
 from server.floor.controllers import FloorTableController
 from server.health.controllers import health, ready
 from server.logs import RequestContextMiddleware, configure_logging
+from server.office import OfficePlugin
 from server.openapi import ClosedStructSchemas, finish_openapi
 from server.orders.controllers import OrderController
 from server.payments import gateway
@@ -163,7 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=check_body_strictly,
         lifespan=[database_pool, payments_running(settings), realtime_running(channels, hub)],
         request_max_body_size=settings.max_body_bytes,
-        plugins=[ClosedStructSchemas(), channels],
+        plugins=[ClosedStructSchemas(), channels, OfficePlugin()],
         openapi_config=OpenAPIConfig(
             title="Fynlo POS API",
             version=VERSION,

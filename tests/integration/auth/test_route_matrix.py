@@ -121,9 +121,15 @@ def is_generated_options(handler: BaseRouteHandler) -> bool:
     return handler.fn.__qualname__.startswith("HTTPRoute.create_options_handler.")
 
 
+def is_office(path: str) -> bool:
+    """The back office's HTML pages: same guards and ``POLICY``, but a browser's answers (a
+    redirect to sign in, a refusal page); ``tests/e2e/test_back_office.py`` checks them."""
+    return path == "/office" or path.startswith("/office/")
+
+
 def endpoints(app: Litestar) -> Iterator[Endpoint]:
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or is_schema(app, route.path):
+        if not isinstance(route, HTTPRoute) or is_schema(app, route.path) or is_office(route.path):
             continue
         for handler in route.route_handlers:
             for method in sorted(handler.http_methods):

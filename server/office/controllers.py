@@ -1,0 +1,269 @@
+"""The back office's pages: HTML over the services the API's sync and payment routes call.
+
+Each route declares its permission with ``allow`` like an API route; the app's
+``authenticate`` and ``authorize`` guards check it against the session (``session.py``). A form
+handler checks its CSRF token, calls the service the API route calls, and redirects (303) back
+to its list; ``AuditMiddleware`` records it under the API handler's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from server.auth import ratelimit, services, sessions
+from server.auth.dependencies import PUBLIC, allow
+from server.auth.permissions import DEVICE, Permission, decide
+from server.auth.schemas import LoginRequest
+from server.auth.tokens import Caller
+from server.devices import services as devices
+from server.errors import NotAuthenticated, RateLimited, ValidationFailed
+from server.office import session, views
+from server.payments import attention
+from server.payments.errors import NothingToAcknowledge
+from server.realtime.hub import Hub
+from server.settings import get_settings
+from server.sync import device_status, remedies, reports
+from server.sync.reports import CONFLICT_STATES, QUARANTINE_STATES, Filters
+
+Req = Request[Any, Any, Any]
+LIST_LIMIT = 100
+
+
+def _page(request: Req, name: str, caller: Caller | None, **context: Any) -> Template:
+    return Template(
+        template_name=name,
+        context={
+            "csrf": request.cookies.get(session.CSRF_COOKIE, ""),
+            "caller": caller,
+            "may": (lambda p: caller is not None and decide(p, caller.role or DEVICE) == "allow"),
+            "Permission": Permission,
+            **context,
+        },
+    )
+
+
+async def _field(request: Req, name: str) -> str:
+    value = (await request.form()).get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+class OfficeController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", opt=allow(Permission.sync_view))
+    async def home(self) -> Redirect:
+        return Redirect(f"{session.PREFIX}/devices", status_code=303)
+
+    # --- signing in and out -----------------------------------------------------------------
+
+    @get("/login", opt=PUBLIC)
+    async def login_form(self, request: Req) -> Template:
+        page = _page(request, "login.html", None, error=None, email="")
+        if not request.cookies.get(session.CSRF_COOKIE):
+            csrf = session.new_csrf_cookie()
+            page.context["csrf"] = csrf.value
+            page.cookies.append(csrf)
+        return page
+
+    @post("/login", opt=PUBLIC, status_code=303)
+    async def login(self, request: Req) -> Template | Redirect:
+        await session.require_csrf(request)
+        email, password = await _field(request, "email"), await _field(request, "password")
+        limiter: ratelimit.RateLimiter = request.app.state.limiter
+        address = ratelimit.client_address(request)
+        try:
+            await limiter.hit(ratelimit.LOGIN_PER_CLIENT, address)
+            if not email or not password:
+                raise NotAuthenticated("email or password is wrong")
+            pair = await services.login(
+                body=LoginRequest(email=email[:254], password=password[:1024]),
+                keys=request.app.state.signing_keys,
+                settings=get_settings(),
+                limiter=limiter,
+                source=address,
+            )
+        except (NotAuthenticated, RateLimited, ValidationFailed) as refused:
+            page = _page(request, "login.html", None, error=refused.detail, email=email)
+            page.status_code = 401
+            return page
+        return Redirect(
+            f"{session.PREFIX}/devices",
+            status_code=303,
+            cookies=[session.session_cookie(pair), session.new_csrf_cookie()],
+        )
+
+    @post("/logout", opt=allow(Permission.sync_view), status_code=303)
+    async def logout(self, request: Req) -> Redirect:
+        await session.require_csrf(request)
+        token = session.refresh_token(request)
+        if token:
+            await sessions.revoke_family(request.app.state.signing_keys, get_settings(), token)
+        return Redirect(f"{session.PREFIX}/login", status_code=303, cookies=session.ended_session())
+
+    @get("/session/token", opt=allow(Permission.sync_view), cache_control=None)
+    async def socket_token(self, request: Req) -> dict[str, Any]:
+        """The session's access token, for the page's script to open ``/api/v1/ws`` with."""
+        return {"token": session.access_token(request)}
+
+    # --- devices ----------------------------------------------------------------------------
+
+    async def _devices(self, request: Req, caller: Caller) -> dict[str, Any]:
+        hub: Hub = request.app.state.realtime_hub
+        page = await device_status.list_devices(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            include_revoked=False,
+            online=hub.devices_online(),
+            cursor=None,
+            limit=get_settings().page_size_max,
+        )
+        return {"devices": page.items, "more": page.next_cursor is not None}
+
+    @get("/devices", opt=allow(Permission.sync_view))
+    async def devices_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        context = await self._devices(request, caller)
+        return _page(request, "devices.html", caller, active="devices", **context)
+
+    @get("/devices/live", opt=allow(Permission.sync_view))
+    async def devices_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        return _page(request, "_devices.html", caller, **await self._devices(request, caller))
+
+    @get("/devices/{device_id:uuid}/revoke", opt=allow(Permission.devices_manage))
+    async def confirm_revoke(
+        self, request: Req, caller: NamedDependency[Caller], device_id: FromPath[UUID]
+    ) -> Template:
+        device = await devices.get_device(restaurant_id=caller.restaurant_id, device_id=device_id)
+        return _page(request, "revoke.html", caller, active="devices", device=device)
+
+    @post("/devices/{device_id:uuid}/revoke", opt=allow(Permission.devices_manage), status_code=303)
+    async def revoke_device(
+        self, request: Req, caller: NamedDependency[Caller], device_id: FromPath[UUID]
+    ) -> Redirect:
+        await session.require_csrf(request)
+        await devices.revoke(restaurant_id=caller.restaurant_id, device_id=device_id)
+        return Redirect(f"{session.PREFIX}/devices", status_code=303)
+
+    # --- quarantine -------------------------------------------------------------------------
+
+    async def _quarantine(self, caller: Caller) -> dict[str, Any]:
+        page = await reports.quarantine(
+            restaurant_id=caller.restaurant_id,
+            before=None,
+            limit=LIST_LIMIT,
+            filters=Filters(state="open", states=QUARANTINE_STATES),
+        )
+        return {"changes": page.items, "names": await views.device_names(caller)}
+
+    @get("/quarantine", opt=allow(Permission.sync_view))
+    async def quarantine_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        context = await self._quarantine(caller)
+        return _page(request, "quarantine.html", caller, active="quarantine", **context)
+
+    @get("/quarantine/live", opt=allow(Permission.sync_view))
+    async def quarantine_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        return _page(request, "_quarantine.html", caller, **await self._quarantine(caller))
+
+    @post(
+        "/quarantine/{quarantine_id:int}/dismiss",
+        opt=allow(Permission.sync_manage),
+        status_code=303,
+    )
+    async def dismiss_quarantined(
+        self, request: Req, caller: NamedDependency[Caller], quarantine_id: FromPath[int]
+    ) -> Redirect:
+        await session.require_csrf(request)
+        reason = (await _field(request, "reason"))[:500]
+        if not reason:
+            raise ValidationFailed("say why the change is dismissed", field="reason")
+        await remedies.dismiss(caller=caller, quarantine_id=quarantine_id, reason=reason)
+        return Redirect(f"{session.PREFIX}/quarantine", status_code=303)
+
+    @post(
+        "/quarantine/{quarantine_id:int}/retry", opt=allow(Permission.sync_manage), status_code=303
+    )
+    async def retry_quarantined(
+        self, request: Req, caller: NamedDependency[Caller], quarantine_id: FromPath[int]
+    ) -> Redirect:
+        await session.require_csrf(request)
+        await remedies.retry(caller=caller, quarantine_id=quarantine_id)
+        return Redirect(f"{session.PREFIX}/quarantine", status_code=303)
+
+    # --- conflicts --------------------------------------------------------------------------
+
+    async def _conflicts(self, caller: Caller) -> dict[str, Any]:
+        page = await reports.conflicts(
+            restaurant_id=caller.restaurant_id,
+            before=None,
+            limit=LIST_LIMIT,
+            filters=Filters(state="new", states=CONFLICT_STATES),
+        )
+        return {
+            "conflicts": [views.conflict_view(entry) for entry in page.items],
+            "names": await views.device_names(caller),
+        }
+
+    @get("/conflicts", opt=allow(Permission.sync_view))
+    async def conflicts_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        context = await self._conflicts(caller)
+        return _page(request, "conflicts.html", caller, active="conflicts", **context)
+
+    @get("/conflicts/live", opt=allow(Permission.sync_view))
+    async def conflicts_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        return _page(request, "_conflicts.html", caller, **await self._conflicts(caller))
+
+    @post(
+        "/conflicts/{conflict_id:int}/acknowledge",
+        opt=allow(Permission.sync_manage),
+        status_code=303,
+    )
+    async def acknowledge_conflict(
+        self, request: Req, caller: NamedDependency[Caller], conflict_id: FromPath[int]
+    ) -> Redirect:
+        await session.require_csrf(request)
+        await remedies.acknowledge(caller=caller, conflict_id=conflict_id)
+        return Redirect(f"{session.PREFIX}/conflicts", status_code=303)
+
+    # --- payments ---------------------------------------------------------------------------
+
+    async def _payments(self, caller: Caller) -> dict[str, Any]:
+        items = await attention.attention(
+            restaurant_id=caller.restaurant_id, location_id=caller.location_id
+        )
+        return {"payments": items}
+
+    @get("/payments", opt=allow(Permission.payments_manage))
+    async def payments_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        context = await self._payments(caller)
+        return _page(request, "payments.html", caller, active="payments", **context)
+
+    @get("/payments/live", opt=allow(Permission.payments_manage))
+    async def payments_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        return _page(request, "_payments.html", caller, **await self._payments(caller))
+
+    @post(
+        "/payments/{payment_id:uuid}/acknowledge",
+        opt=allow(Permission.payments_manage),
+        status_code=303,
+    )
+    async def acknowledge(
+        self, request: Req, caller: NamedDependency[Caller], payment_id: FromPath[UUID]
+    ) -> Redirect:
+        await session.require_csrf(request)
+        if not await _field(request, "note"):
+            raise ValidationFailed("say what you decided", field="note")
+        item = await attention.acknowledge(
+            restaurant_id=caller.restaurant_id,
+            location_id=caller.location_id,
+            employee_id=caller.employee_id,
+            payment_id=payment_id,
+        )
+        if item is None:
+            raise NothingToAcknowledge(field="payment_id")
+        return Redirect(f"{session.PREFIX}/payments", status_code=303)

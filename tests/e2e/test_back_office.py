@@ -1,0 +1,312 @@
+"""The back office page at /office/: signed in with the back-office password, live over the socket.
+
+In-process requests check the session cookie, CSRF, the CSP and who may reach what; a real
+``fynlo serve`` on the tests' database and headless Chromium check the pages as a manager sees
+them, live, with every request off 127.0.0.1 blocked (and none tried).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import httpx
+import pytest
+import pytest_asyncio
+from litestar import Litestar
+from playwright.async_api import Page, Request, Route, async_playwright
+
+from server.auth.passwords import hash_password
+from server.auth.tables import Role, User
+from server.settings import Settings
+from tests.e2e.processes import FYNLO, free_port, fynlo_env, stop, wait_for
+from tests.factories import Ipad, Tenant, make_ipad, make_tenant, sign_in, staff_member
+from tests.integration.sync.test_push_rules import (
+    change,
+    order_fields,
+    prefix_of,
+    pull_page,
+    push,
+)
+from tests.optional import CHROMIUM
+
+PASSWORD = "back-office-2026"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+LOCAL_HOST = "127.0.0.1"
+LIVE_MS = 15_000
+
+
+async def with_password(tenant: Tenant) -> str:
+    """The tenant's back-office user's email, now with ``PASSWORD``."""
+    await User.update({User.password_hash: await hash_password(PASSWORD)}).where(
+        User.id == tenant.user_id
+    )
+    return f"{tenant.user_id.hex}@test.fynlo.app"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+async def office_sign_in(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    form = await client.get("/office/login")
+    assert form.status_code == 200, form.text
+    return await client.post(
+        "/office/login",
+        data={"email": email, "password": PASSWORD, "csrf": csrf_of(form.text)},
+    )
+
+
+async def quarantined_change(client: httpx.AsyncClient, ipad: Ipad, seq: int = 1) -> None:
+    """``ipad`` pushes an order at a table that does not exist: the server keeps it aside."""
+    refused = order_fields(await prefix_of(ipad), seq, table_id=str(uuid4()))
+    response = await push(client, ipad, [change(ipad, seq, "order", uuid4(), refused)])
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["outcome"] == "rejected"
+
+
+# --- in process -----------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def manager(app: Litestar) -> Tenant:
+    return await make_tenant(app, role=Role.manager)
+
+
+async def test_signing_in_sets_a_strict_session_and_the_page_lists_the_ipads(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    await make_ipad(app, manager, name="Bar iPad")
+    signed_in = await office_sign_in(client, await with_password(manager))
+
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/office/devices"
+    cookies = [v for k, v in signed_in.headers.multi_items() if k == "set-cookie"]
+    session = next(c for c in cookies if c.startswith("fynlo_office="))
+    assert "HttpOnly" in session and "Path=/office" in session
+    assert "samesite=strict" in session.lower() and "Secure" not in session  # test env
+    page = await client.get("/office/devices")
+    assert page.status_code == 200
+    assert "Bar iPad" in page.text and "Amber" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "<script>" not in page.text and "style=" not in page.text
+    token = (await client.get("/office/session/token")).json()["token"]
+    assert (
+        await client.get("/api/v1/sync/devices", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 200
+
+
+async def test_a_form_without_its_csrf_token_is_refused(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, manager)
+    await office_sign_in(client, await with_password(manager))
+    forged = await client.post(f"/office/devices/{ipad.device_id}/revoke", data={"csrf": "x"})
+    assert forged.status_code == 403
+    listed = await client.get("/api/v1/devices", headers=manager.headers)
+    assert [d["revoked_at"] for d in listed.json()] == [None]
+
+
+async def test_logout_ends_the_refresh_family(client: httpx.AsyncClient, manager: Tenant) -> None:
+    await office_sign_in(client, await with_password(manager))
+    page = await client.get("/office/devices")
+    out = await client.post("/office/logout", data={"csrf": csrf_of(page.text)})
+    assert out.status_code == 303 and out.headers["location"] == "/office/login"
+    after = await client.get("/office/devices")
+    assert after.status_code in (302, 303) and after.headers["location"] == "/office/login"
+
+
+async def test_a_cashier_cannot_reach_the_page(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    cashier = await sign_in(
+        app, await make_ipad(app, tenant), await staff_member(tenant, Role.cashier)
+    )
+    refused = await client.get("/office/devices", headers=cashier.headers)
+    assert refused.status_code == 403 and "may not sync.view" in refused.text
+    # A cashier account has no back-office password sign-in at all.
+    user = await make_tenant(app, role=Role.cashier)
+    answer = await office_sign_in(client, await with_password(user))
+    assert answer.status_code == 401 and "email or password is wrong" in answer.text
+    assert "fynlo_office=" not in answer.headers.get("set-cookie", "")
+
+
+async def test_another_restaurants_manager_sees_none_of_it(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, tenant, name="Their secret till")
+    await quarantined_change(client, ipad)
+    theirs = (await client.get("/api/v1/sync/quarantine", headers=tenant.headers)).json()
+    quarantine_id = theirs["items"][0]["id"]
+
+    await office_sign_in(client, await with_password(manager))
+    for page in ("devices", "quarantine", "conflicts"):
+        answer = await client.get(f"/office/{page}")
+        assert answer.status_code == 200 and "Their secret till" not in answer.text, page
+    csrf = csrf_of((await client.get("/office/quarantine")).text)
+    dismissed = await client.post(
+        f"/office/quarantine/{quarantine_id}/dismiss", data={"csrf": csrf, "reason": "mine now"}
+    )
+    revoked = await client.post(f"/office/devices/{ipad.device_id}/revoke", data={"csrf": csrf})
+    assert (dismissed.status_code, revoked.status_code) == (404, 404)
+    still = (await client.get("/api/v1/sync/quarantine", headers=tenant.headers)).json()
+    assert still["items"][0]["state"] == "open"
+
+
+# --- a real server and Chromium -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def office_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``fynlo serve`` on the tests' database and signing keys."""
+    port = free_port()
+    env = fynlo_env(
+        FYNLO_DATABASE_URL=settings.database_url or "",
+        FYNLO_DATA_DIR=str(settings.data_dir),
+        FYNLO_PORT=str(port),
+    )
+    log_path = tmp_path_factory.mktemp("office") / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [FYNLO, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+    base_url = f"http://{LOCAL_HOST}:{port}"
+    try:
+        wait_for(f"{base_url}/ready", process)
+        yield base_url
+    finally:
+        stop(process)
+
+
+class Browser:
+    """A Chromium page that may reach only 127.0.0.1, recording anything else it tried."""
+
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.page, self.base_url = page, base_url
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+
+    async def sign_in(self, email: str) -> None:
+        await self.page.goto(f"{self.base_url}/office/")
+        await self.page.fill("#email", email)
+        await self.page.fill("#password", PASSWORD)
+        await self.page.click("button[type=submit]")
+        await self.page.wait_for_url("**/office/devices")
+
+    async def live(self) -> None:
+        """Wait until the page's socket has said welcome."""
+        await self.page.wait_for_selector("body[data-live=connected]", timeout=LIVE_MS)
+
+    async def screenshot(self, path: Path) -> None:
+        await self.page.screenshot(path=str(path), full_page=True)
+        print(f"screenshot: {path}")
+
+
+@pytest_asyncio.fixture
+async def browser(office_server: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await chromium.new_page(viewport={"width": 1180, "height": 820})
+            seen = Browser(page, office_server)
+
+            async def only_this_host(route: Route, request: Request) -> None:
+                if urlsplit(request.url).hostname == LOCAL_HOST:
+                    await route.continue_()
+                else:
+                    seen.blocked.append(request.url)
+                    await route.abort()
+
+            await page.route("**/*", only_this_host)
+            page.on("websocket", lambda socket: _local_socket(seen, socket.url))
+            page.on("pageerror", lambda error: seen.errors.append(str(error)))
+            yield seen
+            assert seen.blocked == [], "the page tried to reach another host"
+            assert seen.errors == []
+        finally:
+            await chromium.close()
+
+
+def _local_socket(seen: Browser, url: str) -> None:
+    if urlsplit(url).hostname != LOCAL_HOST:
+        seen.blocked.append(url)
+
+
+@pytest.mark.browser
+async def test_an_ipad_turns_green_live_when_it_pushes(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    ipad = await make_ipad(app, manager, name="Till by the door")
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        first = await pull_page(http, ipad)  # its first copy, then a pull from its cursor
+        assert (await pull_page(http, ipad, first.json()["cursor"])).status_code == 200
+        prefix = await prefix_of(ipad)
+        waiting = [change(ipad, 1, "order", uuid4(), order_fields(prefix, 1))]
+        sent = await push(http, ipad, waiting, outbox_backlog=4, oldest_unsent_age_seconds=30)
+        assert sent.status_code == 200, sent.text
+
+        await browser.sign_in(await with_password(manager))
+        row = browser.page.locator("tr.device", has_text="Till by the door")
+        assert "Amber" in await row.inner_text() and "sending" in await row.inner_text()
+        await browser.live()
+        await browser.screenshot(tmp_path / "devices-amber.png")
+
+        rest = [change(ipad, 2, "order", uuid4(), order_fields(prefix, 2))]
+        assert (await push(http, ipad, rest, outbox_backlog=0)).status_code == 200
+        await browser.page.wait_for_selector(
+            "tr.device.green:has-text('Till by the door')", timeout=LIVE_MS
+        )
+    assert "Green" in await row.inner_text()
+    assert await browser.page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    await browser.screenshot(tmp_path / "devices-green.png")
+
+
+@pytest.mark.browser
+async def test_a_quarantined_change_dismissed_on_the_page_is_in_the_audit_log(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    ipad = await make_ipad(app, manager, name="Terrace iPad")
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        await quarantined_change(http, ipad)
+        await browser.sign_in(await with_password(manager))
+        assert "Red" in await browser.page.locator("tr.device", has_text="Terrace").inner_text()
+        await browser.screenshot(tmp_path / "devices-red.png")
+
+        await browser.page.click("nav >> text=Quarantine")
+        card = browser.page.locator("li.card", has_text="Terrace iPad")
+        await browser.screenshot(tmp_path / "quarantine.png")
+        await card.locator("input[name=reason]").fill("table was removed; re-entered by hand")
+        await card.locator("button", has_text="Dismiss").click()
+        await browser.page.wait_for_selector("text=Nothing in quarantine.")
+        await browser.screenshot(tmp_path / "quarantine-dismissed.png")
+
+        audit = await http.get("/api/v1/audit", headers=manager.headers)
+    entries = audit.json()["items"] if isinstance(audit.json(), dict) else audit.json()
+    dismissal = [e for e in entries if e["action"] == "dismiss_quarantined"]
+    assert len(dismissal) == 1, entries
+    assert dismissal[0]["target_type"] == "quarantine"
+
+
+@pytest.mark.browser
+async def test_a_cashier_account_cannot_sign_in_to_the_page(
+    app: Litestar, browser: Browser, tmp_path: Path
+) -> None:
+    cashier = await make_tenant(app, role=Role.cashier)
+    email = await with_password(cashier)
+    await browser.page.goto(f"{browser.base_url}/office/devices")
+    assert browser.page.url.endswith("/office/login")
+    await browser.page.fill("#email", email)
+    await browser.page.fill("#password", PASSWORD)
+    await browser.page.click("button[type=submit]")
+    await browser.page.wait_for_selector("[role=alert]")
+    assert "email or password is wrong" in await browser.page.inner_text("[role=alert]")
+    await browser.screenshot(tmp_path / "cashier-refused.png")
+    await browser.page.goto(f"{browser.base_url}/office/devices")
+    assert browser.page.url.endswith("/office/login")
