@@ -161,6 +161,7 @@ def _banner(credentials: DemoCredentials, cluster: PostgresCluster | None) -> No
         )
     print(
         f"\nFynlo POS is starting on {base}\n"
+        f"  back office {base}/office/  (sign in with the owner or manager below)\n"
         f"  API docs {base}/schema  (interactive; the document: {base}/schema/openapi.json)\n"
         f"  health   {base}/health\n"
         f"  ready    {base}/ready\n"

@@ -182,5 +182,6 @@ def test_the_readme_walkthrough_works_twice_and_after_a_restart(
                 code, output = stop(server, signal.SIGTERM)
             assert code == 0, output
             assert f"API docs http://127.0.0.1:{port}/schema " in output
+            assert f"back office http://127.0.0.1:{port}/office/ " in output
             assert f"database PostgreSQL in {data_dir / 'postgres'}" in output
         browser.close()
