@@ -22,7 +22,10 @@ HERE = Path(__file__).parent
 
 
 def to_sign_in(request: Request[Any, Any, Any], _: NotAuthenticated) -> Response[Any]:
-    """An anonymous or expired session goes to the sign-in form, its stale cookie dropped."""
+    """An anonymous or expired session goes to the sign-in form, its stale cookie dropped;
+    a background fetch only gets 401 (the page reloads, and the page load renews it)."""
+    if not session.is_navigation(request.headers.get("sec-fetch-mode")):
+        return Response(b"", status_code=401)
     return Redirect(
         f"{session.PREFIX}/login", status_code=303, cookies=[session.ended_session()[0]]
     )

@@ -118,11 +118,19 @@ class OfficeSession:
         held = _session_value(headers)
         if held is not None and not any(name == b"authorization" for name, _ in headers):
             access, _, refresh = held.partition(_SEPARATOR)
+            navigation = _navigation(headers)
+            if not navigation:
+                # Only a page load rotates: the page's background fetches run several at once,
+                # and each rotating the same refresh token would look like its theft to the
+                # API's reuse detection and end the session. An expired one answers 401, and
+                # the script reloads the page, which rotates once.
+                refresh = ""
             try:
                 access = await _current_access(scope, access, refresh, set_cookies)
             except NotAuthenticated:
                 access = ""
-                set_cookies = [_cookie(SESSION_COOKIE, None)]
+                if navigation:  # over (or tampered with); a fetch leaves it to the reload
+                    set_cookies = [_cookie(SESSION_COOKIE, None)]
             if access:
                 headers.append((b"authorization", f"Bearer {access}".encode()))
                 scope["headers"] = headers
@@ -138,6 +146,17 @@ class OfficeSession:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def is_navigation(sec_fetch_mode: str | None) -> bool:
+    """A page load or a form's submission; a browser's ``fetch`` says ``cors``/``same-origin``.
+    Without the header (an old browser, a script of someone's own) it counts as a page load."""
+    return sec_fetch_mode is None or sec_fetch_mode == "navigate"
+
+
+def _navigation(headers: list[tuple[bytes, bytes]]) -> bool:
+    mode = next((value for name, value in headers if name == b"sec-fetch-mode"), None)
+    return is_navigation(None if mode is None else mode.decode("latin-1"))
 
 
 def _session_value(headers: list[tuple[bytes, bytes]]) -> str | None:

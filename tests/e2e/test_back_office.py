@@ -23,6 +23,7 @@ from playwright.async_api import Page, Request, Route, async_playwright
 
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
+from server.office.session import SESSION_COOKIE
 from server.settings import Settings
 from tests.e2e.processes import FYNLO, free_port, fynlo_env, stop, wait_for
 from tests.factories import Ipad, Tenant, make_ipad, make_tenant, sign_in, staff_member
@@ -121,6 +122,28 @@ async def test_logout_ends_the_refresh_family(client: httpx.AsyncClient, manager
     assert out.status_code == 303 and out.headers["location"] == "/office/login"
     after = await client.get("/office/devices")
     assert after.status_code in (302, 303) and after.headers["location"] == "/office/login"
+
+
+async def test_only_a_page_load_renews_an_expired_session(
+    client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    await office_sign_in(client, await with_password(manager))
+    _, _, refresh = client.cookies[SESSION_COOKIE].partition("|")
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, f"expired|{refresh}")
+    # The page's background fetches run several at once: none of them rotates the session
+    # (that would look like a stolen refresh token); the script reloads the page instead.
+    fetched = await client.get("/office/devices/live", headers={"Sec-Fetch-Mode": "cors"})
+    assert fetched.status_code == 401, fetched.text
+    assert SESSION_COOKIE not in fetched.headers.get("set-cookie", "")  # kept, not ended
+    loaded = await client.get("/office/devices", headers={"Sec-Fetch-Mode": "navigate"})
+    assert loaded.status_code == 200, loaded.text
+    assert f"{SESSION_COOKIE}=" in loaded.headers["set-cookie"]
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, loaded.cookies[SESSION_COOKIE])
+    again = await client.get("/office/devices/live", headers={"Sec-Fetch-Mode": "cors"})
+    assert again.status_code == 200, again.text
+    client.cookies.clear()
 
 
 async def test_a_cashier_cannot_reach_the_page(

@@ -20,7 +20,9 @@
         redirect: "manual",
       });
       if (response.type === "opaqueredirect" || response.status === 401) {
-        window.location.assign("/office/login");
+        // The access token ran out: a page load renews it (only page loads rotate the
+        // session, so these fetches never race each other), or signs in again if it is over.
+        window.location.reload();
         return;
       }
       if (!response.ok) return;
@@ -54,7 +56,7 @@
     try {
       const answer = await fetch("/office/session/token", { credentials: "same-origin" });
       if (answer.status === 401 || answer.redirected) {
-        window.location.assign("/office/login");
+        window.location.reload(); // as above: a page load renews the session, or ends it
         return;
       }
       token = (await answer.json()).token;
