@@ -160,6 +160,90 @@ async def test_another_restaurants_manager_sees_none_of_it(
     assert still["items"][0]["state"] == "open"
 
 
+async def test_the_quarantine_filters_by_device_kind_time_and_state_and_live_keeps_them(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    bar, door = (
+        await make_ipad(app, manager, name="Bar iPad"),
+        await make_ipad(app, manager, name="Door iPad"),
+    )
+    await quarantined_change(client, bar)
+    await quarantined_change(client, door)
+    await office_sign_in(client, await with_password(manager))
+
+    everything = await client.get("/office/quarantine")
+    assert everything.text.count('class="card"') == 2
+    mine = {"device": str(bar.device_id), "entity_type": "order", "since": "", "until": ""}
+    only_bar = await client.get("/office/quarantine", params={**mine, "state": "open"})
+    assert only_bar.status_code == 200
+    assert "from Bar iPad" in only_bar.text and "from Door iPad" not in only_bar.text
+    live = re.search(r'data-live="([^"]+)"', only_bar.text)
+    assert live and f"device={bar.device_id}" in live.group(1)
+    again = await client.get(live.group(1).replace("&amp;", "&"))
+    assert "from Bar iPad" in again.text and "from Door iPad" not in again.text
+    assert f'<option value="{bar.device_id}" selected>' in only_bar.text
+
+    for narrower in (
+        {"state": "dismissed"},
+        {"entity_type": "payment"},
+        {"since": "2999-01-01T00:00"},
+        {"until": "2000-01-01T00:00"},
+    ):
+        answer = await client.get("/office/quarantine", params={**mine, **narrower})
+        assert "Nothing in quarantine." in answer.text, narrower
+    any_state = await client.get("/office/quarantine", params={"state": ""})
+    assert any_state.text.count('class="card"') == 2
+    for wrong in ({"device": "nope"}, {"since": "yesterday"}, {"state": "lost"}):
+        refused = await client.get("/office/quarantine", params=wrong)
+        assert refused.status_code == 400, wrong
+
+
+async def test_the_conflicts_page_filters_the_same_way(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, manager, name="Bar iPad")
+    await office_sign_in(client, await with_password(manager))
+    page = await client.get(
+        "/office/conflicts", params={"device": str(ipad.device_id), "state": "acknowledged"}
+    )
+    assert page.status_code == 200 and "No conflict waiting." in page.text
+    assert '<option value="acknowledged" selected>' in page.text
+    assert "/office/conflicts/live?device=" in page.text
+    assert (await client.get("/office/conflicts", params={"state": "open"})).status_code == 400
+
+
+def figures(html: str, table: str, column: str) -> int:
+    """The sum of ``column`` over the rows of the Activity table ``table``."""
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    return sum(int(n) for n in re.findall(rf'<td data-label="{column}">(\d+)</td>', body))
+
+
+async def test_the_activity_page_counts_the_changes_and_pushes_of_the_last_hour(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, manager, name="Bar iPad")
+    prefix = await prefix_of(ipad)
+    orders = [change(ipad, seq, "order", uuid4(), order_fields(prefix, seq)) for seq in (1, 2, 3)]
+    assert (await push(client, ipad, orders)).status_code == 200
+    await quarantined_change(client, ipad, seq=4)
+    await office_sign_in(client, await with_password(manager))
+
+    page = await client.get("/office/activity")
+    assert page.status_code == 200
+    assert "Changes per minute by answer: 4 in the last hour</title>" in page.text
+    assert "Pushes per minute by outcome: 2 in the last hour</title>" in page.text
+    assert figures(page.text, "changes-table", "Applied") == 3
+    assert figures(page.text, "changes-table", "Rejected") == 1
+    assert figures(page.text, "pushes-table", "Clean") == 1
+    assert figures(page.text, "pushes-table", "Refused") == 1
+    assert page.text.count('<rect class="s-applied"') >= 1
+    lag_row = page.text.split('id="lag-table"', 1)[1]
+    assert "Bar iPad" in lag_row and "never pulled" in lag_row
+    assert "style=" not in page.text and "<script>" not in page.text
+    live = await client.get("/office/activity/live")
+    assert "Changes per minute by answer: 4 in the last hour</title>" in live.text
+
+
 # --- a real server and Chromium -------------------------------------------------------------
 
 
