@@ -11,9 +11,10 @@ from typing import NamedTuple
 
 from server.sync.activity import Minute
 
-WIDTH = 640
-HEIGHT = 180
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 24
+WIDTH = 960
+HEIGHT = 200
+"""About the size drawn on an iPad in landscape, so the text is drawn at its own size."""
+LEFT, RIGHT, TOP, BOTTOM = 40, 36, 10, 24
 LABEL_EVERY = 15
 """A time under the axis every quarter of an hour."""
 
@@ -91,8 +92,10 @@ def stacked(minutes: Sequence[Minute], series: Sequence[str]) -> StackedChart:
     x_ticks = [
         Tick(LEFT + index * slot, f"{minute.start:%H:%M}")
         for index, minute in enumerate(minutes)
-        if index % LABEL_EVERY == 0
+        if index % LABEL_EVERY == 0 and len(minutes) - index > LABEL_EVERY // 2
     ]
+    if minutes:
+        x_ticks.append(Tick(LEFT + (len(minutes) - 1) * slot, f"{minutes[-1].start:%H:%M}"))
     return StackedChart(
         WIDTH, HEIGHT, bars, y_ticks, x_ticks, series, LEFT, WIDTH - RIGHT,
         HEIGHT - BOTTOM, sum(m.total for m in minutes),

@@ -394,3 +394,32 @@ async def test_a_cashier_account_cannot_sign_in_to_the_page(
     await browser.screenshot(tmp_path / "cashier-refused.png")
     await browser.page.goto(f"{browser.base_url}/office/devices")
     assert browser.page.url.endswith("/office/login")
+
+
+@pytest.mark.browser
+async def test_the_activity_page_draws_the_last_hour(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    bar = await make_ipad(app, manager, name="Bar iPad")
+    door = await make_ipad(app, manager, name="Till by the door")
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        first = await pull_page(http, door)  # the door till is caught up, then falls behind
+        assert (await pull_page(http, door, first.json()["cursor"])).status_code == 200
+        prefix = await prefix_of(bar)
+        orders = [change(bar, seq, "order", uuid4(), order_fields(prefix, seq)) for seq in (1, 2)]
+        assert (await push(http, bar, orders)).status_code == 200
+        await quarantined_change(http, bar, seq=3)
+
+        await browser.sign_in(await with_password(manager))
+        await browser.page.click("nav >> text=Activity")
+        await browser.page.wait_for_url("**/office/activity")
+        await browser.live()
+        title = browser.page.locator("#changes-chart title").first
+        assert await title.text_content() == "Changes per minute by answer: 3 in the last hour"
+        assert await browser.page.locator("#changes-chart rect").count() >= 2
+        assert await browser.page.locator("#lag-chart rect").count() == 2
+        door_row = browser.page.locator("#lag-table tr", has_text="Till by the door")
+        assert (await door_row.locator("td").last.text_content()) == "2"
+        for summary in await browser.page.locator("summary").all():
+            await summary.click()
+        await browser.screenshot(tmp_path / "activity.png")
