@@ -8,6 +8,7 @@ to its list; ``AuditMiddleware`` records it under the API handler's name.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,13 +24,13 @@ from server.auth.schemas import LoginRequest
 from server.auth.tokens import Caller
 from server.devices import services as devices
 from server.errors import NotAuthenticated, RateLimited, ValidationFailed
-from server.office import session, views
+from server.office import charts, filters, session, views
 from server.payments import attention
 from server.payments.errors import NothingToAcknowledge
 from server.realtime.hub import Hub
 from server.settings import get_settings
-from server.sync import device_status, remedies, reports
-from server.sync.reports import CONFLICT_STATES, QUARANTINE_STATES, Filters
+from server.sync import activity, device_status, remedies, reports
+from server.sync.reports import CONFLICT_STATES, QUARANTINE_STATES
 
 Req = Request[Any, Any, Any]
 LIST_LIMIT = 100
@@ -152,23 +153,31 @@ class OfficeController(Controller):
 
     # --- quarantine -------------------------------------------------------------------------
 
-    async def _quarantine(self, caller: Caller) -> dict[str, Any]:
+    async def _quarantine(self, request: Req, caller: Caller) -> dict[str, Any]:
+        wanted = filters.chosen(
+            request.query_params, states=QUARANTINE_STATES, default_state="open"
+        )
         page = await reports.quarantine(
             restaurant_id=caller.restaurant_id,
             before=None,
             limit=LIST_LIMIT,
-            filters=Filters(state="open", states=QUARANTINE_STATES),
+            filters=wanted.filters,
         )
-        return {"changes": page.items, "names": await views.device_names(caller)}
+        return {
+            "changes": page.items,
+            "names": await views.device_names(caller),
+            "chosen": wanted,
+            "states": QUARANTINE_STATES,
+        }
 
     @get("/quarantine", opt=allow(Permission.sync_view))
     async def quarantine_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        context = await self._quarantine(caller)
+        context = await self._quarantine(request, caller)
         return _page(request, "quarantine.html", caller, active="quarantine", **context)
 
     @get("/quarantine/live", opt=allow(Permission.sync_view))
     async def quarantine_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_quarantine.html", caller, **await self._quarantine(caller))
+        return _page(request, "_quarantine.html", caller, **await self._quarantine(request, caller))
 
     @post(
         "/quarantine/{quarantine_id:int}/dismiss",
@@ -197,26 +206,29 @@ class OfficeController(Controller):
 
     # --- conflicts --------------------------------------------------------------------------
 
-    async def _conflicts(self, caller: Caller) -> dict[str, Any]:
+    async def _conflicts(self, request: Req, caller: Caller) -> dict[str, Any]:
+        wanted = filters.chosen(request.query_params, states=CONFLICT_STATES, default_state="new")
         page = await reports.conflicts(
             restaurant_id=caller.restaurant_id,
             before=None,
             limit=LIST_LIMIT,
-            filters=Filters(state="new", states=CONFLICT_STATES),
+            filters=wanted.filters,
         )
         return {
             "conflicts": [views.conflict_view(entry) for entry in page.items],
             "names": await views.device_names(caller),
+            "chosen": wanted,
+            "states": CONFLICT_STATES,
         }
 
     @get("/conflicts", opt=allow(Permission.sync_view))
     async def conflicts_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        context = await self._conflicts(caller)
+        context = await self._conflicts(request, caller)
         return _page(request, "conflicts.html", caller, active="conflicts", **context)
 
     @get("/conflicts/live", opt=allow(Permission.sync_view))
     async def conflicts_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_conflicts.html", caller, **await self._conflicts(caller))
+        return _page(request, "_conflicts.html", caller, **await self._conflicts(request, caller))
 
     @post(
         "/conflicts/{conflict_id:int}/acknowledge",
@@ -229,6 +241,40 @@ class OfficeController(Controller):
         await session.require_csrf(request)
         await remedies.acknowledge(caller=caller, conflict_id=conflict_id)
         return Redirect(f"{session.PREFIX}/conflicts", status_code=303)
+
+    # --- activity ---------------------------------------------------------------------------
+
+    async def _activity(self, request: Req, caller: Caller) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        restaurant_id, location_id = caller.restaurant_id, caller.location_id
+        changes = await activity.changes_per_minute(
+            restaurant_id=restaurant_id, location_id=location_id, now=now
+        )
+        pushes = await activity.pushes_per_minute(
+            restaurant_id=restaurant_id, location_id=location_id, now=now
+        )
+        listed = (await self._devices(request, caller))["devices"]
+        lags = [(device.name, device.behind_seconds) for device in listed]
+        return {
+            "changes": charts.stacked(changes, activity.OUTCOMES),
+            "changes_table": [m for m in changes if m.total],
+            "pushes": charts.stacked(pushes, activity.PUSH_OUTCOMES),
+            "pushes_table": [m for m in pushes if m.total],
+            "lag": charts.lag(lags),
+            "lag_table": listed,
+            "outcomes": activity.OUTCOMES,
+            "push_outcomes": activity.PUSH_OUTCOMES,
+            "seconds_text": charts.seconds_text,
+        }
+
+    @get("/activity", opt=allow(Permission.sync_view))
+    async def activity_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        context = await self._activity(request, caller)
+        return _page(request, "activity.html", caller, active="activity", **context)
+
+    @get("/activity/live", opt=allow(Permission.sync_view))
+    async def activity_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
+        return _page(request, "_activity.html", caller, **await self._activity(request, caller))
 
     # --- payments ---------------------------------------------------------------------------
 

@@ -183,6 +183,90 @@ async def test_another_restaurants_manager_sees_none_of_it(
     assert still["items"][0]["state"] == "open"
 
 
+async def test_the_quarantine_filters_by_device_kind_time_and_state_and_live_keeps_them(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    bar, door = (
+        await make_ipad(app, manager, name="Bar iPad"),
+        await make_ipad(app, manager, name="Door iPad"),
+    )
+    await quarantined_change(client, bar)
+    await quarantined_change(client, door)
+    await office_sign_in(client, await with_password(manager))
+
+    everything = await client.get("/office/quarantine")
+    assert everything.text.count('class="card"') == 2
+    mine = {"device": str(bar.device_id), "entity_type": "order", "since": "", "until": ""}
+    only_bar = await client.get("/office/quarantine", params={**mine, "state": "open"})
+    assert only_bar.status_code == 200
+    assert "from Bar iPad" in only_bar.text and "from Door iPad" not in only_bar.text
+    live = re.search(r'data-live="([^"]+)"', only_bar.text)
+    assert live and f"device={bar.device_id}" in live.group(1)
+    again = await client.get(live.group(1).replace("&amp;", "&"))
+    assert "from Bar iPad" in again.text and "from Door iPad" not in again.text
+    assert f'<option value="{bar.device_id}" selected>' in only_bar.text
+
+    for narrower in (
+        {"state": "dismissed"},
+        {"entity_type": "payment"},
+        {"since": "2999-01-01T00:00"},
+        {"until": "2000-01-01T00:00"},
+    ):
+        answer = await client.get("/office/quarantine", params={**mine, **narrower})
+        assert "Nothing in quarantine." in answer.text, narrower
+    any_state = await client.get("/office/quarantine", params={"state": ""})
+    assert any_state.text.count('class="card"') == 2
+    for wrong in ({"device": "nope"}, {"since": "yesterday"}, {"state": "lost"}):
+        refused = await client.get("/office/quarantine", params=wrong)
+        assert refused.status_code == 400, wrong
+
+
+async def test_the_conflicts_page_filters_the_same_way(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, manager, name="Bar iPad")
+    await office_sign_in(client, await with_password(manager))
+    page = await client.get(
+        "/office/conflicts", params={"device": str(ipad.device_id), "state": "acknowledged"}
+    )
+    assert page.status_code == 200 and "No conflict waiting." in page.text
+    assert '<option value="acknowledged" selected>' in page.text
+    assert "/office/conflicts/live?device=" in page.text
+    assert (await client.get("/office/conflicts", params={"state": "open"})).status_code == 400
+
+
+def figures(html: str, table: str, column: str) -> int:
+    """The sum of ``column`` over the rows of the Activity table ``table``."""
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    return sum(int(n) for n in re.findall(rf'<td data-label="{column}">(\d+)</td>', body))
+
+
+async def test_the_activity_page_counts_the_changes_and_pushes_of_the_last_hour(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, manager, name="Bar iPad")
+    prefix = await prefix_of(ipad)
+    orders = [change(ipad, seq, "order", uuid4(), order_fields(prefix, seq)) for seq in (1, 2, 3)]
+    assert (await push(client, ipad, orders)).status_code == 200
+    await quarantined_change(client, ipad, seq=4)
+    await office_sign_in(client, await with_password(manager))
+
+    page = await client.get("/office/activity")
+    assert page.status_code == 200
+    assert "Changes per minute by answer: 4 in the last hour</title>" in page.text
+    assert "Pushes per minute by outcome: 2 in the last hour</title>" in page.text
+    assert figures(page.text, "changes-table", "Applied") == 3
+    assert figures(page.text, "changes-table", "Rejected") == 1
+    assert figures(page.text, "pushes-table", "Clean") == 1
+    assert figures(page.text, "pushes-table", "Refused") == 1
+    assert page.text.count('<rect class="s-applied"') >= 1
+    lag_row = page.text.split('id="lag-table"', 1)[1]
+    assert "Bar iPad" in lag_row and "never pulled" in lag_row
+    assert "style=" not in page.text and "<script>" not in page.text
+    live = await client.get("/office/activity/live")
+    assert "Changes per minute by answer: 4 in the last hour</title>" in live.text
+
+
 # --- a real server and Chromium -------------------------------------------------------------
 
 
@@ -333,3 +417,32 @@ async def test_a_cashier_account_cannot_sign_in_to_the_page(
     await browser.screenshot(tmp_path / "cashier-refused.png")
     await browser.page.goto(f"{browser.base_url}/office/devices")
     assert browser.page.url.endswith("/office/login")
+
+
+@pytest.mark.browser
+async def test_the_activity_page_draws_the_last_hour(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    bar = await make_ipad(app, manager, name="Bar iPad")
+    door = await make_ipad(app, manager, name="Till by the door")
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        first = await pull_page(http, door)  # the door till is caught up, then falls behind
+        assert (await pull_page(http, door, first.json()["cursor"])).status_code == 200
+        prefix = await prefix_of(bar)
+        orders = [change(bar, seq, "order", uuid4(), order_fields(prefix, seq)) for seq in (1, 2)]
+        assert (await push(http, bar, orders)).status_code == 200
+        await quarantined_change(http, bar, seq=3)
+
+        await browser.sign_in(await with_password(manager))
+        await browser.page.click("nav >> text=Activity")
+        await browser.page.wait_for_url("**/office/activity")
+        await browser.live()
+        title = browser.page.locator("#changes-chart title").first
+        assert await title.text_content() == "Changes per minute by answer: 3 in the last hour"
+        assert await browser.page.locator("#changes-chart rect").count() >= 2
+        assert await browser.page.locator("#lag-chart rect").count() == 2
+        door_row = browser.page.locator("#lag-table tr", has_text="Till by the door")
+        assert (await door_row.locator("td").last.text_content()) == "2"
+        for summary in await browser.page.locator("summary").all():
+            await summary.click()
+        await browser.screenshot(tmp_path / "activity.png")

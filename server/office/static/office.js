@@ -30,7 +30,10 @@
       if (region.contains(document.activeElement) && document.activeElement.value) {
         return; // someone is typing a reason here: keep their text, catch up later
       }
+      // Keep open whatever the reader opened (a chart's figures): the new HTML has them shut.
+      const open = Array.from(region.querySelectorAll("details[open][id]"), (d) => d.id);
       region.innerHTML = html;
+      open.forEach((id) => { const d = document.getElementById(id); if (d) d.open = true; });
       region.dataset.refreshed = String(Date.now());
     } catch (error) {
       // offline: the socket's banner says so, the next event or reconnect catches up

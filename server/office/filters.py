@@ -1,0 +1,70 @@
+"""The Conflicts and Quarantine pages' filters: GET parameters read into the API's ``Filters``.
+
+The form sends every field, empty when unset: an empty ``state`` means any state, while a
+page opened without one shows what needs a manager (open changes, new conflicts). Times come
+from ``datetime-local`` inputs, without a zone: the pages show UTC, so they are read as UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
+from urllib.parse import urlencode
+from uuid import UUID
+
+from server.errors import ValidationFailed
+from server.sync.reports import ENTITY_TYPE_PATTERN, Filters
+
+FIELDS = ("device", "entity_type", "since", "until", "state")
+
+
+class Chosen(NamedTuple):
+    """The filters as the form shows them again, and as the live region's query."""
+
+    filters: Filters
+    values: dict[str, str]
+    query: str
+
+
+def chosen(query: Mapping[str, str], *, states: Sequence[str], default_state: str) -> Chosen:
+    values = {name: (query.get(name) or "").strip() for name in FIELDS}
+    if "state" not in query:
+        values["state"] = default_state
+    filters = Filters(
+        device_id=_device(values["device"]),
+        entity_type=_entity_type(values["entity_type"]),
+        since=_instant(values["since"], "since"),
+        until=_instant(values["until"], "until"),
+        state=values["state"] or None,
+        states=tuple(states),
+    )
+    return Chosen(filters, values, urlencode(values))
+
+
+def _device(value: str) -> UUID | None:
+    if not value:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ValidationFailed("choose a device from the list", field="device") from None
+
+
+def _entity_type(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.fullmatch(ENTITY_TYPE_PATTERN, value) or len(value) > 64:
+        raise ValidationFailed("a kind of record, such as order", field="entity_type")
+    return value
+
+
+def _instant(value: str, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("a date and time, such as 2026-12-05T18:00", field=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
