@@ -25,6 +25,7 @@ from server.auth.tokens import Caller
 from server.devices import services as devices
 from server.errors import NotAuthenticated, RateLimited, ValidationFailed
 from server.office import charts, filters, session, views
+from server.pagination import decode_id_cursor
 from server.payments import attention
 from server.payments.errors import NothingToAcknowledge
 from server.realtime.hub import Hub
@@ -115,17 +116,20 @@ class OfficeController(Controller):
 
     # --- devices ----------------------------------------------------------------------------
 
-    async def _devices(self, request: Req, caller: Caller) -> dict[str, Any]:
+    async def _devices(self, request: Req, caller: Caller, *, paged: bool = True) -> dict[str, Any]:
         hub: Hub = request.app.state.realtime_hub
+        wanted = filters.paging(
+            request.query_params if paged else {}, default_limit=get_settings().page_size_max
+        )
         page = await device_status.list_devices(
             restaurant_id=caller.restaurant_id,
             location_id=caller.location_id,
             include_revoked=False,
             online=hub.devices_online(),
-            cursor=None,
-            limit=get_settings().page_size_max,
+            cursor=wanted.cursor,
+            limit=wanted.limit,
         )
-        return {"devices": page.items, "more": page.next_cursor is not None}
+        return {"devices": page.items, "paging": wanted, "next": wanted.next(page.next_cursor)}
 
     @get("/devices", opt=allow(Permission.sync_view))
     async def devices_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
@@ -157,10 +161,13 @@ class OfficeController(Controller):
         wanted = filters.chosen(
             request.query_params, states=QUARANTINE_STATES, default_state="open"
         )
+        paging = filters.paging(
+            request.query_params, default_limit=LIST_LIMIT, filters=wanted.query
+        )
         page = await reports.quarantine(
             restaurant_id=caller.restaurant_id,
-            before=None,
-            limit=LIST_LIMIT,
+            before=decode_id_cursor(paging.cursor),
+            limit=paging.limit,
             filters=wanted.filters,
         )
         return {
@@ -168,6 +175,8 @@ class OfficeController(Controller):
             "names": await views.device_names(caller),
             "chosen": wanted,
             "states": QUARANTINE_STATES,
+            "paging": paging,
+            "next": paging.next(page.next_cursor),
         }
 
     @get("/quarantine", opt=allow(Permission.sync_view))
@@ -208,10 +217,13 @@ class OfficeController(Controller):
 
     async def _conflicts(self, request: Req, caller: Caller) -> dict[str, Any]:
         wanted = filters.chosen(request.query_params, states=CONFLICT_STATES, default_state="new")
+        paging = filters.paging(
+            request.query_params, default_limit=LIST_LIMIT, filters=wanted.query
+        )
         page = await reports.conflicts(
             restaurant_id=caller.restaurant_id,
-            before=None,
-            limit=LIST_LIMIT,
+            before=decode_id_cursor(paging.cursor),
+            limit=paging.limit,
             filters=wanted.filters,
         )
         return {
@@ -219,6 +231,8 @@ class OfficeController(Controller):
             "names": await views.device_names(caller),
             "chosen": wanted,
             "states": CONFLICT_STATES,
+            "paging": paging,
+            "next": paging.next(page.next_cursor),
         }
 
     @get("/conflicts", opt=allow(Permission.sync_view))
@@ -253,7 +267,7 @@ class OfficeController(Controller):
         pushes = await activity.pushes_per_minute(
             restaurant_id=restaurant_id, location_id=location_id, now=now
         )
-        listed = (await self._devices(request, caller))["devices"]
+        listed = (await self._devices(request, caller, paged=False))["devices"]
         lags = [(device.name, device.behind_seconds) for device in listed]
         return {
             "changes": charts.stacked(changes, activity.OUTCOMES),

@@ -1,4 +1,5 @@
-"""The Conflicts and Quarantine pages' filters: GET parameters read into the API's ``Filters``.
+"""The lists' GET parameters: Conflicts and Quarantine filters read into the API's ``Filters``,
+and every list's page (``cursor`` and ``limit``, as the API takes them).
 
 The form sends every field, empty when unset: an empty ``state`` means any state, while a
 page opened without one shows what needs a manager (open changes, new conflicts). Times come
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from server.errors import ValidationFailed
+from server.pagination import page_size
 from server.sync.reports import ENTITY_TYPE_PATTERN, Filters
 
 FIELDS = ("device", "entity_type", "since", "until", "state")
@@ -41,6 +43,56 @@ def chosen(query: Mapping[str, str], *, states: Sequence[str], default_state: st
         states=tuple(states),
     )
     return Chosen(filters, values, urlencode(values))
+
+
+class Paging(NamedTuple):
+    """Which page of a list is shown: the API's ``cursor`` and ``limit``, and the list's filters.
+
+    A ``limit`` in the query is kept on every link; the default one is left out of them.
+    """
+
+    cursor: str | None
+    limit: int
+    filters: str
+    kept: str
+
+    @property
+    def here(self) -> str:
+        """The query that shows this page again: the live region refreshes the page shown."""
+        return _joined(
+            self.filters, urlencode({"cursor": self.cursor}) if self.cursor else "", self.kept
+        )
+
+    @property
+    def first(self) -> str:
+        """The first page's query, filters kept."""
+        return _joined(self.filters, self.kept)
+
+    def next(self, next_cursor: str | None) -> str | None:
+        """The next page's query, filters kept; None on the last page."""
+        if next_cursor is None:
+            return None
+        return _joined(self.filters, urlencode({"cursor": next_cursor}), self.kept)
+
+
+def paging(query: Mapping[str, str], *, default_limit: int, filters: str = "") -> Paging:
+    """The page ``query`` asks for; ``filters`` is the list's own query (``Chosen.query``)."""
+    asked = (query.get("limit") or "").strip()
+    limit = _limit(asked, default_limit)
+    kept = urlencode({"limit": limit}) if asked else ""
+    return Paging(query.get("cursor") or None, limit, filters, kept)
+
+
+def _limit(value: str, default: int) -> int:
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        raise ValidationFailed("limit is a whole number", field="limit")
+    return page_size(int(value))
+
+
+def _joined(*queries: str) -> str:
+    return "&".join(q for q in queries if q)
 
 
 def _device(value: str) -> UUID | None:

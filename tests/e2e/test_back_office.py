@@ -34,6 +34,7 @@ from tests.integration.sync.test_push_rules import (
     pull_page,
     push,
 )
+from tests.integration.sync.test_sync_remedies import logged_conflict
 from tests.optional import CHROMIUM
 
 PASSWORD = "back-office-2026"
@@ -233,6 +234,83 @@ async def test_the_conflicts_page_filters_the_same_way(
     assert '<option value="acknowledged" selected>' in page.text
     assert "/office/conflicts/live?device=" in page.text
     assert (await client.get("/office/conflicts", params={"state": "open"})).status_code == 400
+
+
+def pages_of(html: str) -> tuple[str | None, str]:
+    """The page's "Next page" query (None on the last page) and its live region's address."""
+    following = re.search(r'href="\?([^"]*)" rel="next">Next page', html)
+    live = re.search(r'data-live="([^"]+)"', html)
+    assert live, html
+    unescaped = live.group(1).replace("&amp;", "&")
+    return (following.group(1).replace("&amp;", "&") if following else None), unescaped
+
+
+async def test_the_devices_list_pages_past_its_first_page_and_live_keeps_the_page(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    for name in ("Bar iPad", "Door iPad", "Patio iPad"):
+        await make_ipad(app, manager, name=name)
+    await office_sign_in(client, await with_password(manager))
+
+    first = await client.get("/office/devices", params={"limit": "2"})
+    assert first.status_code == 200 and first.text.count('<tr class="device ') == 2
+    following, live = pages_of(first.text)
+    assert following and "limit=2" in following and "First page" not in first.text
+    second = await client.get(f"/office/devices?{following}")
+    assert second.text.count('<tr class="device ') == 1 and "First page" in second.text
+    assert pages_of(second.text)[0] is None
+    shown = re.findall(r'<th scope="row" data-label="iPad">([^<]+)<', first.text + second.text)
+    assert sorted(shown) == ["Bar iPad", "Door iPad", "Patio iPad"]
+    live = pages_of(second.text)[1]
+    assert "cursor=" in live and "limit=2" in live
+    again = await client.get(live)
+    assert again.text.count('<tr class="device ') == 1 and shown[-1] in again.text
+    assert "cursor=" not in pages_of(first.text)[1]
+    for wrong in ({"limit": "0"}, {"limit": "lots"}, {"cursor": "not-ours"}):
+        assert (await client.get("/office/devices", params=wrong)).status_code == 400, wrong
+
+
+async def test_the_quarantine_pages_past_its_first_page_keeping_the_filters(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    bar, door = (
+        await make_ipad(app, manager, name="Bar iPad"),
+        await make_ipad(app, manager, name="Door iPad"),
+    )
+    for seq in (1, 2, 3):
+        await quarantined_change(client, bar, seq=seq)
+    await quarantined_change(client, door)
+    await office_sign_in(client, await with_password(manager))
+
+    mine = {"device": str(bar.device_id), "limit": "2"}
+    first = await client.get("/office/quarantine", params=mine)
+    assert first.text.count('class="card"') == 2
+    following, _ = pages_of(first.text)
+    assert following and f"device={bar.device_id}" in following and "limit=2" in following
+    second = await client.get(f"/office/quarantine?{following}")
+    assert second.text.count('class="card"') == 1 and "from Door iPad" not in second.text
+    assert "change 1</p>" in second.text and pages_of(second.text)[0] is None
+    live = await client.get(pages_of(second.text)[1])
+    assert live.text.count('class="card"') == 1 and "change 1</p>" in live.text
+
+
+async def test_the_conflicts_page_pages_past_its_first_page(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    await logged_conflict(app, client, manager)
+    await logged_conflict(app, client, manager)
+    await office_sign_in(client, await with_password(manager))
+
+    first = await client.get("/office/conflicts", params={"limit": "1"})
+    assert first.text.count('class="card"') == 1
+    following, _ = pages_of(first.text)
+    assert following and "state=new" in following
+    second = await client.get(f"/office/conflicts?{following}")
+    assert second.text.count('class="card"') == 1 and pages_of(second.text)[0] is None
+    ids = re.findall(r'id="conflict-(\d+)"', first.text + second.text)
+    assert len(set(ids)) == 2
+    live = await client.get(pages_of(second.text)[1])
+    assert re.findall(r'id="conflict-(\d+)"', live.text) == ids[1:]
 
 
 def figures(html: str, table: str, column: str) -> int:
