@@ -61,6 +61,7 @@ from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
 from server.sync import entities as _sync_entities  # noqa: F401 - registers syncable types
+from server.sync import lag
 from server.sync.controllers import SyncController
 from server.sync.device_status_controller import DeviceStatusController
 
@@ -162,7 +163,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[RequestContextMiddleware, metrics.middleware, AuditMiddleware],
         exception_handlers={Exception: problem_response},
         before_request=check_body_strictly,
-        lifespan=[database_pool, payments_running(settings), realtime_running(channels, hub)],
+        lifespan=[
+            database_pool,
+            payments_running(settings),
+            realtime_running(channels, hub),
+            lag.sampling,
+        ],
         request_max_body_size=settings.max_body_bytes,
         plugins=[ClosedStructSchemas(), channels, OfficePlugin()],
         openapi_config=OpenAPIConfig(

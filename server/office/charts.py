@@ -7,9 +7,11 @@ same with scripts off and in a screenshot. Each chart's numbers are also in a ta
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from server.sync.activity import Minute
+from server.sync.lag import DeviceLag
 
 WIDTH = 960
 HEIGHT = 200
@@ -59,6 +61,31 @@ class LagChart(NamedTuple):
     bars: list[LagBar]
     label_width: int
     row: int
+
+
+LINE_COLOURS = 6
+"""Lines take the stylesheet's colours ``l0`` to ``l5`` in turn (no colour in the markup)."""
+
+
+class Line(NamedTuple):
+    points: str
+    """The polyline's ``points``: ``x,y`` pairs, oldest sample first."""
+    colour: int
+    name: str
+    latest: str
+    """The newest sample's figure, and where it is drawn (a dot: one sample is no line)."""
+    end_x: float
+    end_y: float
+
+
+class LineChart(NamedTuple):
+    width: int
+    height: int
+    lines: list[Line]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    plot_left: int
+    plot_right: int
 
 
 def nice_ceiling(value: int) -> int:
@@ -117,6 +144,37 @@ def lag(rows: Sequence[tuple[str, int | None]]) -> LagChart:
         for index, (name, seconds) in enumerate(rows)
     ]
     return LagChart(WIDTH, TOP * 2 + row * max(len(rows), 1), bars, label_width, row)
+
+
+def lag_over_time(devices: Sequence[DeviceLag], *, now: datetime, window: timedelta) -> LineChart:
+    """One line per device: seconds behind the feed at each sample of the ``window``."""
+    top = nice_ceiling(max((s.behind_seconds for d in devices for s in d.samples), default=0) or 1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    start = now - window
+
+    def x(at: datetime) -> float:
+        return LEFT + plot_w * max((at - start) / window, 0.0)
+
+    def y(seconds: int) -> float:
+        return HEIGHT - BOTTOM - plot_h * seconds / top
+
+    lines = [
+        Line(
+            " ".join(f"{x(s.at):.1f},{y(s.behind_seconds):.1f}" for s in device.samples),
+            index % LINE_COLOURS,
+            device.name,
+            seconds_text(device.samples[-1].behind_seconds),
+            x(device.samples[-1].at),
+            y(device.samples[-1].behind_seconds),
+        )
+        for index, device in enumerate(devices)
+        if device.samples
+    ]
+    steps = (0, top // 2, top) if top % 2 == 0 else (0, top)
+    y_ticks = [Tick(y(step), seconds_text(step)) for step in steps]
+    quarter = window / 4
+    x_ticks = [Tick(x(start + quarter * n), f"{start + quarter * n:%H:%M}") for n in range(4)]
+    return LineChart(WIDTH, HEIGHT, lines, y_ticks, x_ticks, LEFT, WIDTH - RIGHT)
 
 
 def seconds_text(seconds: int) -> str:

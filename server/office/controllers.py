@@ -30,7 +30,7 @@ from server.payments import attention
 from server.payments.errors import NothingToAcknowledge
 from server.realtime.hub import Hub
 from server.settings import get_settings
-from server.sync import activity, device_status, remedies, reports
+from server.sync import activity, device_status, lag, remedies, reports
 from server.sync.reports import CONFLICT_STATES, QUARANTINE_STATES
 
 Req = Request[Any, Any, Any]
@@ -267,6 +267,9 @@ class OfficeController(Controller):
         pushes = await activity.pushes_per_minute(
             restaurant_id=restaurant_id, location_id=location_id, now=now
         )
+        trend = await lag.recent(
+            restaurant_id=restaurant_id, location_id=location_id, now=now, window=activity.WINDOW
+        )
         listed = (await self._devices(request, caller, paged=False))["devices"]
         lags = [(device.name, device.behind_seconds) for device in listed]
         return {
@@ -276,6 +279,8 @@ class OfficeController(Controller):
             "pushes_table": [m for m in pushes if m.total],
             "lag": charts.lag(lags),
             "lag_table": listed,
+            "trend": charts.lag_over_time(trend, now=now, window=activity.WINDOW),
+            "trend_table": trend,
             "outcomes": activity.OUTCOMES,
             "push_outcomes": activity.PUSH_OUTCOMES,
             "seconds_text": charts.seconds_text,

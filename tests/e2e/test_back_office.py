@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,8 +24,10 @@ from playwright.async_api import Page, Request, Route, async_playwright
 
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
+from server.db.engine import connection
 from server.office.session import SESSION_COOKIE
 from server.settings import Settings
+from server.sync import lag
 from tests.e2e.processes import FYNLO, free_port, fynlo_env, stop, wait_for
 from tests.factories import Ipad, Tenant, make_ipad, make_tenant, sign_in, staff_member
 from tests.integration.sync.test_push_rules import (
@@ -316,7 +319,9 @@ async def test_the_conflicts_page_pages_past_its_first_page(
 def figures(html: str, table: str, column: str) -> int:
     """The sum of ``column`` over the rows of the Activity table ``table``."""
     body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
-    return sum(int(n) for n in re.findall(rf'<td data-label="{column}">(\d+)</td>', body))
+    return sum(
+        int(n) for n in re.findall(rf'<td data-label="{re.escape(column)}">(\d+)</td>', body)
+    )
 
 
 async def test_the_activity_page_counts_the_changes_and_pushes_of_the_last_hour(
@@ -343,6 +348,44 @@ async def test_the_activity_page_counts_the_changes_and_pushes_of_the_last_hour(
     assert "style=" not in page.text and "<script>" not in page.text
     live = await client.get("/office/activity/live")
     assert "Changes per minute by answer: 4 in the last hour</title>" in live.text
+
+
+async def test_the_activity_page_draws_each_ipads_sampled_lag_over_the_hour(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    bar, door = (
+        await make_ipad(app, manager, name="Bar iPad"),
+        await make_ipad(app, manager, name="Door iPad"),
+    )
+    first = await pull_page(client, bar)
+    assert first.status_code == 200, first.text
+    assert (await pull_page(client, bar, first.json()["cursor"])).status_code == 200
+    prefix = await prefix_of(door)
+    orders = [change(door, seq, "order", uuid4(), order_fields(prefix, seq)) for seq in (1, 2, 3)]
+    assert (await push(client, door, orders)).status_code == 200
+    now = datetime.now(UTC)
+
+    assert await lag.sample(now=now - timedelta(hours=25)) >= 1  # kept a day, then gone
+    assert await lag.sample(now=now - timedelta(minutes=2)) >= 1
+    assert await lag.sample(now=now) >= 1
+    assert await lag.sample(now=now) == 0  # a sample a minute per iPad
+    async with connection() as conn:
+        kept = await conn.fetchval(
+            "SELECT count(*) FROM sync_lag_samples WHERE device_id = $1", bar.device_id
+        )
+    assert kept == 2  # door never pulled: no sample; the day-old one was deleted
+    await office_sign_in(client, await with_password(manager))
+
+    page = await client.get("/office/activity")
+    assert page.status_code == 200
+    assert "Feed lag per iPad over the last hour: 1 iPads</title>" in page.text
+    assert page.text.count('<polyline class="trend" points="') == 1
+    trend = page.text.split('id="trend-table"', 1)[1].split("</table>", 1)[0]
+    assert trend.count('<th scope="row">Bar iPad</th>') == 2 and "Door iPad" not in trend
+    assert figures(page.text, "trend-table", "Behind (changes)") == 6
+    assert "style=" not in page.text
+    live = await client.get("/office/activity/live")
+    assert 'id="trend-table"' in live.text
 
 
 # --- a real server and Chromium -------------------------------------------------------------
