@@ -32,6 +32,7 @@ from tests.e2e.processes import FYNLO, free_port, fynlo_env, stop, wait_for
 from tests.factories import Ipad, Tenant, make_ipad, make_tenant, sign_in, staff_member
 from tests.integration.sync.test_push_rules import (
     change,
+    device,
     order_fields,
     prefix_of,
     pull_page,
@@ -581,3 +582,40 @@ async def test_the_activity_page_draws_the_last_hour(
         for summary in await browser.page.locator("summary").all():
             await summary.click()
         await browser.screenshot(tmp_path / "activity.png")
+
+
+@pytest.mark.browser
+async def test_a_concurrent_edit_appears_on_the_conflicts_page_live(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    door_ipad = await make_ipad(app, manager, name="Till by the door", signed_in=Role.manager)
+    bar_ipad = await make_ipad(app, manager, name="Bar iPad", signed_in=Role.manager)
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        door, bar = await device(http, door_ipad), await device(http, bar_ipad)
+        order_id = door.open_order()
+        assert await door.sync() and await bar.sync()  # both hold the order
+
+        await browser.sign_in(await with_password(manager))
+        await browser.page.click("nav >> text=Conflicts")
+        await browser.page.wait_for_url("**/office/conflicts")
+        await browser.live()
+        assert await browser.page.locator("#conflicts li.card").count() == 0
+        await browser.mark()
+
+        door.edit("order", order_id, {"notes": "window seat"})  # offline from each other,
+        bar.edit("order", order_id, {"notes": "birthday"})  # both change the same order
+        assert await door.push() and await bar.push()
+        card = browser.page.locator("#conflicts li.card", has_text="from Bar iPad")
+        await card.wait_for(timeout=LIVE_MS)
+    assert await browser.still_marked()
+    assert "order changed on two tills" in await card.locator("h2").inner_text()
+    assert await card.locator(".sub strong").inner_text() == "the later edit kept"  # lww
+    notes = card.locator("tr.differs", has_text="Notes")
+    cells = [await cell.inner_text() for cell in await notes.locator("td").all()]
+    assert cells[:2] == ["window seat", "birthday"], cells  # the server's, the iPad's
+    assert cells[2] in ("window seat", "birthday"), cells  # what the rule kept
+    await browser.screenshot(tmp_path / "conflict-live.png")
+
+    await card.locator("button", has_text="Acknowledge").click()
+    await browser.page.wait_for_selector("text=No conflict waiting.", timeout=LIVE_MS)
+    await browser.screenshot(tmp_path / "conflict-acknowledged.png")
