@@ -619,3 +619,72 @@ async def test_a_concurrent_edit_appears_on_the_conflicts_page_live(
     await card.locator("button", has_text="Acknowledge").click()
     await browser.page.wait_for_selector("text=No conflict waiting.", timeout=LIVE_MS)
     await browser.screenshot(tmp_path / "conflict-acknowledged.png")
+
+
+async def ten_minutes_pass(ipad: Ipad) -> None:
+    """Simulated time: everything ``ipad`` did happened ten minutes earlier, so it looks out
+    of touch (no socket, not seen within five minutes: ``server.sync.device_health``)."""
+    async with connection() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE devices SET last_seen_at = last_seen_at - interval '10 minutes' WHERE id = $1",
+            ipad.device_id,
+        )
+        await conn.execute(
+            "UPDATE sync_devices SET last_push_at = last_push_at - interval '10 minutes',"
+            " last_pull_at = last_pull_at - interval '10 minutes',"
+            " oldest_unsent_at = oldest_unsent_at - interval '10 minutes' WHERE device_id = $1",
+            ipad.device_id,
+        )
+
+
+async def status_of(http: httpx.AsyncClient, manager: Tenant, ipad: Ipad) -> dict[str, Any]:
+    listed = await http.get("/api/v1/sync/devices", headers=manager.headers)
+    assert listed.status_code == 200, listed.text
+    [status] = [d for d in listed.json()["items"] if d["device_id"] == str(ipad.device_id)]
+    return status
+
+
+@pytest.mark.browser
+async def test_an_ipad_offline_with_a_backlog_is_red_then_green_live_when_it_comes_back(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    ipad = await make_ipad(app, manager, name="Patio iPad")
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        copy = await pull_page(http, ipad)  # its first copy, then a pull from its cursor
+        pulled = await pull_page(http, ipad, copy.json()["cursor"])
+        assert pulled.status_code == 200, pulled.text
+        prefix = await prefix_of(ipad)
+        sent = [change(ipad, 1, "order", uuid4(), order_fields(prefix, 1))]
+        answer = await push(http, ipad, sent, outbox_backlog=3, oldest_unsent_age_seconds=60)
+        assert answer.status_code == 200, answer.text
+        await ten_minutes_pass(ipad)  # the Wi-Fi went with three orders still on the till
+
+        await browser.sign_in(await with_password(manager))
+        row = browser.page.locator("tr.device", has_text="Patio iPad")
+        assert await row.get_attribute("class") == "device red"
+        assert await row.locator(".reasons").inner_text() == "offline with backlog"
+        await browser.live()
+        await browser.mark()
+        await browser.screenshot(tmp_path / "devices-offline-red.png")
+
+        # Back on the Wi-Fi: it sends what waited, then pulls what it missed.
+        queued = [
+            change(ipad, seq, "order", uuid4(), order_fields(prefix, seq)) for seq in (2, 3, 4)
+        ]
+        back = await push(http, ipad, queued, outbox_backlog=0)
+        assert back.status_code == 200, back.text
+        missed = await pull_page(http, ipad, pulled.json()["cursor"])
+        assert missed.status_code == 200, missed.text
+        assert (await pull_page(http, ipad, missed.json()["cursor"])).status_code == 200
+        await browser.page.wait_for_selector(
+            "tr.device.green:has-text('Patio iPad')", timeout=LIVE_MS
+        )
+        caught_up = await status_of(http, manager, ipad)
+    assert await browser.still_marked()
+    assert await row.locator(".reasons").inner_text() == "all good"
+    assert (caught_up["status"], caught_up["outbox_backlog"], caught_up["behind_changes"]) == (
+        "green",
+        0,
+        0,
+    )
+    await browser.screenshot(tmp_path / "devices-back-green.png")
