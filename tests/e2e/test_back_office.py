@@ -20,7 +20,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from litestar import Litestar
-from playwright.async_api import Page, Request, Route, async_playwright
+from playwright.async_api import Page, Request, Route, WebSocketRoute, async_playwright
 
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
@@ -688,3 +688,61 @@ async def test_an_ipad_offline_with_a_backlog_is_red_then_green_live_when_it_com
         0,
     )
     await browser.screenshot(tmp_path / "devices-back-green.png")
+
+
+class SocketSwitch:
+    """Stands between the page and ``/api/v1/ws`` like the network: passes the page's socket
+    through to the server, cuts it (both ends close, as when the LAN or the server goes), and
+    turns new ones away until it is switched back on."""
+
+    def __init__(self) -> None:
+        self.on = True
+        self.through: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+
+    async def route(self, page_side: WebSocketRoute) -> None:
+        if self.on:
+            self.through.append((page_side, page_side.connect_to_server()))
+        else:
+            await page_side.close(code=1001, reason="unreachable")
+
+    async def cut(self) -> None:
+        self.on = False
+        for page_side, server_side in self.through:
+            await server_side.close(code=1001, reason="cut")
+            await page_side.close(code=1001, reason="cut")
+        self.through.clear()
+
+
+@pytest.mark.browser
+async def test_the_page_says_when_the_socket_drops_and_catches_up_when_it_returns(
+    app: Litestar, manager: Tenant, browser: Browser, office_server: str, tmp_path: Path
+) -> None:
+    ipad = await make_ipad(app, manager, name="Terrace iPad")
+    switch = SocketSwitch()
+    await browser.page.route_web_socket("**/api/v1/ws", switch.route)
+    banner = browser.page.locator("#live-banner")
+    async with httpx.AsyncClient(base_url=office_server, timeout=10) as http:
+        await browser.sign_in(await with_password(manager))
+        await browser.page.click("nav >> text=Quarantine")
+        await browser.page.wait_for_url("**/office/quarantine")
+        await browser.live()
+        assert await banner.is_hidden()
+        await browser.mark()
+
+        await switch.cut()
+        await browser.page.wait_for_selector("body[data-live=lost]", timeout=LIVE_MS)
+        await banner.wait_for(state="visible", timeout=LIVE_MS)
+        await quarantined_change(http, ipad)  # meanwhile a till's change is refused
+        # No event reaches the page now (its 30 s refresh is far off: it loaded just now).
+        assert await browser.page.locator("#quarantine li.card").count() == 0
+        await browser.screenshot(tmp_path / "socket-lost.png")
+
+        switch.on = True
+        # The page retries after a growing pause (1 s, 2 s, 4 s…): allow for a few of them.
+        await browser.page.wait_for_selector("body[data-live=connected]", timeout=2 * LIVE_MS)
+        await browser.page.locator("#quarantine li.card", has_text="Terrace iPad").wait_for(
+            timeout=LIVE_MS
+        )
+    assert await banner.is_hidden()
+    assert await browser.still_marked()
+    await browser.screenshot(tmp_path / "socket-back.png")
