@@ -13,6 +13,21 @@ from server.sync.reports import ConflictEntry
 _HIDDEN = frozenset({"clock", "hlc", "device_prefix", "device_seq"})
 
 
+# What each rule in the conflict log means, in a manager's words (docs/sync-protocol.md,
+# "Conflict rules in the log").
+RULES = {
+    "lww": "the later edit kept",
+    "state_rank": "the further status kept",
+    "counter": "both amounts added",
+    "sticky": "a void stays void",
+    "delete_wins": "the deletion kept",
+    "merge": "both sides agreed",
+    "catalog_price": "priced from the menu",
+}
+UNCHANGED = "unchanged"
+"""The iPad's cell for a field its change did not carry."""
+
+
 class FieldRow(NamedTuple):
     label: str
     current: str
@@ -24,6 +39,8 @@ class FieldRow(NamedTuple):
 class ConflictView(NamedTuple):
     entry: ConflictEntry
     rows: list[FieldRow]
+    rule: str
+    """The rules that decided, in words; the log's codes stay on the entry."""
 
 
 def label(name: str) -> str:
@@ -40,20 +57,41 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def rule_text(rule: str) -> str:
+    """``lww,counter`` → ``the later edit kept, both amounts added``."""
+    return ", ".join(RULES.get(code, code.replace("_", " ")) for code in rule.split(","))
+
+
 def conflict_view(entry: ConflictEntry) -> ConflictView:
-    """Every field either version or the merge sets, the ones they disagree on marked."""
-    names = sorted((entry.current.keys() | entry.incoming.keys() | entry.outcome.keys()) - _HIDDEN)
+    """Every field either version or the merge sets, the ones the two sides disagree on
+    first and marked.
+
+    The log keeps each side as the engine saw it (``server.sync.engine``): the server's
+    version and the merged one as ``{data, clock, deleted}``, the iPad's change as ``{fields,
+    clock, hlc, op}`` with only the fields it changed.
+    """
+    current: dict[str, Any] = entry.current.get("data") or {}
+    incoming: dict[str, Any] = entry.incoming.get("fields") or {}
+    outcome: dict[str, Any] = entry.outcome.get("data") or {}
+    names = sorted((current.keys() | incoming.keys() | outcome.keys()) - _HIDDEN)
     rows = [
         FieldRow(
             label(name),
-            shown(entry.current.get(name)),
-            shown(entry.incoming.get(name)),
-            shown(entry.outcome.get(name)),
-            entry.current.get(name) != entry.incoming.get(name),
+            shown(current.get(name)),
+            shown(incoming[name]) if name in incoming else UNCHANGED,
+            shown(outcome.get(name)),
+            name in incoming and current.get(name) != incoming[name],
         )
         for name in names
     ]
-    return ConflictView(entry, rows)
+    deletes = entry.incoming.get("op") == "delete"
+    was_deleted = bool(entry.current.get("deleted"))
+    ends_deleted = bool(entry.outcome.get("deleted"))
+    if deletes or was_deleted or ends_deleted:
+        deleted = (shown(was_deleted), shown(deletes), shown(ends_deleted))
+        rows.append(FieldRow("Deleted", *deleted, deletes != was_deleted))
+    rows.sort(key=lambda row: not row.differs)  # stable: alphabetical within each group
+    return ConflictView(entry, rows, rule_text(entry.rule))
 
 
 async def device_names(caller: Caller) -> dict[UUID, str]:
