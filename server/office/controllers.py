@@ -55,6 +55,11 @@ async def _field(request: Req, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+async def _back(request: Req, path: str) -> Redirect:
+    """303 to the list ``path`` as the form's page showed it (its filters and page)."""
+    return Redirect(filters.back(await _field(request, "back"), path), status_code=303)
+
+
 class OfficeController(Controller):
     path = "/"
     include_in_schema = False
@@ -201,7 +206,7 @@ class OfficeController(Controller):
         if not reason:
             raise ValidationFailed("say why the change is dismissed", field="reason")
         await remedies.dismiss(caller=caller, quarantine_id=quarantine_id, reason=reason)
-        return Redirect(f"{session.PREFIX}/quarantine", status_code=303)
+        return await _back(request, f"{session.PREFIX}/quarantine")
 
     @post(
         "/quarantine/{quarantine_id:int}/retry", opt=allow(Permission.sync_manage), status_code=303
@@ -211,7 +216,7 @@ class OfficeController(Controller):
     ) -> Redirect:
         await session.require_csrf(request)
         await remedies.retry(caller=caller, quarantine_id=quarantine_id)
-        return Redirect(f"{session.PREFIX}/quarantine", status_code=303)
+        return await _back(request, f"{session.PREFIX}/quarantine")
 
     # --- conflicts --------------------------------------------------------------------------
 
@@ -254,7 +259,7 @@ class OfficeController(Controller):
     ) -> Redirect:
         await session.require_csrf(request)
         await remedies.acknowledge(caller=caller, conflict_id=conflict_id)
-        return Redirect(f"{session.PREFIX}/conflicts", status_code=303)
+        return await _back(request, f"{session.PREFIX}/conflicts")
 
     # --- activity ---------------------------------------------------------------------------
 
