@@ -256,6 +256,7 @@ AttentionWhy = Literal[
     "settlement_stalled",
     "settlement_reversed",
     "not_executing",
+    "past_expiry",
     "paid_twice",
 ]
 Remedy = Literal["refund", "capture", "acknowledge"]
@@ -282,9 +283,11 @@ class PaymentAttention(Wire, kw_only=True):
     another). Pay by bank: ``settlement_stalled`` (the money may never reach the account),
     ``settlement_reversed`` (it went back to the payer; the order is open again),
     ``not_executing`` (not sent 20 minutes after the payer went to their bank, so authorised
-    and stuck; its amount still blocks the order). ``paid_twice``: the order's payments
-    exceed its total (the bank's money arrived while the till took another method); the
-    payment that paid last is listed."""
+    and stuck; its amount still blocks the order). ``past_expiry``: any method, still
+    waiting five minutes past its deadline (a QR's time, a card's 15 minutes) because the
+    poller could not end it; its amount still blocks the order. ``paid_twice``: the order's
+    payments exceed its total (the bank's money arrived while the till took another
+    method); the payment that paid last is listed."""
     failure_reason: str | None
     since: datetime
     """When the problem arose (as near as the server knows)."""
@@ -294,7 +297,7 @@ class PaymentAttention(Wire, kw_only=True):
     remedies: list[Remedy]
     """``refund``: ``POST /payments/{id}/refunds``; ``capture``: ``POST /payments/{id}/capture``;
     ``acknowledge``: ``POST /payments/{id}/acknowledge`` (keep the money, or accept the loss,
-    or stop waiting for a bank payment that does not execute)."""
+    or stop waiting for a payment that does not execute or is past its deadline)."""
 
 
 class Acknowledgement(Input, kw_only=True):
