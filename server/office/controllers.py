@@ -26,7 +26,7 @@ from server.devices import services as devices
 from server.errors import NotAuthenticated, RateLimited, ValidationFailed
 from server.office import charts, filters, session, views
 from server.pagination import decode_id_cursor
-from server.payments import attention
+from server.payments import attention, reconcile_runs
 from server.payments.errors import NothingToAcknowledge
 from server.realtime.hub import Hub
 from server.settings import get_settings
@@ -303,10 +303,15 @@ class OfficeController(Controller):
     # --- payments ---------------------------------------------------------------------------
 
     async def _payments(self, caller: Caller) -> dict[str, Any]:
-        items = await attention.attention(
-            restaurant_id=caller.restaurant_id, location_id=caller.location_id
-        )
-        return {"payments": items}
+        restaurant_id, location_id = caller.restaurant_id, caller.location_id
+        return {
+            "payments": await attention.attention(
+                restaurant_id=restaurant_id, location_id=location_id
+            ),
+            "reconcile": await reconcile_runs.latest(
+                restaurant_id=restaurant_id, location_id=location_id
+            ),
+        }
 
     @get("/payments", opt=allow(Permission.payments_manage))
     async def payments_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:

@@ -300,6 +300,41 @@ class PaymentAttention(Wire, kw_only=True):
     or stop waiting for a payment that does not execute or is past its deadline)."""
 
 
+class ReconcileFinding(Wire, kw_only=True):
+    """Something a ``fynlo reconcile`` run found wrong (``kind`` as in docs/payments.md,
+    "Reconciliation")."""
+
+    kind: str
+    detail: str
+    """What is wrong, for a person."""
+    provider: str | None
+    payment_id: UUID | None
+    order_id: UUID | None
+    order_number: str | None
+    reference: str | None
+    """The provider's id of the payment or refund, if it has one."""
+    ours: int | None
+    """The amount in our books (minor units), if the finding has one."""
+    theirs: int | None
+    """The amount in the provider's books, or what the order was due."""
+
+
+class ReconcileRun(Wire, kw_only=True):
+    """The latest ``fynlo reconcile`` run over the restaurant and what it found there."""
+
+    at: datetime
+    """When it ran."""
+    since: datetime
+    until: datetime
+    """The window it checked: from ``since``, up to but not including ``until``."""
+    currency: str
+    """The restaurant's currency, that of every amount."""
+    balanced: bool
+    """Nothing found for the restaurant (or the caller's location)."""
+    findings: list[ReconcileFinding]
+    """In the order the run found them, at most 500."""
+
+
 class Acknowledgement(Input, kw_only=True):
     note: Annotated[str, Meta(min_length=1, max_length=500)]
     """What the manager decided and why (kept in the audit log)."""
