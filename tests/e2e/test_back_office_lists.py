@@ -1,12 +1,14 @@
 """The back office's lists keep what the manager chose: the filter form carries ``limit``, and
 dismissing, retrying or acknowledging returns to the same filtered list and page, never
-anywhere else (in process, like the in-process half of ``test_back_office.py``)."""
+anywhere else; the devices list says why an iPad's push was refused (in process, like the
+in-process half of ``test_back_office.py``)."""
 
 from __future__ import annotations
 
 import html
 import re
 from urllib.parse import parse_qsl, urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest_asyncio
@@ -21,6 +23,7 @@ from tests.e2e.test_back_office import (
     with_password,
 )
 from tests.factories import Ipad, Tenant, make_ipad, make_tenant
+from tests.integration.sync.test_push_rules import change, order_fields, prefix_of, push
 from tests.integration.sync.test_sync_remedies import logged_conflict
 
 
@@ -150,3 +153,19 @@ async def test_an_action_never_sends_the_browser_off_its_list(
         answer = await client.post(action, data={"csrf": csrf, "back": forged})
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == expected, forged
+
+
+async def test_the_devices_list_says_when_an_ipads_push_was_refused(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    ipad = await make_ipad(app, manager, name="Old iPad")
+    first = [change(ipad, 1, "order", uuid4(), order_fields(await prefix_of(ipad), 1))]
+    assert (await push(client, ipad, first, schema_version=99)).status_code == 426
+    await office_sign_in(client, await with_password(manager))
+    page = await client.get("/office/devices")
+    row = re.search(r'<tr class="device [a-z]+" data-device="[^"]+">(.*?)</tr>', page.text, re.S)
+    assert row, page.text
+    assert re.search(
+        r"push refused \d\d:\d\d UTC, upgrade required: schema version 99", row.group(1)
+    )
+    assert ">none<" not in row.group(1).replace("\n", "").replace(" ", "")
