@@ -1,11 +1,13 @@
 """The back office's Payments page: payments still waiting past their deadline, the last
-reconciliation's findings, amounts written from integer pence (in process)."""
+reconciliation's findings, amounts written from integer pence (in process, then once in
+Chromium with a screenshot)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import httpx
@@ -17,7 +19,14 @@ from server.auth.tables import Role
 from server.db.engine import DB
 from server.payments import gateway
 from server.payments.reconcile import STUCK_AFTER, reconcile
-from tests.e2e.test_back_office import csrf_of, office_sign_in, with_password
+from tests.e2e.test_back_office import (  # noqa: F401 (fixtures)
+    Browser,
+    browser,
+    csrf_of,
+    office_server,
+    office_sign_in,
+    with_password,
+)
 from tests.factories import Tenant, make_order, make_tenant
 from tests.integration.payments.conftest import install
 
@@ -146,3 +155,28 @@ async def test_a_balanced_run_says_so_and_another_restaurants_run_is_not_seen(
     page = await client.get("/office/payments")
     assert re.search(r"Last reconcile: \d\d \w{3} \d{4} \d\d:\d\d UTC, balanced\.", page.text)
     assert "£" not in page.text  # nothing waits and nothing was found
+
+
+@pytest.mark.browser
+async def test_the_payments_page_in_a_browser(
+    manager: Tenant,
+    browser: Browser,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    payment_id = await stuck_card(manager, seq=1)
+    await paid_twice(manager, seq=2)
+    await reconcile(*window(), restaurant_id=manager.restaurant_id)
+    await browser.sign_in(await with_password(manager))
+    await browser.page.click("nav >> text=Payments")
+    card = browser.page.locator(f"#payment-{payment_id}")
+    assert "£25.05 by card" in await card.inner_text()
+    finding = browser.page.locator("tr.finding", has_text="overpaid order")
+    assert "Order T-0002" in await finding.inner_text()
+    stuck = browser.page.locator("tr.finding", has_text="stuck payment")
+    assert f"payment {payment_id}" in await stuck.inner_text()
+    await browser.screenshot(tmp_path / "payments.png")
+
+    await card.locator("input[name=note]").fill("Stripe was down; took cash instead")
+    await card.locator("button", has_text="Acknowledge").click()
+    await browser.page.wait_for_selector(f"#payment-{payment_id}", state="detached")
+    await browser.screenshot(tmp_path / "payments-acknowledged.png")
