@@ -68,6 +68,8 @@ async def test_a_payment_of_any_method_still_waiting_past_its_deadline_is_listed
         qr: "past_expiry",
     }
     assert await listed(client, other_tenant) == []
+    for payment_id in (card, qr):  # ended, so no later test's sweep finds them waiting
+        assert (await acknowledge(client, tenant, payment_id)).status_code == 200
 
 
 async def test_an_authorised_bank_payment_waits_for_not_executing_instead(
@@ -79,6 +81,11 @@ async def test_an_authorised_bank_payment_waits_for_not_executing_instead(
     assert (await payment_of(client, tenant, payment["id"]))["state"] == "authorizing"
     await past_deadline(payment["id"], STUCK_AFTER + timedelta(minutes=1))
     # Its bank has it: the QR's time no longer matters, only how long it has not executed.
+    assert await listed(client, tenant) == []
+    # It executes: paid, and ended, so no later test's sweep asks the bank about it.
+    await open_banking_sandbox.execute(reference, hold=True)
+    await deliver(client, open_banking_sandbox, reference, "payment_executed")
+    assert (await payment_of(client, tenant, payment["id"]))["state"] == "succeeded"
     assert await listed(client, tenant) == []
 
 
