@@ -3,13 +3,16 @@
 Every amount in Fynlo is an ``int`` of minor units (pence). Nothing here touches floats: a
 fraction of a penny only ever exists as an integer numerator over an integer denominator,
 and :func:`round_half_up` is the single place where it becomes whole pence again.
+:func:`format_money` is the one way an amount is written for a person to read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["allocate_largest_remainder", "round_half_up"]
+__all__ = ["allocate_largest_remainder", "format_money", "round_half_up"]
+
+_SYMBOLS = {"GBP": "£", "EUR": "€"}
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
@@ -58,3 +61,15 @@ def allocate_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
     for index in by_remainder[:leftover]:
         parts[index] += 1
     return parts
+
+
+def format_money(amount: int, currency: str) -> str:
+    """``1234, "GBP"`` → ``£12.34``; ``-5, "GBP"`` → ``-£0.05``; ``1234, "USD"`` →
+    ``12.34 USD``. Integer arithmetic only: minor units are hundredths, as in every currency
+    Fynlo takes."""
+    units, minor = divmod(abs(amount), 100)
+    sign = "-" if amount < 0 else ""
+    symbol = _SYMBOLS.get(currency.strip())
+    if symbol is None:
+        return f"{sign}{units:,}.{minor:02d} {currency.strip()}"
+    return f"{sign}{symbol}{units:,}.{minor:02d}"

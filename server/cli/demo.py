@@ -12,6 +12,7 @@ import msgspec
 
 from server.cli.db import connected, database_url
 from server.demo import CREDENTIALS, DemoCredentials, fresh_credentials, load_demo, new_order
+from server.money import format_money
 
 
 def register(commands: Any) -> None:
@@ -49,8 +50,8 @@ def _new_order(*, as_json: bool) -> int:
     if as_json:
         print(msgspec.json.encode(order).decode())
     else:
-        pounds = f"{order.amount // 100}.{order.amount % 100:02d}"
-        print(f"Order {order.number} ({order.id}): {pounds} {order.currency} to pay")
+        due = format_money(order.amount, order.currency)
+        print(f"Order {order.number} ({order.id}): {due} to pay")
     return 0
 
 

@@ -78,6 +78,7 @@ def _text(report: Report) -> str:
             for k, v in (
                 ("provider", finding.provider),
                 ("payment", finding.payment_id),
+                ("order", finding.order_id),
                 ("reference", finding.reference),
                 ("ours", finding.ours),
                 ("theirs", finding.theirs),

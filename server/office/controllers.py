@@ -26,7 +26,7 @@ from server.devices import services as devices
 from server.errors import NotAuthenticated, RateLimited, ValidationFailed
 from server.office import charts, filters, session, views
 from server.pagination import decode_id_cursor
-from server.payments import attention
+from server.payments import attention, reconcile_runs
 from server.payments.errors import NothingToAcknowledge
 from server.realtime.hub import Hub
 from server.settings import get_settings
@@ -53,6 +53,11 @@ def _page(request: Req, name: str, caller: Caller | None, **context: Any) -> Tem
 async def _field(request: Req, name: str) -> str:
     value = (await request.form()).get(name, "")
     return value.strip() if isinstance(value, str) else ""
+
+
+async def _back(request: Req, path: str) -> Redirect:
+    """303 to the list ``path`` as the form's page showed it (its filters and page)."""
+    return Redirect(filters.back(await _field(request, "back"), path), status_code=303)
 
 
 class OfficeController(Controller):
@@ -201,7 +206,7 @@ class OfficeController(Controller):
         if not reason:
             raise ValidationFailed("say why the change is dismissed", field="reason")
         await remedies.dismiss(caller=caller, quarantine_id=quarantine_id, reason=reason)
-        return Redirect(f"{session.PREFIX}/quarantine", status_code=303)
+        return await _back(request, f"{session.PREFIX}/quarantine")
 
     @post(
         "/quarantine/{quarantine_id:int}/retry", opt=allow(Permission.sync_manage), status_code=303
@@ -211,7 +216,7 @@ class OfficeController(Controller):
     ) -> Redirect:
         await session.require_csrf(request)
         await remedies.retry(caller=caller, quarantine_id=quarantine_id)
-        return Redirect(f"{session.PREFIX}/quarantine", status_code=303)
+        return await _back(request, f"{session.PREFIX}/quarantine")
 
     # --- conflicts --------------------------------------------------------------------------
 
@@ -254,7 +259,7 @@ class OfficeController(Controller):
     ) -> Redirect:
         await session.require_csrf(request)
         await remedies.acknowledge(caller=caller, conflict_id=conflict_id)
-        return Redirect(f"{session.PREFIX}/conflicts", status_code=303)
+        return await _back(request, f"{session.PREFIX}/conflicts")
 
     # --- activity ---------------------------------------------------------------------------
 
@@ -298,10 +303,15 @@ class OfficeController(Controller):
     # --- payments ---------------------------------------------------------------------------
 
     async def _payments(self, caller: Caller) -> dict[str, Any]:
-        items = await attention.attention(
-            restaurant_id=caller.restaurant_id, location_id=caller.location_id
-        )
-        return {"payments": items}
+        restaurant_id, location_id = caller.restaurant_id, caller.location_id
+        return {
+            "payments": await attention.attention(
+                restaurant_id=restaurant_id, location_id=location_id
+            ),
+            "reconcile": await reconcile_runs.latest(
+                restaurant_id=restaurant_id, location_id=location_id
+            ),
+        }
 
     @get("/payments", opt=allow(Permission.payments_manage))
     async def payments_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from uuid import UUID
 
 from server.errors import ValidationFailed
@@ -20,6 +20,8 @@ from server.pagination import page_size
 from server.sync.reports import ENTITY_TYPE_PATTERN, Filters
 
 FIELDS = ("device", "entity_type", "since", "until", "state")
+KEPT = (*FIELDS, "cursor", "limit")
+"""What a list's address may carry back after an action on it."""
 
 
 class Chosen(NamedTuple):
@@ -81,6 +83,20 @@ def paging(query: Mapping[str, str], *, default_limit: int, filters: str = "") -
     limit = _limit(asked, default_limit)
     kept = urlencode({"limit": limit}) if asked else ""
     return Paging(query.get("cursor") or None, limit, filters, kept)
+
+
+def back(query: str, path: str) -> str:
+    """Where an action on a list sends the browser: ``path``, the list's own address fixed by
+    the route, with the filters and page its form carried (``Paging.here`` in a ``back``
+    field). Only the list's own parameters are kept, re-encoded, so whatever the field holds
+    the answer stays on that list (never an open redirect); values are checked when the list
+    loads, like any bookmarked address."""
+    kept = {
+        name: value
+        for name, value in parse_qsl(query[:2000], keep_blank_values=True)
+        if name in KEPT
+    }
+    return f"{path}?{urlencode(kept)}" if kept else path
 
 
 def _limit(value: str, default: int) -> int:

@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from server.auth.dependencies import PUBLIC
 from server.errors import ClientError, NotAuthenticated
+from server.money import format_money
 from server.office import session
 from server.office.controllers import OfficeController
 
@@ -38,6 +39,11 @@ def refusal(request: Request[Any, Any, Any], refused: ClientError) -> Response[A
         context={"problem": refused, "caller": None, "csrf": ""},
         status_code=refused.status,
     )
+
+
+def _with_filters(engine: JinjaTemplateEngine) -> None:
+    """``{{ amount | money(currency) }}``: pence as a person reads them, never through a float."""
+    engine.engine.filters["money"] = format_money
 
 
 def office_router() -> Router:
@@ -65,6 +71,6 @@ class OfficePlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.append(office_router())
         app_config.template_config = TemplateConfig(
-            directory=HERE / "templates", engine=JinjaTemplateEngine
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_with_filters
         )
         return app_config

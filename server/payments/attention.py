@@ -5,11 +5,12 @@ the limits, or never forwarded (``offline_cards``); money taken after we had end
 payment (a late success, ``ledger.move_payment``); an order paid twice (the bank's money
 arrived while the till took another method: the payment that paid last is listed); bank
 money whose settlement stalled or was reversed (``ledger.record_settlement``); a bank
-payment the payer's bank authorised but does not send. Each is announced in real time
-(``payment.attention``) when it arises and listed by :func:`attention` until a manager acts:
-a refund (the usual remedy for money taken twice), a capture (a held card), or an
-acknowledgement, which keeps the money or accepts the loss, and for a bank payment that does
-not execute stops waiting for it, freeing its amount on the order.
+payment the payer's bank authorised but does not send; any payment still waiting well past
+its deadline, which the poller could not end (its provider unreachable). Each but the last
+is announced in real time (``payment.attention``) when it arises, and all are listed by
+:func:`attention` until a manager acts: a refund (the usual remedy for money taken twice), a
+capture (a held card), or an acknowledgement, which keeps the money or accepts the loss, and
+for a payment still waiting stops waiting for it, freeing its amount on the order.
 """
 
 from __future__ import annotations
@@ -25,15 +26,18 @@ from server.payments import ledger
 from server.payments import schemas as s
 from server.payments.fees import Method
 from server.payments.offline_cards import FORWARD_WITHIN
+from server.payments.reconcile import STUCK_AFTER
 from server.payments.services import visible
-from server.payments.states import PaymentState
+from server.payments.states import ENDINGS, PaymentState
 
 NOT_EXECUTING = timedelta(minutes=20)
 """A bank payment still not executed this long after the payer went to their bank needs a
 manager: TrueLayer fails one nobody authorised after 15 minutes, and Faster Payments execute
 within seconds of approval, so by then it is authorised and stuck."""
 STOPPED_WAITING = "stopped_waiting"
-"""``failure_reason`` of a bank payment a manager stopped waiting for."""
+"""``failure_reason`` of a payment a manager stopped waiting for."""
+_WAITING = ("not_executing", "past_expiry")
+"""The reasons an acknowledgement also ends the payment."""
 
 _REMEDIES: dict[str, list[s.Remedy]] = {
     "declined": ["acknowledge"],
@@ -43,6 +47,7 @@ _REMEDIES: dict[str, list[s.Remedy]] = {
     "settlement_stalled": ["acknowledge"],
     "settlement_reversed": ["acknowledge"],
     "not_executing": ["acknowledge"],
+    "past_expiry": ["acknowledge"],
     "paid_twice": ["refund", "acknowledge"],
 }
 
@@ -59,10 +64,13 @@ _WHY = """CASE
       AND p.state = 'authorizing' AND p.offline_stored_at < $3 THEN 'not_forwarded'
     WHEN p.method = 'open_banking' AND p.state = 'authorizing' AND p.authorizing_at < $4
       THEN 'not_executing'
+    WHEN p.offline_stored_at IS NULL AND p.state IN ('created', 'awaiting_customer', 'authorizing')
+      AND NOT (p.method = 'open_banking' AND p.state = 'authorizing')
+      AND coalesce(p.expires_at, p.created_at) < $5 THEN 'past_expiry'
   END"""
 _SINCE = """coalesce(p.late_success_at,
     CASE WHEN p.settlement IN ('stalled', 'reversed') THEN p.updated_at END,
-    p.offline_stored_at, p.succeeded_at, p.authorizing_at, p.updated_at)"""
+    p.offline_stored_at, p.succeeded_at, p.authorizing_at, p.expires_at, p.updated_at)"""
 
 
 async def attention(*, restaurant_id: UUID, location_id: UUID | None) -> list[s.PaymentAttention]:
@@ -87,6 +95,7 @@ async def attention(*, restaurant_id: UUID, location_id: UUID | None) -> list[s.
             location_id,
             now - FORWARD_WITHIN,
             now - NOT_EXECUTING,
+            now - STUCK_AFTER,
         )
     return [_item(row) for row in rows]
 
@@ -99,8 +108,9 @@ async def acknowledge(
     payment_id: UUID,
 ) -> s.PaymentAttention | None:
     """A manager has decided: the payment leaves the list. A bank payment that does not
-    execute is also ended here (canceled, ``stopped_waiting``), so its amount no longer
-    blocks the order; if its money arrives after all, that is a late success, listed again.
+    execute, or any payment still waiting past its deadline, is also ended here (canceled,
+    ``stopped_waiting``), so its amount no longer blocks the order; if its money arrives
+    after all, that is a late success, listed again.
     Answers the item as it was, None if there was nothing to acknowledge."""
     listed = {
         item.payment_id: item
@@ -112,7 +122,7 @@ async def acknowledge(
         item = listed.get(payment_id)
         if row is None or item is None or row["acknowledged_at"] is not None:
             return None
-        if item.why == "not_executing" and row["state"] == PaymentState.authorizing:
+        if item.why in _WAITING and PaymentState(row["state"]) not in ENDINGS:
             await ledger.move_payment(
                 conn, row, PaymentState.canceled, source="manager", failure_reason=STOPPED_WAITING
             )

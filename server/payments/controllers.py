@@ -30,6 +30,7 @@ from server.payments import (
     offline_cards,
     qr,
     quotes,
+    reconcile_runs,
     refund_limits,
     refunds,
     reports,
@@ -442,6 +443,24 @@ class PaymentController(Controller):
         return await attention.attention(
             restaurant_id=caller.restaurant_id, location_id=caller.location_id
         )
+
+    @get(
+        "/reconcile/latest",
+        summary="The latest reconciliation with the providers' books and what it found",
+        description=(
+            "The newest `fynlo reconcile` run over this restaurant (or over every restaurant)"
+            " with its findings that are this restaurant's; 404 `payment.no_reconcile_run`"
+            " before the first. A manager signed in on an iPad sees their location's only."
+        ),
+        opt=allow(Permission.payments_manage) | {"errors": (e.NoReconcileRun,)},
+    )
+    async def reconcile_latest(self, caller: NamedDependency[Caller]) -> s.ReconcileRun:
+        run = await reconcile_runs.latest(
+            restaurant_id=caller.restaurant_id, location_id=caller.location_id
+        )
+        if run is None:
+            raise e.NoReconcileRun("no reconciliation has run for this restaurant yet")
+        return run
 
     @post(
         "/{payment_id:uuid}/acknowledge",

@@ -42,6 +42,13 @@ class NothingToAcknowledge(Conflict):
     title = "This payment needs no decision"
 
 
+class NoReconcileRun(NotFound):
+    """No ``fynlo reconcile`` has run over the restaurant yet (another's runs are not seen)."""
+
+    code = "payment.no_reconcile_run"
+    title = "No reconciliation has run for this restaurant yet"
+
+
 class NotConfirmable(Conflict):
     """A new confirm of a payment that is not a card's, or that has already ended
     (succeeded, failed, canceled or expired)."""

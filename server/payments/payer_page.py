@@ -19,22 +19,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from server.auth.dependencies import PUBLIC
+from server.money import format_money
 from server.payments import payer
 from server.payments.providers.base import ProviderUnavailable
 from server.payments.states import PaymentState
 
-_SYMBOLS = {"GBP": "£", "EUR": "€"}
 _DECLINED = {
     "expired": "This payment request has expired. Ask at the till for a new one.",
     "canceled": "The restaurant cancelled this payment request.",
 }
-
-
-def money(amount: int, currency: str) -> str:
-    """``1234, "GBP"`` → ``£12.34``, with integer arithmetic only."""
-    units, minor = divmod(amount, 100)
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{units:,}.{minor:02d}" if symbol else f"{units:,}.{minor:02d} {currency}"
 
 
 class PayerPages(Controller):
@@ -152,7 +145,7 @@ def _result(at: payer.Stand) -> Response[str]:
 
 def _summary(at: payer.Stand) -> str:
     return (
-        f'<p class="amount">{escape(money(at.amount, at.currency))}</p>'
+        f'<p class="amount">{escape(format_money(at.amount, at.currency))}</p>'
         f"<p>to <strong>{escape(at.restaurant)}</strong>, order {escape(at.order_number)}</p>"
     )
 

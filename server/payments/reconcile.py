@@ -8,21 +8,19 @@ more than their total (two iPads took cash offline), payments stuck past expiry,
 stuck pending, and cards taken offline in the window that are owed (declined after the
 customer left, and not paid since), held for a manager, or not at Stripe a day later.
 Nothing is deleted or changed except filling in a missing provider fee: findings are
-evidence for a person to act on.
+evidence for a person to act on, kept with the run for the back office
+(``reconcile_runs``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from server.db.engine import connection, transaction
-from server.payments import gateway, ledger, offline_cards
+from server.payments import gateway, ledger, offline_cards, reconcile_runs
 from server.payments.providers.base import LedgerEntry, LedgerSource
 
 # Provider books and ours stamp the same movement a little apart; entries this close
@@ -41,6 +39,7 @@ class Finding:
     reference: str | None = None
     ours: int | None = None
     theirs: int | None = None
+    order_id: UUID | None = None
 
 
 @dataclass
@@ -81,27 +80,8 @@ async def reconcile(
         if hasattr(provider, "ledger"):
             await _reconcile_provider(name, provider, report, restaurant_id)  # type: ignore[arg-type]
     await _check_our_books(report, restaurant_id)
-    await _record_run(report, restaurant_id)
+    await reconcile_runs.record(report, restaurant_id)
     return report
-
-
-async def _record_run(report: Report, restaurant_id: UUID | None) -> None:
-    """Keep the run's findings counted by kind, for ``/metrics`` (``domain_metrics``)."""
-    counts = Counter(finding.kind for finding in report.findings)
-    counts["net_mismatch"] = sum(
-        report.ours_net.get(name, 0) != report.theirs_net.get(name, 0)
-        for name in set(report.ours_net) | set(report.theirs_net)
-    )
-    async with transaction() as conn:
-        await conn.execute(
-            "INSERT INTO reconcile_runs (since, until, restaurant_id, balanced, findings)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            report.since,
-            report.until,
-            restaurant_id,
-            report.balanced,
-            msgspec.json.encode(dict(counts)).decode(),
-        )
 
 
 async def _reconcile_provider(
@@ -344,7 +324,7 @@ def _disagreement(row: Any) -> Finding:
         kind, detail = "underpaid_order", f"order {order} reads paid with less than its total"
     else:
         kind, detail = "unsettled_order", f"order {order} is paid in full but still open"
-    return Finding(kind=kind, detail=detail, ours=paid, theirs=due)
+    return Finding(kind=kind, detail=detail, ours=paid, theirs=due, order_id=order)
 
 
 def _offline_finding(row: Any) -> Finding | None:

@@ -256,6 +256,7 @@ AttentionWhy = Literal[
     "settlement_stalled",
     "settlement_reversed",
     "not_executing",
+    "past_expiry",
     "paid_twice",
 ]
 Remedy = Literal["refund", "capture", "acknowledge"]
@@ -282,9 +283,11 @@ class PaymentAttention(Wire, kw_only=True):
     another). Pay by bank: ``settlement_stalled`` (the money may never reach the account),
     ``settlement_reversed`` (it went back to the payer; the order is open again),
     ``not_executing`` (not sent 20 minutes after the payer went to their bank, so authorised
-    and stuck; its amount still blocks the order). ``paid_twice``: the order's payments
-    exceed its total (the bank's money arrived while the till took another method); the
-    payment that paid last is listed."""
+    and stuck; its amount still blocks the order). ``past_expiry``: any method, still
+    waiting five minutes past its deadline (a QR's time, a card's 15 minutes) because the
+    poller could not end it; its amount still blocks the order. ``paid_twice``: the order's
+    payments exceed its total (the bank's money arrived while the till took another
+    method); the payment that paid last is listed."""
     failure_reason: str | None
     since: datetime
     """When the problem arose (as near as the server knows)."""
@@ -294,7 +297,42 @@ class PaymentAttention(Wire, kw_only=True):
     remedies: list[Remedy]
     """``refund``: ``POST /payments/{id}/refunds``; ``capture``: ``POST /payments/{id}/capture``;
     ``acknowledge``: ``POST /payments/{id}/acknowledge`` (keep the money, or accept the loss,
-    or stop waiting for a bank payment that does not execute)."""
+    or stop waiting for a payment that does not execute or is past its deadline)."""
+
+
+class ReconcileFinding(Wire, kw_only=True):
+    """Something a ``fynlo reconcile`` run found wrong (``kind`` as in docs/payments.md,
+    "Reconciliation")."""
+
+    kind: str
+    detail: str
+    """What is wrong, for a person."""
+    provider: str | None
+    payment_id: UUID | None
+    order_id: UUID | None
+    order_number: str | None
+    reference: str | None
+    """The provider's id of the payment or refund, if it has one."""
+    ours: int | None
+    """The amount in our books (minor units), if the finding has one."""
+    theirs: int | None
+    """The amount in the provider's books, or what the order was due."""
+
+
+class ReconcileRun(Wire, kw_only=True):
+    """The latest ``fynlo reconcile`` run over the restaurant and what it found there."""
+
+    at: datetime
+    """When it ran."""
+    since: datetime
+    until: datetime
+    """The window it checked: from ``since``, up to but not including ``until``."""
+    currency: str
+    """The restaurant's currency, that of every amount."""
+    balanced: bool
+    """Nothing found for the restaurant (or the caller's location)."""
+    findings: list[ReconcileFinding]
+    """In the order the run found them, at most 500."""
 
 
 class Acknowledgement(Input, kw_only=True):

@@ -82,8 +82,6 @@ class SyncController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[PushRequest]
     ) -> PushResponse:
         try:
-            if "\x00" in data.app_version:
-                raise ValidationFailed("text must not contain NUL (\\u0000)", field="app_version")
             return await engine.push(device=_device(request), request=data)
         except ClientError:
             domain_metrics.record_push(accepted=False, outcomes=(), rules=())

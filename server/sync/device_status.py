@@ -2,7 +2,9 @@
 
 One statement per page reads every device of the restaurant with its sync progress, what it
 last said about its outbox, how far its pull is behind the feed, and its quarantine and
-conflict counts (per-device subqueries on per-device indexes). The colour
+conflict counts (per-device subqueries on per-device indexes), and its last error: the newest
+open quarantined change, or the latest push refused as a whole, which the engine notes on
+the device's ``sync_devices`` row after the batch rolls back. The colour
 (``device_health``) depends on the time now, so the list is sorted and cut into pages here,
 after reading the restaurant's devices (tens of iPads, not thousands). A device that changes
 colour between two pages may show on both or neither; the first page is always current.
@@ -28,6 +30,7 @@ import binascii
 import contextlib
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -46,9 +49,15 @@ figure then means "at least". The colour goes by the age of the oldest change, n
 
 
 class LastError(Wire, kw_only=True):
-    """The device's newest open quarantined change: why the server could not apply it."""
+    """The newer of the device's newest open quarantined change and its latest push refused
+    as a whole (if no push went through since): why the server did not take its changes."""
 
+    source: Literal["quarantine", "push"]
+    """``quarantine``: one change refused and kept (dismiss or retry it); ``push``: its whole
+    push refused, nothing kept (the iPad sends it again once the cause is fixed)."""
     reason: str
+    """The quarantine's reason code, or the push's problem code (``sequence_gap``,
+    ``upgrade_required``, ``device_mismatch``, ``validation_failed``)."""
     detail: str
     at: datetime
 
@@ -93,7 +102,8 @@ class DeviceStatus(Wire, kw_only=True):
     """Its changes the server merged with a concurrent one (the conflict log), not yet
     acknowledged by a manager."""
     last_error: LastError | None
-    """The newest of its quarantined changes still open; ``None`` if none is."""
+    """The newest of its quarantined changes still open, or its latest refused push if that
+    is newer and no push went through since; ``None`` if neither."""
 
 
 class _Position(msgspec.Struct, array_like=True, frozen=True, order=True):
@@ -109,7 +119,8 @@ _SELECT = f"""
 SELECT now() AS now, d.id, d.name, d.location_id, l.name AS location_name, d.enrolled_at,
        d.last_seen_at, d.revoked_at, s.app_version, s.schema_version, s.last_push_at,
        s.last_pull_at, coalesce(s.last_seq, 0) AS last_seq, s.outbox_backlog,
-       s.oldest_unsent_at, behind.changes AS behind_changes,
+       s.oldest_unsent_at, behind.changes AS behind_changes, s.refused_code,
+       s.refused_detail, s.refused_at,
        first_unpulled.updated_at AS first_unpulled_at,
        (SELECT count(*) FROM sync_quarantine q
         WHERE q.device_id = d.id AND q.state = 'open') AS quarantined,
@@ -174,9 +185,7 @@ def _status(row: asyncpg.Record, online: Collection[UUID]) -> DeviceStatus:
             quarantined=row["quarantined"],
         )
     )
-    last_error = None
-    if row["reason"] is not None:
-        last_error = LastError(reason=row["reason"], detail=row["detail"], at=row["error_at"])
+    last_error = _last_error(row)
     return DeviceStatus(
         device_id=row["id"],
         name=row["name"],
@@ -204,6 +213,30 @@ def _status(row: asyncpg.Record, online: Collection[UUID]) -> DeviceStatus:
         conflicts=row["conflicts"],
         last_error=last_error,
     )
+
+
+def _last_error(row: asyncpg.Record) -> LastError | None:
+    """The newer of the open quarantined change and the refused push; a refusal a push that
+    applied something has followed since is over."""
+    candidates = []
+    if row["reason"] is not None:
+        candidates.append(
+            LastError(
+                source="quarantine", reason=row["reason"], detail=row["detail"], at=row["error_at"]
+            )
+        )
+    refused_at: datetime | None = row["refused_at"]
+    last_push: datetime | None = row["last_push_at"]
+    if refused_at is not None and (last_push is None or refused_at > last_push):
+        candidates.append(
+            LastError(
+                source="push",
+                reason=row["refused_code"],
+                detail=row["refused_detail"],
+                at=refused_at,
+            )
+        )
+    return max(candidates, key=lambda error: error.at, default=None)
 
 
 def _position(status: DeviceStatus) -> _Position:

@@ -26,6 +26,7 @@ import msgspec
 
 from server import domain_metrics, events
 from server.db.engine import DB
+from server.errors import ClientError, ValidationFailed
 from server.sync import authority, feed, registry, store
 from server.sync.clock import bound_drift, fold, format_hlc, increment, merge, parse_hlc
 from server.sync.errors import DeviceMismatch, SequenceGap, UpgradeRequired
@@ -69,7 +70,41 @@ def check_versions(schema_version: int, app_version: str) -> None:
 
 
 async def push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
-    """Apply ``request`` for ``device`` exactly once and answer with every change's result."""
+    """Apply ``request`` for ``device`` exactly once and answer with every change's result.
+
+    A push refused as a whole (a gap, an unsupported version) changes nothing, but the refusal
+    is kept as the device's latest (``_record_refusal``) for the back office."""
+    try:
+        return await _push(device=device, request=request)
+    except ClientError as refused:
+        await _record_refusal(device, refused)
+        raise
+
+
+async def _record_refusal(device: DeviceContext, refused: ClientError) -> None:
+    """Keep ``refused`` as the device's latest refused push, in a statement of its own after
+    the batch's transaction rolled back. Best effort: the refusal is the answer that matters,
+    so a database that cannot take the note leaves it unrecorded, logged."""
+    assert DB.pool is not None
+    try:
+        await DB.pool.execute(
+            "INSERT INTO sync_devices (device_id, restaurant_id, location_id, refused_code,"
+            " refused_detail, refused_at) VALUES ($1, $2, $3, $4, $5, now())"
+            " ON CONFLICT (device_id) DO UPDATE SET refused_code = excluded.refused_code,"
+            " refused_detail = excluded.refused_detail, refused_at = excluded.refused_at",
+            device.device_id,
+            device.restaurant_id,
+            device.location_id,
+            refused.code,
+            refused.detail[:500],
+        )
+    except (asyncpg.PostgresError, OSError):
+        log.warning("could not record a refused push", extra={"code": refused.code})
+
+
+async def _push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
+    if "\x00" in request.app_version:
+        raise ValidationFailed("text must not contain NUL (\\u0000)", field="app_version")
     if request.device_id != device.device_id:
         raise DeviceMismatch("device_id is not the device this token was issued to")
     check_versions(request.schema_version, request.app_version)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from server.money import allocate_largest_remainder, round_half_up
+from server.money import allocate_largest_remainder, format_money, round_half_up
 
 # No example database: failures replay from the printed blob instead of files in the repo.
 PROPERTY = settings(max_examples=1000, derandomize=False, print_blob=True, database=None)
@@ -136,3 +136,29 @@ def test_a_part_never_exceeds_its_weight_when_the_total_fits(
     total = total % (sum(weights) + 1)
     parts = allocate_largest_remainder(total, weights)
     assert all(0 <= part <= weight for part, weight in zip(parts, weights, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (1234, "GBP", "£12.34"),
+        (5, "GBP", "£0.05"),
+        (0, "EUR", "€0.00"),
+        (123456789, "GBP", "£1,234,567.89"),
+        (-5, "GBP", "-£0.05"),
+        (-1234, "GBP", "-£12.34"),
+        (1234, "USD", "12.34 USD"),
+        (1234, "GBP ", "£12.34"),  # char(3) columns come back padded
+    ],
+)
+def test_format_money_examples(amount: int, currency: str, expected: str) -> None:
+    assert format_money(amount, currency) == expected
+
+
+@PROPERTY
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_format_money_reads_back_as_the_same_pence(amount: int) -> None:
+    written = format_money(amount, "XYZ").removesuffix(" XYZ").replace(",", "")
+    whole, _, minor = written.lstrip("-").partition(".")
+    assert len(minor) == 2
+    assert (-1 if written.startswith("-") else 1) * (int(whole) * 100 + int(minor)) == amount

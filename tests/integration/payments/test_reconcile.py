@@ -20,6 +20,7 @@ from tests.factories import Tenant, make_order
 from tests.fakes.open_banking import OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
 from tests.integration.payments.api import cash, pay, payer_starts, refund
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.usefixtures("with_bank")
 PIZZA = [("Pizza", 2500, 1, 2000)]
@@ -203,3 +204,86 @@ async def test_the_command_exits_1_and_says_why(
     report = json.loads(result.stdout)
     assert report["balanced"] is False
     assert [(f["kind"], f["theirs"]) for f in report["findings"]] == [("unknown_at_fynlo", 1234)]
+
+
+async def overpaid_order(client: httpx.AsyncClient, tenant: Tenant, seq: int) -> UUID:
+    """An order paid 300 in cash twice (two iPads, offline): ``overpaid_order`` by 300."""
+    order_id = await make_order(tenant, seq=seq)
+    await cash(client, tenant.headers, order_id, 300)
+    assert DB.pool is not None
+    await DB.pool.execute(
+        "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider,"
+        " state, currency, amount, tendered, fee_schedule, estimated_provider_fee,"
+        " platform_fee, provider_reference, source, succeeded_at) SELECT $1, restaurant_id,"
+        " location_id, id, 'cash', 'cash', 'succeeded', currency, 300, 300, 'x', 0, 0,"
+        " $3, 'sync', now() FROM orders WHERE id = $2",
+        uuid4(),
+        order_id,
+        f"cash-twin-{order_id}",
+    )
+    return order_id
+
+
+async def latest(client: httpx.AsyncClient, tenant: Tenant) -> httpx.Response:
+    return await client.get("/api/v1/payments/reconcile/latest", headers=tenant.headers)
+
+
+async def test_the_latest_run_and_its_findings_are_kept_for_the_restaurants_managers(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, stripe_fake: StripeFake
+) -> None:
+    assert_problem(await latest(client, tenant), 404, "payment.no_reconcile_run")
+    order_id = await overpaid_order(client, tenant, seq=1)
+    stranger = await stripe_fake.provider().create(
+        NewPayment(payment_id=uuid4(), amount=999, currency="GBP", reference="not ours")
+    )
+    await stripe_fake.provider().confirm(stranger.reference, "pm_card_visa")
+    await stripe_fake.release_balance_transactions()
+    since, until = window()
+    await reconcile(since, until, restaurant_id=tenant.restaurant_id)
+
+    answer = await latest(client, tenant)
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
+    assert (run["balanced"], run["currency"]) == (False, "GBP")
+    assert datetime.fromisoformat(run["since"]) == since
+    assert datetime.fromisoformat(run["until"]) == until
+    assert datetime.now(UTC) - datetime.fromisoformat(run["at"]) < timedelta(minutes=1)
+    found = {f["kind"]: f for f in run["findings"]}
+    assert set(found) == {"overpaid_order", "unknown_at_fynlo", "net_mismatch"}, found
+    overpaid = found["overpaid_order"]
+    assert (overpaid["order_id"], overpaid["order_number"]) == (str(order_id), "T-0001")
+    assert (overpaid["ours"], overpaid["theirs"], overpaid["payment_id"]) == (600, 300, None)
+    unknown = found["unknown_at_fynlo"]
+    assert (unknown["provider"], unknown["reference"], unknown["theirs"]) == (
+        "stripe",
+        stranger.reference,
+        999,
+    )
+    net = found["net_mismatch"]
+    assert (net["provider"], net["theirs"] - net["ours"]) == ("stripe", 999)
+    # Another restaurant's run answers as if there were none.
+    assert_problem(await latest(client, other_tenant), 404, "payment.no_reconcile_run")
+
+    await reconcile(since, until, restaurant_id=other_tenant.restaurant_id)
+    theirs = (await latest(client, other_tenant)).json()
+    # The stranger's money is nobody's we know, so their run lists it too; our order is not.
+    assert [f["kind"] for f in theirs["findings"]] == ["unknown_at_fynlo", "net_mismatch"]
+    assert (await latest(client, tenant)).json()["findings"] == run["findings"]  # still ours
+
+
+async def test_a_run_over_every_restaurant_shows_each_only_its_own_findings(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, cash_only: object
+) -> None:
+    mine = await overpaid_order(client, tenant, seq=1)
+    report = await reconcile(*window())  # the nightly run: every restaurant at once
+    assert DB.pool is not None
+    try:
+        assert any(f.order_id == mine for f in report.findings)
+        run = (await latest(client, tenant)).json()
+        assert [(f["kind"], f["order_id"]) for f in run["findings"]] == [
+            ("overpaid_order", str(mine))
+        ]
+        clean = (await latest(client, other_tenant)).json()
+        assert (clean["at"], clean["balanced"], clean["findings"]) == (run["at"], True, [])
+    finally:  # later tests' restaurants must not see it as their latest run
+        await DB.pool.execute("DELETE FROM reconcile_runs WHERE restaurant_id IS NULL")

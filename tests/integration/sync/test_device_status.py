@@ -295,7 +295,8 @@ async def test_quarantined_changes_and_conflicts_are_counted_and_the_last_error_
     assert (by_name["Till"]["quarantined"], by_name["Till"]["conflicts"]) == (1, 0)
     assert (by_name["Bar"]["quarantined"], by_name["Bar"]["conflicts"]) == (0, 1)
     error = by_name["Till"]["last_error"]
-    assert error["reason"] == "database_refused" and "table_id" in error["detail"]
+    assert (error["source"], error["reason"]) == ("quarantine", "database_refused")
+    assert "table_id" in error["detail"]
     assert recent(error["at"])
     assert by_name["Bar"]["last_error"] is None
     assert by_name["Till"]["status"] == "red" and by_name["Till"]["reasons"][0] == "quarantined"
@@ -316,6 +317,58 @@ async def test_quarantined_changes_and_conflicts_are_counted_and_the_last_error_
     assert (by_name["Till"]["quarantined"], by_name["Till"]["last_error"]) == (0, None)
     assert "quarantined" not in by_name["Till"]["reasons"]
     assert by_name["Bar"]["conflicts"] == 0
+
+
+async def test_a_push_refused_whole_is_the_last_error_until_a_push_goes_through(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)
+    prefix = await prefix_of(ipad)
+
+    # Its very first push is refused: nothing is kept, not even a row, but the refusal is.
+    first = [change(ipad, 1, "order", uuid4(), order_fields(prefix, 1))]
+    too_old = await push(client, ipad, first, schema_version=99)
+    assert too_old.status_code == 426, too_old.text
+    status = await status_of(client, tenant, ipad)
+    error = status["last_error"]
+    assert (error["source"], error["reason"]) == ("push", "upgrade_required")
+    assert "schema version 99" in error["detail"] and recent(error["at"])
+    assert (status["last_push_at"], status["last_applied_seq"]) == (None, 0)
+
+    # A gap rolls its batch back; the refusal survives the rollback and is the latest.
+    gap = await push(client, ipad, [change(ipad, 3, "order", uuid4(), order_fields(prefix, 3))])
+    assert gap.status_code == 409, gap.text
+    error = (await status_of(client, tenant, ipad))["last_error"]
+    assert (error["source"], error["reason"]) == ("push", "sequence_gap")
+    assert error["detail"] == "expected change 1 next, got 3"
+
+    # A push that goes through ends the refusal; its own refused change is the error now.
+    refused = order_fields(prefix, 1, table_id=str(uuid4()))  # no such table
+    kept = await push(client, ipad, [change(ipad, 1, "order", uuid4(), refused)])
+    assert kept.json()["results"][0]["outcome"] == "rejected"
+    error = (await status_of(client, tenant, ipad))["last_error"]
+    assert (error["source"], error["reason"]) == ("quarantine", "database_refused")
+
+    # A refused push newer than the open quarantined change shows instead, until the next
+    # push goes through; the quarantined change, still open, is then the error again.
+    mismatch = await push(client, ipad, first, device_id=str(uuid4()))
+    assert mismatch.status_code == 403, mismatch.text
+    error = (await status_of(client, tenant, ipad))["last_error"]
+    assert (error["source"], error["reason"]) == ("push", "device_mismatch")
+    await open_an_order(client, ipad, 2)
+    status = await status_of(client, tenant, ipad)
+    assert (status["last_error"]["source"], status["quarantined"]) == ("quarantine", 1)
+
+
+async def test_another_restaurants_refused_pushes_are_never_seen(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    theirs = await make_ipad(app, other_tenant, signed_in=Role.manager, name="Theirs")
+    first = [change(theirs, 1, "order", uuid4(), order_fields(await prefix_of(theirs), 1))]
+    assert (await push(client, theirs, first, schema_version=99)).status_code == 426
+    assert all(d["name"] != "Theirs" for d in await listed(client, tenant))
+    [mine] = await listed(client, other_tenant)
+    assert mine["last_error"]["reason"] == "upgrade_required"
 
 
 # last_seen_at ------------------------------------------------------------------------------
