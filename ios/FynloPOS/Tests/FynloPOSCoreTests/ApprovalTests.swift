@@ -141,3 +141,50 @@ struct PermissionTableTests {
         #expect(PermissionTable.decide("catalog.availability", for: nil) == .deny)
     }
 }
+
+@MainActor
+@Suite("asking for an approval")
+struct ApprovalRequestTests {
+    let alex = FakeStaffAuth.alex
+    let maya = FakeStaffAuth.maya
+
+    @Test func heldOrRefusedAtOnceWithoutASheet() async {
+        let till = Till()
+        #expect(await till.approvals.request(PermissionTable.ordersVoid, reason: "Void B-0001") == .refused, "a bare iPad")
+        await till.session.signIn(employeeID: maya.id, pin: maya.pin)
+        #expect(await till.approvals.request(PermissionTable.ordersVoid, reason: "Void B-0001") == .held)
+        #expect(till.approvals.pending == nil)
+    }
+
+    @Test func theSheetStaysOpenThroughAWrongPinAndClosesWithTheApproval() async throws {
+        let till = Till()
+        await till.offlineWithChecks()
+        await till.session.signIn(employeeID: alex.id, pin: alex.pin)
+        let asked = Task { await till.approvals.request(PermissionTable.ordersVoid, reason: "Void B-0001, £25.00") }
+        while till.approvals.pending == nil { await Task.yield() }
+        #expect(till.approvals.pending?.reason == "Void B-0001, £25.00")
+
+        #expect(await till.approvals.answer(approverID: maya.id, pin: "000000") == .wrongPin(triesLeft: 4))
+        #expect(till.approvals.pending != nil)
+        guard case .approved = await till.approvals.answer(approverID: maya.id, pin: maya.pin) else {
+            Issue.record("not approved")
+            return
+        }
+        guard case .approved(let approval) = await asked.value else { Issue.record("not answered"); return }
+        #expect(approval.signer?.approverID == maya.id && approval.permission == "orders.void")
+        #expect(till.approvals.pending == nil)
+    }
+
+    @Test func cancellingRefusesAndANewRequestReplacesAnOpenOne() async {
+        let till = Till()
+        await till.session.signIn(employeeID: alex.id, pin: alex.pin)
+        let first = Task { await till.approvals.request(PermissionTable.ordersVoid, reason: "first") }
+        while till.approvals.pending == nil { await Task.yield() }
+        let second = Task { await till.approvals.request(PermissionTable.ordersPriceOverride, reason: "second") }
+        #expect(await first.value == .refused)
+        while till.approvals.pending?.reason != "second" { await Task.yield() }
+        till.approvals.cancel()
+        #expect(await second.value == .refused)
+        #expect(till.approvals.pending == nil)
+    }
+}

@@ -24,10 +24,24 @@ public struct ManagerApproval: Sendable, Hashable {
     }
 }
 
+/// One approval being asked for: what the approval sheet shows.
+public struct ApprovalRequest: Sendable, Hashable, Identifiable {
+    public let id: Int
+    public let permission: String
+    /// What the manager is shown ("Void 2 × Burger, £25.00").
+    public let reason: String
+    public let forServerRequest: Bool
+}
+
 /// Manager approval by PIN for what a cashier or server may only do with one (voids,
-/// discounts over the threshold, price overrides, refunds), offline too. Ask ``needs(_:)``
-/// first; approve; record the change with ``SignedRecords/record(_:approvedBy:)`` (or send a
-/// REST request with the ``ManagerApproval/server`` token).
+/// discounts over the threshold, price overrides, refunds), offline too.
+///
+/// A flow (order entry, a refund) calls ``request(_:reason:forServerRequest:)`` and awaits the
+/// answer: at once if whoever is signed in holds the permission (or may not have it at all),
+/// else once a manager typed their PIN on the sheet that ``pending`` opens
+/// (``answer(approverID:pin:)``) or it was cancelled. It then records the change with
+/// ``SignedRecords/record(_:approvedBy:)``, or sends the REST request with the
+/// ``ManagerApproval/server`` token.
 @MainActor @Observable
 public final class Approvals {
     public enum Outcome: Sendable, Hashable {
@@ -46,7 +60,20 @@ public final class Approvals {
         case failed(String)
     }
 
+    /// What ``request(_:reason:forServerRequest:)`` answers.
+    public enum Answer: Sendable, Hashable {
+        /// The signed-in employee holds the permission: record the change as it is.
+        case held
+        case approved(ManagerApproval)
+        /// Cancelled, or nobody here may do it at all: the change is not made.
+        case refused
+    }
+
     public private(set) var lastOutcome: Outcome?
+    /// The approval the sheet is asking for, if any.
+    public private(set) var pending: ApprovalRequest?
+    private var waiting: CheckedContinuation<Answer, Never>?
+    private var requests = 0
     private let session: StaffSession
 
     public init(session: StaffSession) {
@@ -61,6 +88,41 @@ public final class Approvals {
     /// The managers who can approve here offline (the approval sheet's names).
     public var approvers: [OfflineCredential] {
         session.staff.filter { $0.role.approves && $0.employeeID != session.current?.id }
+    }
+
+    /// Asks for `permission` for the signed-in employee; suspends while the sheet is open. A
+    /// new request cancels one still open.
+    public func request(_ permission: String, reason: String, forServerRequest: Bool = false) async -> Answer {
+        switch needs(permission) {
+        case .allow: return .held
+        case .deny: return .refused
+        case .approval: break
+        }
+        cancel()
+        requests += 1
+        pending = ApprovalRequest(id: requests, permission: permission, reason: reason, forServerRequest: forServerRequest)
+        return await withCheckedContinuation { waiting = $0 }
+    }
+
+    /// A manager answers the open request with their PIN. A wrong PIN leaves it open (the
+    /// sheet shows ``lastOutcome``); an approval closes it.
+    @discardableResult
+    public func answer(approverID: String, pin: String) async -> Outcome {
+        guard let request = pending else { return .failed("No approval is being asked for.") }
+        let outcome = await approve(
+            request.permission, approverID: approverID, pin: pin, forServerRequest: request.forServerRequest)
+        if case .approved(let approval) = outcome, pending?.id == request.id { finish(.approved(approval)) }
+        return outcome
+    }
+
+    /// The sheet was dismissed: the change is not made.
+    public func cancel() { finish(.refused) }
+
+    private func finish(_ answer: Answer) {
+        pending = nil
+        let resumed = waiting
+        waiting = nil
+        resumed?.resume(returning: answer)
     }
 
     /// `approverID` approves `permission` with `pin`. `forServerRequest`: the approval is for
@@ -89,6 +151,8 @@ public final class Approvals {
                 await session.succeeded(approverID)
                 var key = await session.key(for: approverID, pin: pin)
                 if key == nil, await session.refreshCredentials() { key = await session.key(for: approverID, pin: pin) }
+                // A change pushed through sync carries the approval only as a proof.
+                if key == nil && !forServer { return .unknownOffline }
                 return .approved(
                     ManagerApproval(
                         approverID: approverID, approverName: session.credential(approverID)?.name ?? "",
