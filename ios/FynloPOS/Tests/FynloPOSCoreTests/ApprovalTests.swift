@@ -6,8 +6,8 @@ import FynloSyncTesting
 import Testing
 
 /// Whether `change`'s proofs are what the server will recompute for this till.
-func proofHolds(_ proof: String?, key: SigningKey, purpose: String, change: PendingChange) -> Bool {
-    proof == OfflineProof.proof(key: key, purpose: purpose, statement: OfflineProof.statement(deviceID: tillID, change: change))
+func staffProofHolds(_ proof: String?, key: SigningKey, purpose: String, change: PendingChange) -> Bool {
+    proof == OfflineProof.proof(key: key, purpose: purpose, statement: OfflineProof.statement(deviceID: staffTillID, change: change))
 }
 
 @MainActor
@@ -19,7 +19,7 @@ struct ApprovalTests {
     let order = "c3a1e6f0-3b2d-4c5e-8f9a-0b1c2d3e4f50"
 
     @Test func theTableSaysWhenAnApprovalIsNeeded() async {
-        let till = Till()
+        let till = StaffTill()
         #expect(till.approvals.needs(PermissionTable.ordersTake) == .allow, "a bare iPad takes orders")
         #expect(till.approvals.needs(PermissionTable.paymentsTake) == .deny)
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
@@ -35,13 +35,13 @@ struct ApprovalTests {
     }
 
     @Test func aChangeRecordedBySomeoneSignedInCarriesTheirProof() async throws {
-        let till = Till()
+        let till = StaffTill()
         let bare = try await till.records.record(ChangeDraft(entityType: "order", entityID: order, fields: ["covers": 2]))
         #expect(bare.actor == nil)
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         let signed = try await till.records.record(ChangeDraft(entityType: "order", entityID: order, fields: ["covers": 3]))
         #expect(signed.actor?.employeeID == alex.id)
-        #expect(proofHolds(signed.actor?.proof, key: till.auth.key(alex), purpose: "actor", change: signed))
+        #expect(staffProofHolds(signed.actor?.proof, key: till.auth.key(alex), purpose: "actor", change: signed))
         // Signed out (or locked) before the push: the proof stays with the change in the outbox.
         await till.session.lock()
         let later = try await till.records.record(ChangeDraft(entityType: "order", entityID: order, fields: ["covers": 4]))
@@ -50,7 +50,7 @@ struct ApprovalTests {
     }
 
     @Test func aManagerApprovesAVoidOfflineAndTheChangeCarriesBothProofs() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
 
@@ -62,14 +62,14 @@ struct ApprovalTests {
 
         #expect(voided.actor?.employeeID == alex.id)
         #expect(voided.approval?.approverID == maya.id && voided.approval?.permission == "orders.void")
-        #expect(proofHolds(voided.actor?.proof, key: till.auth.key(alex), purpose: "actor", change: voided))
-        #expect(proofHolds(voided.approval?.proof, key: till.auth.key(maya), purpose: "approval:orders.void", change: voided))
+        #expect(staffProofHolds(voided.actor?.proof, key: till.auth.key(alex), purpose: "actor", change: voided))
+        #expect(staffProofHolds(voided.approval?.proof, key: till.auth.key(maya), purpose: "approval:orders.void", change: voided))
         let wire = try #require(await till.store.pendingChanges().last).json
         #expect(wire["approval"]["approver_id"] == .string(maya.id))
     }
 
     @Test func onlineTheServerApprovesTooAndGivesATokenForARefund() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         let outcome = await till.approvals.approve(
             PermissionTable.paymentsRefund, approverID: maya.id, pin: maya.pin, forServerRequest: true)
@@ -80,7 +80,7 @@ struct ApprovalTests {
     }
 
     @Test func aRefundApprovalNeedsTheServer() async {
-        let till = Till()
+        let till = StaffTill()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         await till.auth.setOnline(false)
         #expect(
@@ -89,7 +89,7 @@ struct ApprovalTests {
     }
 
     @Test func onlyAnotherManagerWithTheRightPinApproves() async throws {
-        let till = Till()
+        let till = StaffTill()
         #expect(await till.approvals.approve(PermissionTable.ordersVoid, approverID: maya.id, pin: maya.pin) == .nobodySignedIn)
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         #expect(await till.approvals.approve(PermissionTable.ordersVoid, approverID: sam.id, pin: sam.pin) == .notAnApprover)
@@ -114,7 +114,7 @@ struct ApprovalTests {
     }
 
     @Test func approvalsWaitAfterTooManyWrongPinsLikeSignIns() async {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         for _ in 0..<4 { await till.approvals.approve(PermissionTable.ordersVoid, approverID: maya.id, pin: "000000") }
@@ -149,7 +149,7 @@ struct ApprovalRequestTests {
     let maya = FakeStaffAuth.maya
 
     @Test func heldOrRefusedAtOnceWithoutASheet() async {
-        let till = Till()
+        let till = StaffTill()
         #expect(await till.approvals.request(PermissionTable.ordersVoid, reason: "Void B-0001") == .refused, "a bare iPad")
         await till.session.signIn(employeeID: maya.id, pin: maya.pin)
         #expect(await till.approvals.request(PermissionTable.ordersVoid, reason: "Void B-0001") == .held)
@@ -157,7 +157,7 @@ struct ApprovalRequestTests {
     }
 
     @Test func theSheetStaysOpenThroughAWrongPinAndClosesWithTheApproval() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         let asked = Task { await till.approvals.request(PermissionTable.ordersVoid, reason: "Void B-0001, £25.00") }
@@ -176,7 +176,7 @@ struct ApprovalRequestTests {
     }
 
     @Test func cancellingRefusesAndANewRequestReplacesAnOpenOne() async {
-        let till = Till()
+        let till = StaffTill()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         let first = Task { await till.approvals.request(PermissionTable.ordersVoid, reason: "first") }
         while till.approvals.pending == nil { await Task.yield() }

@@ -5,32 +5,32 @@ import FynloSyncCore
 import FynloSyncTesting
 import Testing
 
-let tillID = "8f1d4c2a-2b4e-4f5b-9d1e-3c6a7b8c9d0e"
+let staffTillID = "8f1d4c2a-2b4e-4f5b-9d1e-3c6a7b8c9d0e"
 
 /// A till with its staff side wired as the app wires it, over fakes.
 @MainActor
-struct Till {
-    let auth = FakeStaffAuth(deviceID: tillID)
+struct StaffTill {
+    let auth = FakeStaffAuth(deviceID: staffTillID)
     let keychain = MemoryKeychain()
     let keyring = SigningKeyring()
     let clock = ManualClock()
-    let store = InMemorySyncStore(deviceID: tillID)
+    let store = InMemorySyncStore(deviceID: staffTillID)
     let session: StaffSession
     let approvals: Approvals
     let records: SignedRecords
 
     init() {
         session = StaffSession(
-            deviceID: tillID, auth: auth, keychain: keychain, keyring: keyring, clock: clock, ids: SeededIDs(seed: 7))
+            deviceID: staffTillID, auth: auth, keychain: keychain, keyring: keyring, clock: clock, ids: SeededIDs(seed: 7))
         approvals = Approvals(session: session)
         let engine = SyncEngine(
-            configuration: .init(deviceID: tillID, appVersion: "test"), store: store, transport: FakeTransport())
+            configuration: .init(deviceID: staffTillID, appVersion: "test"), store: store, transport: FakeTransport())
         records = SignedRecords(SyncedRecords(reader: store, engine: engine), keyring: keyring)
     }
 
     /// The same iPad after an app kill: what the Keychain kept, nothing in memory.
     func relaunched() async -> StaffSession {
-        let again = StaffSession(deviceID: tillID, auth: auth, keychain: keychain, keyring: SigningKeyring(), clock: clock)
+        let again = StaffSession(deviceID: staffTillID, auth: auth, keychain: keychain, keyring: SigningKeyring(), clock: clock)
         await again.load()
         return again
     }
@@ -50,7 +50,7 @@ struct StaffSessionTests {
     let maya = FakeStaffAuth.maya
 
     @Test func onlineSignInHoldsTheKeyAndFetchesTheOfflineChecks() async throws {
-        let till = Till()
+        let till = StaffTill()
         #expect(await till.session.signIn(employeeID: alex.id, pin: alex.pin) == .signedIn)
         let current = try #require(till.session.current)
         #expect(current.name == "Alex" && current.role == .cashier && current.signedInOnline && current.signs)
@@ -62,7 +62,7 @@ struct StaffSessionTests {
     }
 
     @Test func offlineSignInChecksThePinHereAndSignsWithTheSameKey() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks(signedInFirst: maya)
         #expect(await till.session.signIn(employeeID: alex.id, pin: alex.pin) == .signedIn)
         let current = try #require(till.session.current)
@@ -72,14 +72,14 @@ struct StaffSessionTests {
     }
 
     @Test func offlineWithoutAnyChecksSaysToSignInOnlineOnce() async {
-        let till = Till()
+        let till = StaffTill()
         await till.auth.setOnline(false)
         #expect(await till.session.signIn(employeeID: alex.id, pin: alex.pin) == .unknownOffline)
         #expect(till.session.current == nil)
     }
 
     @Test func wrongPinsOfflineWaitAsTheServersPolicySays() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks()
         for left in [4, 3, 2, 1] {
             #expect(await till.session.signIn(employeeID: alex.id, pin: "000000") == .wrongPin(triesLeft: left))
@@ -100,7 +100,7 @@ struct StaffSessionTests {
     }
 
     @Test func theCountOutlivesAnAppKill() async {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks()
         for _ in 0..<5 { await till.session.signIn(employeeID: alex.id, pin: "000000") }
         let relaunched = await till.relaunched()
@@ -109,7 +109,7 @@ struct StaffSessionTests {
     }
 
     @Test func offlineFailuresAreReportedOnReconnectOnceEvenIfTheAnswerIsLost() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.offlineWithChecks()
         let start = till.clock.nowMs()
         for _ in 0..<3 { await till.session.signIn(employeeID: alex.id, pin: "000000") }
@@ -142,7 +142,7 @@ struct StaffSessionTests {
     }
 
     @Test func onlineWrongPinsAreTheServersToCountButSlowThisIPadToo() async {
-        let till = Till()
+        let till = StaffTill()
         #expect(await till.session.signIn(employeeID: alex.id, pin: "000000") == .wrongPin(triesLeft: 4))
         #expect(till.session.unreportedFailures == 0, "the server counted it itself")
         await till.auth.makeWait(seconds: 90)
@@ -153,7 +153,7 @@ struct StaffSessionTests {
     }
 
     @Test func twoMinutesIdleLocksAndDropsTheKey() async throws {
-        let till = Till()
+        let till = StaffTill()
         #expect(await till.session.signIn(employeeID: alex.id, pin: alex.pin) == .signedIn)
         till.clock.advance(by: .seconds(100))
         till.session.touch()
@@ -170,7 +170,7 @@ struct StaffSessionTests {
     }
 
     @Test func switchingUserSignsTheFirstOutWhateverTheSecondPin() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         #expect(await till.session.switchUser(to: maya.id, pin: maya.pin) == .signedIn)
         #expect(till.session.current?.id == maya.id)
@@ -181,7 +181,7 @@ struct StaffSessionTests {
     }
 
     @Test func checksAreFetchedAgainOnlyWhenADayOld() async {
-        let till = Till()
+        let till = StaffTill()
         await till.session.refreshCredentialsIfDue()
         #expect(await till.auth.credentialFetches == 1)
         till.clock.advance(by: .seconds(3600))
@@ -193,7 +193,7 @@ struct StaffSessionTests {
     }
 
     @Test func aNewPinChangesTheKeyAndTheChecksFollow() async throws {
-        let till = Till()
+        let till = StaffTill()
         await till.session.signIn(employeeID: alex.id, pin: alex.pin)
         await till.session.signOut()
         await till.auth.setPin(alex, to: "615243")
