@@ -12,10 +12,20 @@ public struct HTTPEnrolment: EnrolmentService {
     }
 
     public func enrol(code: String, name: String) async throws -> DeviceCredentials {
+        try await enrol(["code": .string(code), "name": .string(name)])
+    }
+
+    public func enrolAgain(code: String, as device: DeviceCredentials) async throws -> DeviceCredentials {
+        try await enrol([
+            "code": .string(code), "device_id": .string(device.deviceID),
+            "device_secret": device.deviceSecret.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    private func enrol(_ request: JSONValue) async throws -> DeviceCredentials {
         let reply: TransportReply
         do {
-            reply = try await client.send(
-                "POST", "/api/v1/devices/enroll", body: ["code": .string(code), "name": .string(name)])
+            reply = try await client.send("POST", "/api/v1/devices/enroll", body: request)
         } catch {
             throw EnrolmentError.unreachable
         }

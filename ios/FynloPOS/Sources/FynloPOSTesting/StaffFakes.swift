@@ -126,6 +126,7 @@ public actor FakeStaffAuth: StaffAuth {
 public actor FakeEnrolment: EnrolmentService {
     public private(set) var codes: Set<String>
     public private(set) var online = true
+    public private(set) var enrolments = 0
     public let deviceID: String
 
     public init(codes: Set<String>, deviceID: String = "8f1d4c2a-2b4e-4f5b-9d1e-3c6a7b8c9d0e") {
@@ -138,8 +139,19 @@ public actor FakeEnrolment: EnrolmentService {
     public func enrol(code: String, name: String) throws -> DeviceCredentials {
         guard online else { throw EnrolmentError.unreachable }
         guard codes.remove(code) != nil else { throw EnrolmentError.refused(status: 403, code: "enrolment.invalid_code") }
+        enrolments += 1
         return DeviceCredentials(
             deviceID: deviceID, locationID: "0bf4d181-71e1-4e76-ae74-6e020cc39a10", locationName: "Soho",
-            prefix: "B", accessToken: "access-1", refreshToken: "refresh-1", deviceSecret: "secret-1")
+            prefix: "B", accessToken: "access-\(enrolments)", refreshToken: "refresh-\(enrolments)",
+            deviceSecret: "secret-\(enrolments)")
+    }
+
+    /// The device back as itself, if its secret is the latest one issued.
+    public func enrolAgain(code: String, as device: DeviceCredentials) throws -> DeviceCredentials {
+        guard online else { throw EnrolmentError.unreachable }
+        guard device.deviceID == deviceID, device.deviceSecret == "secret-\(enrolments)" else {
+            throw EnrolmentError.refused(status: 403, code: "enrolment.device_not_recognised")
+        }
+        return try enrol(code: code, name: "ignored")
     }
 }

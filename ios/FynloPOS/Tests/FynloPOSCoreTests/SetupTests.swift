@@ -51,3 +51,36 @@ struct SetupTests {
         #expect(relaunched.credentials?.deviceSecret == "secret-1")
     }
 }
+
+@MainActor
+@Suite("device set-up: enrolling again")
+struct SetupAgainTests {
+    @Test func aFreshCodeBringsTheSameDeviceBackWithNewTokensAndSecret() async throws {
+        let keychain = MemoryKeychain()
+        let enrolment = FakeEnrolment(codes: ["K7QM-3XWD", "P2RT-8NVA"])
+        let setup = DeviceSetup(keychain: keychain, enrolment: enrolment)
+        await setup.enrol(code: "K7QM-3XWD", name: "Till")
+        let first = try #require(setup.credentials)
+
+        await setup.enrolAgain(code: "p2rt-8nva")
+
+        #expect(setup.phase == .enrolled)
+        let again = try #require(setup.credentials)
+        #expect(again.deviceID == first.deviceID && again.prefix == first.prefix)
+        #expect(again.deviceSecret == "secret-2" && again.refreshToken == "refresh-2")
+        let relaunched = DeviceSetup(keychain: keychain, enrolment: enrolment)
+        await relaunched.load()
+        #expect(relaunched.credentials == again)
+    }
+
+    @Test func aRefusedCodeKeepsWhatTheIPadHad() async throws {
+        let keychain = MemoryKeychain()
+        let setup = DeviceSetup(keychain: keychain, enrolment: FakeEnrolment(codes: ["K7QM-3XWD"]))
+        await setup.enrol(code: "K7QM-3XWD", name: "Till")
+        let first = setup.credentials
+        await setup.enrolAgain(code: "USED-CODE")
+        guard case .failed(let words) = setup.phase else { Issue.record("\(setup.phase)"); return }
+        #expect(words.contains("did not bring this iPad back"))
+        #expect(setup.credentials == first)
+    }
+}

@@ -62,7 +62,7 @@ struct SwitchedTransport: SyncTransport {
 }
 
 /// The staff flows against a real server and the demo's staff (`server/demo.py`: Maya a
-/// manager, PIN 2580; Alex a cashier, 7391). Enrolment code index 8.
+/// manager, PIN 2580; Alex a cashier, 7391). Enrolment codes 8 and 9 (enrolling again).
 @MainActor
 @Suite("live server: device set-up and staff", .enabled(if: LiveServer.isConfigured), .serialized)
 struct LiveStaffTests {
@@ -153,5 +153,15 @@ struct LiveStaffTests {
         #expect(reported.first?["target_id"].stringValue == alex)
         #expect(reported.first?["details"]["failures"] == 1)
         #expect(reported.first?["details"]["cleared"] == true, "Alex's right PIN followed")
+
+        // A fresh code (index 9) brings the same device back with new tokens and secret.
+        await setup.enrolAgain(code: try LiveStaffServer.enrolmentCode(9))
+        #expect(setup.phase == .enrolled)
+        let again = try #require(setup.credentials)
+        #expect(again.deviceID == device.deviceID && again.prefix == device.prefix)
+        #expect(again.deviceSecret != device.deviceSecret && again.refreshToken != device.refreshToken)
+        let checks = try await client.send("GET", "/api/v1/employees/offline-credentials", bearer: again.accessToken)
+        #expect(checks.status == 200)
+        #expect(checks.body?["device_id"].stringValue == device.deviceID)
     }
 }

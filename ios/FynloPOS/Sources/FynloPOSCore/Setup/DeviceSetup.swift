@@ -33,6 +33,9 @@ public struct DeviceCredentials: Sendable, Hashable, Codable {
 public protocol EnrolmentService: Sendable {
     /// Spends a one-time code from the back office; `name` is how managers will see the iPad.
     func enrol(code: String, name: String) async throws -> DeviceCredentials
+    /// Enrols `device` again as itself (its id and device secret with a fresh code): the same
+    /// id, prefix and sync progress, new tokens and a new secret.
+    func enrolAgain(code: String, as device: DeviceCredentials) async throws -> DeviceCredentials
 }
 
 public enum EnrolmentError: Error, Sendable, Hashable {
@@ -102,6 +105,37 @@ public final class DeviceSetup {
             phase = .failed("The server cannot be reached. Check the network and try again.")
         } catch EnrolmentError.refused {
             phase = .failed("That code was not accepted: it may be mistyped, used or expired. Ask for a new one.")
+        } catch {
+            phase = .failed("Enrolment failed: \(error)")
+        }
+    }
+
+    /// When the tokens can no longer be refreshed (the family was revoked, 90 days offline):
+    /// a fresh code from a manager brings this iPad back as the same device, so its outbox
+    /// and order numbers stay valid (`docs/security.md`, "Enrolling an iPad again").
+    public func enrolAgain(code: String) async {
+        guard let device = credentials, device.deviceSecret != nil else {
+            // Without its secret this install can only become a new device.
+            await enrol(code: code, name: "iPad")
+            return
+        }
+        let code = code.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+        phase = .enrolling
+        do {
+            let again = try await enrolment.enrolAgain(code: code, as: device)
+            guard again.deviceID == device.deviceID else {
+                phase = .failed("The server enrolled another device; this iPad keeps its own.")
+                return
+            }
+            try await keychain.write(Self.keychainItem, try JSONEncoder().encode(again))
+            credentials = again
+            phase = .enrolled
+        } catch EnrolmentError.unreachable {
+            phase = .failed("The server cannot be reached. Check the network and try again.")
+        } catch EnrolmentError.refused {
+            phase = .failed(
+                "That code did not bring this iPad back: it may be used, expired, for another iPad, or this iPad "
+                    + "was revoked (a manager makes a code for this device).")
         } catch {
             phase = .failed("Enrolment failed: \(error)")
         }
