@@ -37,8 +37,9 @@ from tests.optional import left_out
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-ENROLMENT_CODES = 4
-"""One per iPad the integration tests enrol (three today), and a spare."""
+ENROLMENT_CODES = 12
+"""One per iPad the integration tests enrol, each test its own index: FynloSync 0 to 3 (3: signed
+changes), FynloPOS's staff test 8 and 9; the rest spare."""
 SWIFT_SECONDS = 45 * 60
 """A cold build of the package on two cores takes minutes; the tests themselves seconds."""
 

@@ -217,3 +217,45 @@ async def _sweep(at: datetime) -> None:
         at,
         _SWEEP,
     )
+
+
+async def add_failures(backoff: Backoff, *, account: str, source: str, failures: int) -> None:
+    """Count ``failures`` wrong attempts made where the server could not see them (an iPad
+    offline) as if they had just been made: the pair's count goes up by as many and its wait
+    is the one that count earns from now, never shorter than a wait already running."""
+    at = now()
+    source = _source(source)
+    async with DB.transaction():
+        rows: list[dict[str, Any]] = await RefreshToken.raw(
+            "INSERT INTO sign_in_throttle"
+            " (kind, account, source, failures, next_attempt_at, last_attempt_at, expires_at)"
+            " VALUES ({}, {}, {}, 0, {}, {}, {})"
+            " ON CONFLICT (kind, account, source) DO UPDATE SET kind = excluded.kind"
+            " RETURNING failures, next_attempt_at, last_attempt_at, last_success_at",
+            backoff.kind.value,
+            account,
+            source,
+            at,
+            at,
+            at,
+        )
+        row = rows[0]
+        stale = row["last_attempt_at"] <= at - FORGET_AFTER
+        total = (0 if stale else row["failures"]) + failures
+        until = max(row["next_attempt_at"], at + timedelta(seconds=backoff.wait_after(total)))
+        success = row["last_success_at"]
+        expires = until + FORGET_AFTER
+        if success is not None and success > at - FAMILIAR_FOR:
+            expires = max(expires, success + FAMILIAR_FOR)
+        await RefreshToken.raw(
+            "UPDATE sign_in_throttle SET failures = {}, next_attempt_at = {},"
+            " last_attempt_at = {}, expires_at = {}"
+            " WHERE kind = {} AND account = {} AND source = {}",
+            total,
+            until,
+            at,
+            expires,
+            backoff.kind.value,
+            account,
+            source,
+        )

@@ -14,7 +14,7 @@ from server.auth.tables import Role
 from server.auth.tokens import Caller
 from server.employees import schemas as s
 from server.employees import services
-from server.employees.errors import RoleAboveOwn
+from server.employees.errors import OfflineReportReused, RoleAboveOwn
 from server.errors import Forbidden, ValidationFailed
 
 # Nobody grants or manages a role above their own (see server/openapi.py for "errors").
@@ -59,6 +59,29 @@ class EmployeeController(Controller):
             raise ValidationFailed("offline credentials are issued to an enrolled iPad")
         return await services.offline_credentials(
             restaurant_id=caller.restaurant_id, device_id=caller.device_id
+        )
+
+    @post(
+        "/offline-pin-failures",
+        summary="Report wrong PINs typed on this iPad while it was offline",
+        description=(
+            "Sent by an enrolled iPad (its device token) when it reconnects. Each employee's "
+            "failures join this iPad's wrong-PIN waits for them as if typed now, and are "
+            "written to the audit log; entries marked `cleared` (a right PIN followed) are "
+            "audited only. Idempotent per `report_id`: the same report again is answered as "
+            "the first time, the same id with other contents is refused 409. See "
+            'docs/security.md, "Offline sign-in and approvals".'
+        ),
+        status_code=200,
+        opt=allow(Permission.pin_sign_in) | {"errors": (ValidationFailed, OfflineReportReused)},
+    )
+    async def report_offline_pin_failures(
+        self, caller: NamedDependency[Caller], data: JSONBody[s.OfflinePinFailureReport]
+    ) -> s.OfflinePinFailureReceipt:
+        if caller.device_id is None:
+            raise ValidationFailed("offline PIN failures are reported by an enrolled iPad")
+        return await services.report_offline_pin_failures(
+            caller=caller, device_id=caller.device_id, report=data
         )
 
     @get(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.errors import Forbidden
+from server.errors import Conflict, Forbidden
 
 
 class RoleAboveOwn(Forbidden):
@@ -13,3 +13,13 @@ class RoleAboveOwn(Forbidden):
 
     code = "employees.role_above_own"
     title = "Nobody grants or manages a role above their own"
+
+
+class OfflineReportReused(Conflict):
+    """An offline PIN failure report id this iPad already sent, with other contents.
+
+    A report is counted once; the same id with the same contents is answered as the first
+    time, and new failures go in a new report with a new id."""
+
+    code = "employees.offline_report_reused"
+    title = "This report id was already used for another report"

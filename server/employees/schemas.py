@@ -61,6 +61,38 @@ class OfflineCredentials(Wire, kw_only=True):
     missing signs in online once (a PIN sign-in or a new PIN) and appears after a refresh."""
 
 
+class OfflinePinFailures(Input, kw_only=True):
+    """Wrong PINs typed for one employee id on the reporting iPad while it was offline."""
+
+    employee_id: UUID
+    """As typed on the iPad: an id the restaurant does not have is counted like a real one."""
+    failures: Annotated[int, Meta(ge=1, le=10_000)]
+    """How many, since the iPad's last report."""
+    first_at: datetime
+    last_at: datetime
+    """When the first and the last of them were typed, by the iPad's clock."""
+    cleared: bool = False
+    """A right PIN for this employee followed the last of them on the iPad, which clears the
+    count there as a right PIN online does: the report is then audited, not counted."""
+
+
+class OfflinePinFailureReport(Input, kw_only=True):
+    """What an iPad that was offline tells the server about wrong PINs typed on it
+    (``docs/security.md``, "Offline sign-in and approvals")."""
+
+    report_id: UUID
+    """Chosen by the iPad; sending the same report again changes nothing."""
+    employees: Annotated[list[OfflinePinFailures], Meta(min_length=1, max_length=500)]
+
+
+class OfflinePinFailureReceipt(Wire, kw_only=True):
+    report_id: UUID
+    received_at: datetime
+    """When the server first received the report (the same for a report sent again)."""
+    counted: int
+    """Wrong PINs the report added to this iPad's waits (those not ``cleared``)."""
+
+
 class EmployeeCreate(Input, kw_only=True):
     id: UUID | None = None
     name: Name

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
+
+import msgspec
 
 from server.audit.services import record, record_system_event
 from server.auth import offline, ratelimit, throttle
@@ -16,10 +19,10 @@ from server.auth.tokens import Caller
 from server.db import scoped
 from server.db.engine import DB
 from server.employees import schemas as s
-from server.employees.errors import RoleAboveOwn
+from server.employees.errors import OfflineReportReused, RoleAboveOwn
 from server.employees.pins import MAX_LENGTH, check_pin, min_length
 from server.employees.tables import Employee
-from server.errors import NotAuthenticated, NotFound
+from server.errors import NotAuthenticated, NotFound, ValidationFailed
 
 
 def _out(row: dict[str, Any], *, waiting: bool = False) -> s.Employee:
@@ -277,6 +280,91 @@ async def offline_credentials(*, restaurant_id: UUID, device_id: UUID) -> s.Offl
             )
             for row in rows
         ],
+    )
+
+
+async def report_offline_pin_failures(
+    *, caller: Caller, device_id: UUID, report: s.OfflinePinFailureReport
+) -> s.OfflinePinFailureReceipt:
+    """Count wrong PINs an iPad saw offline into its waits, once per report id, and audit them.
+
+    Each employee id's failures join that (employee id, iPad) pair's count in the PIN backoff
+    as if typed now, as online failures are counted (``throttle.PIN``); ids the restaurant
+    does not have are counted the same way, as online. ``cleared`` entries (a right PIN
+    followed on the iPad) are audited only. The same report again is answered as the first
+    time; its id with other contents is refused.
+    """
+    ids = [entry.employee_id for entry in report.employees]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed("each employee appears once in a report", field="employees")
+    for index, entry in enumerate(report.employees):
+        if entry.first_at > entry.last_at:
+            raise ValidationFailed(
+                "first_at is after last_at", field=f"employees[{index}].first_at"
+            )
+    digest = hashlib.sha256(msgspec.json.encode(report)).hexdigest()
+    counted = sum(entry.failures for entry in report.employees if not entry.cleared)
+    async with DB.transaction():
+        inserted = await Employee.raw(
+            "INSERT INTO offline_pin_reports"
+            " (device_id, report_id, restaurant_id, digest, counted, received_at)"
+            " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING RETURNING received_at",
+            device_id,
+            report.report_id,
+            caller.restaurant_id,
+            digest,
+            counted,
+            datetime.now(UTC),
+        )
+        if not inserted:
+            return _receipt_of_earlier(
+                await Employee.raw(
+                    "SELECT digest, counted, received_at FROM offline_pin_reports"
+                    " WHERE device_id = {} AND report_id = {}",
+                    device_id,
+                    report.report_id,
+                ),
+                report.report_id,
+                digest,
+            )
+        for entry in report.employees:
+            if not entry.cleared:
+                await throttle.add_failures(
+                    throttle.PIN,
+                    account=throttle.pin_account(caller.restaurant_id, entry.employee_id),
+                    source=str(device_id),
+                    failures=entry.failures,
+                )
+            await record(
+                caller=caller,
+                action="employees.offline_pin_failures",
+                target_type="employee",
+                target_id=str(entry.employee_id),
+                details={
+                    "report_id": str(report.report_id),
+                    "failures": entry.failures,
+                    "first_at": entry.first_at.isoformat(),
+                    "last_at": entry.last_at.isoformat(),
+                    "cleared": entry.cleared,
+                },
+            )
+    return s.OfflinePinFailureReceipt(
+        report_id=report.report_id, received_at=inserted[0]["received_at"], counted=counted
+    )
+
+
+def _receipt_of_earlier(
+    rows: list[dict[str, Any]], report_id: UUID, digest: str
+) -> s.OfflinePinFailureReceipt:
+    """The answer to a report sent again: the first one's, unless the contents changed."""
+    earlier = rows[0]
+    if earlier["digest"] != digest:
+        raise OfflineReportReused(
+            "this iPad already sent a report with this id and other contents; "
+            "send new failures under a new report_id"
+        )
+    return s.OfflinePinFailureReceipt(
+        report_id=report_id, received_at=earlier["received_at"], counted=earlier["counted"]
     )
 
 

@@ -151,6 +151,10 @@ DEVICE_ONLY = {
     ("/api/v1/sync/pull", "sync is for enrolled iPads; send the device token"),
     ("/api/v1/sync/push", "sync is for enrolled iPads; send the device token"),
     ("/api/v1/employees/offline-credentials", "offline credentials are issued to an enrolled iPad"),
+    (
+        "/api/v1/employees/offline-pin-failures",
+        "offline PIN failures are reported by an enrolled iPad",
+    ),
 }
 
 

@@ -127,7 +127,16 @@ def uuid_shape(annotation: Any) -> Literal["one", "many"] | None:
 # entity ids are scoped by the token's restaurant. tests/integration/sync covers them.
 # Enrolling again names the iPad's own device id, proven by its device secret and a one-time
 # code rather than by a token; tests/integration/auth/test_reenrolment.py covers it.
-OWN_ID_CHECKS: Final = frozenset({"/api/v1/sync/push", "/api/v1/devices/enroll"})
+# An offline PIN failure report names its own new id, kept per iPad, and the employee ids it
+# counts are counted within the token's restaurant whatever they are (as a typed PIN's);
+# tests/integration/employees/test_offline_pin_failures.py covers another restaurant's.
+OWN_ID_CHECKS: Final = frozenset(
+    {
+        "/api/v1/sync/push",
+        "/api/v1/devices/enroll",
+        "/api/v1/employees/offline-pin-failures",
+    }
+)
 
 
 def slots(app: Litestar) -> Iterator[Slot]:

@@ -65,8 +65,7 @@ struct Books {
     func renumber(seq old: Int, to new: Int) throws {
         guard let row = try fetch(SyncBookkeepingModel.outbox, NSPredicate(format: "seq == %lld", Int64(old))).first
         else { return }
-        var moved = try change(row)
-        moved.seq = new
+        let moved = try change(row).renumbered(to: new)
         row.setValue(Int64(new), forKey: "seq")
         row.setValue(JSONWriter.string(moved.json), forKey: "change")
     }

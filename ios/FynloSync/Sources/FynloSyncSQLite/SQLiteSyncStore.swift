@@ -133,8 +133,7 @@ public actor SQLiteSyncStore: SyncStore, EntityReader {
                 // Ascending order: every new number is below every old one still to move.
                 let pending = try pendingChanges()
                 for (offset, change) in pending.enumerated() {
-                    var moved = change
-                    moved.seq = start + offset
+                    let moved = change.renumbered(to: start + offset)
                     try connection.query(
                         "UPDATE outbox SET seq = ?, change = ? WHERE seq = ?",
                         [.int(moved.seq), .text(JSONWriter.string(moved.json)), .int(change.seq)])

@@ -76,7 +76,7 @@ public actor InMemorySyncStore: SyncStore, EntityReader {
         case .dropThrough(let seq):
             outbox.removeAll { $0.seq <= seq }
         case .renumber(let start):
-            for index in outbox.indices { outbox[index].seq = start + index }
+            for index in outbox.indices { outbox[index] = outbox[index].renumbered(to: start + index) }
             nextSeq = start + outbox.count
         }
     }

@@ -2,6 +2,12 @@ import Foundation
 
 /// Writes ``JSONValue`` as compact JSON with object keys in byte order, so the same value
 /// always gives the same bytes: a frozen batch is resent byte for byte.
+///
+/// It is also the canonical JSON that change proofs sign (``OfflineProof``), which must match
+/// Python's `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` exactly:
+/// UTF-8 byte order is code point order, as Python sorts; non-ASCII is written as itself;
+/// `"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t` take their short escapes and other control
+/// characters `\u00xx` (checked by `shared/schema/vectors/offline-proofs.json`).
 public enum JSONWriter {
     public static func data(_ value: JSONValue) -> Data {
         Data(string(value).utf8)
@@ -56,6 +62,8 @@ public enum JSONWriter {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

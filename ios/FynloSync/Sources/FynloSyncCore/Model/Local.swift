@@ -40,12 +40,19 @@ public struct ChangeDraft: Sendable, Hashable {
     public var entityID: String
     public var op: ChangeOp
     public var fields: [String: JSONValue]
+    /// Who signs it: the store makes the proofs when it numbers the change (they cover its
+    /// `seq` and HLC) and keeps them with it in the outbox; the keys are not stored.
+    public var signers: ChangeSigners
 
-    public init(entityType: String, entityID: String, op: ChangeOp = .upsert, fields: [String: JSONValue] = [:]) {
+    public init(
+        entityType: String, entityID: String, op: ChangeOp = .upsert, fields: [String: JSONValue] = [:],
+        signers: ChangeSigners = .none
+    ) {
         self.entityType = entityType
         self.entityID = entityID.lowercased()
         self.op = op
         self.fields = fields
+        self.signers = signers
     }
 
     public var key: EntityKey { EntityKey(entityType, entityID) }

@@ -29,16 +29,18 @@ public enum Replica {
     }
 
     /// A local edit made into the next outbox change: the clock the device shows for the
-    /// entity with this device's entry incremented, and the HLC ticked.
+    /// entity with this device's entry incremented, the HLC ticked, and signed by the
+    /// draft's signers over that number and HLC.
     public static func change(
         seq: Int, draft: ChangeDraft, shown: LocalEntity?, hlc: inout Hlc?, deviceID: String, nowMs: Int
     ) throws -> PendingChange {
         let ticked = try Hlc.tick(hlc, nowMs: nowMs, node: deviceID)
         hlc = ticked
-        return PendingChange(
+        let change = PendingChange(
             seq: seq, entityType: draft.entityType, entityID: draft.entityID, op: draft.op,
             fields: draft.op == .delete ? [:] : draft.fields,
             clock: (shown?.clock ?? VectorClock()).incremented(for: deviceID), hlc: ticked.description)
+        return OfflineProof.signed(change, by: draft.signers, deviceID: deviceID)
     }
 
     /// The HLC after seeing a state's: later than everything seen. An unreadable remote

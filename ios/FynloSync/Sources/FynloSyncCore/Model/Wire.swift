@@ -14,10 +14,15 @@ public struct PendingChange: Sendable, Hashable {
     /// The entity's clock on the device after this change.
     public var clock: VectorClock
     public var hlc: String
+    /// Who made it, proved with their key (absent: nobody was signed in, the iPad's own).
+    public var actor: ActorProof?
+    /// A manager's approval of it for one permission.
+    public var approval: ApprovalProof?
 
     public init(
         seq: Int, entityType: String, entityID: String, op: ChangeOp,
-        fields: [String: JSONValue], clock: VectorClock, hlc: String
+        fields: [String: JSONValue], clock: VectorClock, hlc: String,
+        actor: ActorProof? = nil, approval: ApprovalProof? = nil
     ) {
         self.seq = seq
         self.entityType = entityType
@@ -26,16 +31,21 @@ public struct PendingChange: Sendable, Hashable {
         self.fields = fields
         self.clock = clock
         self.hlc = hlc
+        self.actor = actor
+        self.approval = approval
     }
 
     public var key: EntityKey { EntityKey(entityType, entityID) }
 
     public var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "seq": .int(seq), "entity_type": .string(entityType), "entity_id": .string(entityID),
             "op": .string(op.rawValue), "fields": .object(fields), "clock": clock.json,
             "hlc": .string(hlc),
         ]
+        if let actor { members["actor"] = actor.json }
+        if let approval { members["approval"] = approval.json }
+        return .object(members)
     }
 
     public init(json: JSONValue) throws {
@@ -44,7 +54,26 @@ public struct PendingChange: Sendable, Hashable {
             seq: try json.int("seq"), entityType: try json.string("entity_type"),
             entityID: try json.string("entity_id"), op: op,
             fields: json["fields"].objectValue ?? [:], clock: try VectorClock(json: json.required("clock")),
-            hlc: try json.string("hlc"))
+            hlc: try json.string("hlc"),
+            actor: json["actor"].isNull ? nil : try ActorProof(json: json["actor"]),
+            approval: json["approval"].isNull ? nil : try ApprovalProof(json: json["approval"]))
+    }
+
+    /// This change under a new number, after the server lost acknowledged changes (a 409
+    /// `sequence_gap` asking for a lower `seq`: ``Replica/GapPlan/renumber(from:)``).
+    ///
+    /// Its proofs signed the old number, and the keys that made them are gone (held only
+    /// while their employee was signed in), so they cannot be remade: the change goes out
+    /// unsigned, as the iPad's own. The server then applies what a bare iPad may do (orders,
+    /// lines, tables) and quarantines the rest for a manager (`not_permitted`), content
+    /// intact; sending the stale proofs would have every one refused `actor_unproven`, and
+    /// dead-lettering here would lose the service's orders. Only a server restore renumbers.
+    public func renumbered(to newSeq: Int) -> PendingChange {
+        var moved = self
+        moved.seq = newSeq
+        moved.actor = nil
+        moved.approval = nil
+        return moved
     }
 }
 
