@@ -116,7 +116,13 @@ class LineFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     voided: bool | msgspec.UnsetType = msgspec.UNSET
     notes: str | msgspec.UnsetType = msgspec.UNSET
     position: int | msgspec.UnsetType = msgspec.UNSET
+    seat: int | msgspec.UnsetType | None = msgspec.UNSET
+    course: int | msgspec.UnsetType | None = msgspec.UNSET
 
+
+MAX_SEAT = 500
+"""A seat number is at most the most covers an order may have."""
+MAX_COURSE = 20
 
 DISCOUNT_THRESHOLD_BP = 1_000
 """A discount taking more than 10% off its order or line needs a manager (or their approval):
@@ -165,6 +171,9 @@ LINE_FIELDS: dict[str, FieldRule] = {
     "voided": FieldRule(Permission.orders_take, when={"after_sending": Permission.orders_void}),
     "notes": _TAKE,
     "position": _TAKE,
+    # Where the dish goes and when: no price changes with either.
+    "seat": _TAKE,
+    "course": _TAKE,
 }
 
 
@@ -204,6 +213,8 @@ def validate_line(change: Change, current: Version | None, device: DeviceContext
     _check_range("unit_price", fields.unit_price, 0, MAX_PRICE)
     _check_range("quantity", fields.quantity, 1, 10_000)
     _check_range("vat_rate_bp", fields.vat_rate_bp, 0, 10_000)
+    _check_range("seat", fields.seat, 1, MAX_SEAT)
+    _check_range("course", fields.course, 1, MAX_COURSE)
     _check_discount(fields, current, "line")
     if isinstance(fields.modifiers, list) and isinstance(fields.unit_price, int):
         lowest = fields.unit_price + sum(modifier.price_delta for modifier in fields.modifiers)
@@ -740,12 +751,14 @@ async def _upsert_lines(
     await conn.executemany(
         "INSERT INTO order_lines (id, restaurant_id, order_id, product_id, name, unit_price,"
         " quantity, vat_rate_bp, modifiers, discount_kind, discount_value, voided, notes,"
-        " position, created_at, updated_at)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now()"
+        " position, seat, course, created_at, updated_at)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+        " now(), now()"
         " WHERE EXISTS (SELECT 1 FROM orders WHERE id = $3 AND restaurant_id = $2)"
         " ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity,"
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
         " voided = excluded.voided, notes = excluded.notes, position = excluded.position,"
+        " seat = excluded.seat, course = excluded.course,"
         " updated_at = now() WHERE order_lines.restaurant_id = excluded.restaurant_id",
         [
             (
@@ -753,7 +766,8 @@ async def _upsert_lines(
                 data["name"], data["unit_price"], data["quantity"], data["vat_rate_bp"],
                 msgspec.json.encode(data.get("modifiers") or []).decode(),
                 data.get("discount_kind"), data.get("discount_value"), bool(data.get("voided")),
-                data.get("notes", ""), data.get("position", 0),
+                data.get("notes", ""), data.get("position", 0), data.get("seat"),
+                data.get("course"),
             )
             for line_id, data in lines
         ],

@@ -791,3 +791,29 @@ async def test_a_device_offline_past_the_tombstone_horizon_must_resync_but_can_p
     assert bar.get("table_state", table) is None
     assert await till.sync()
     assert bar.store == till.store
+
+
+async def test_seats_and_courses_sync_into_the_order_and_change_no_price(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)  # open items: priced by hand
+    prefix = await prefix_of(ipad)
+    order_id, first, second, bad = uuid4(), uuid4(), uuid4(), uuid4()
+    response = await push(
+        client,
+        ipad,
+        [
+            change(ipad, 1, "order", order_id, order_fields(prefix, 1)),
+            change(ipad, 2, "order_line", first, line_fields(order_id, seat=1, course=1)),
+            change(ipad, 3, "order_line", second, line_fields(order_id, seat=None, course=2)),
+            change(ipad, 4, "order_line", bad, line_fields(order_id, seat=0)),
+            change(ipad, 5, "order_line", first, {"seat": 2, "course": None}, clock=2),
+        ],
+    )
+
+    assert outcomes(response) == ["applied", "applied", "applied", "rejected", "applied"]
+    assert response.json()["results"][3]["reason"] == "invalid_fields"
+    order = await get_order(client, tenant, order_id)
+    seats = {line["id"]: (line["seat"], line["course"]) for line in order["lines"]}
+    assert seats == {str(first): (2, None), str(second): (None, 2)}
+    assert order["total_due"] == 2 * 320
