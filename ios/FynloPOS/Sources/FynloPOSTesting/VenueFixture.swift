@@ -132,4 +132,24 @@ public struct TestTill {
 
     /// What the iPad will push, in order.
     public func outbox() async -> [PendingChange] { await store.pendingChanges() }
+
+    /// As if the server applied every pending change just as the iPad shows it, and answered:
+    /// the store confirms them and empties its outbox.
+    public func pushed() async {
+        let pending = await store.pendingChanges()
+        var results: [ChangeResult] = []
+        for change in pending {
+            let shown = await store.entity(change.key)
+            results.append(
+                ChangeResult(
+                    seq: change.seq, entityType: change.entityType, entityID: change.entityID, outcome: .applied,
+                    state: shown.map {
+                        EntityState(
+                            entityType: change.entityType, entityID: change.entityID, data: $0.data, clock: $0.clock,
+                            deleted: $0.deleted, hlc: change.hlc)
+                    }))
+        }
+        await store.applyPushed(results)
+        await store.acknowledge(through: pending.last?.seq ?? 0, rejected: [])
+    }
 }

@@ -89,10 +89,11 @@ public struct Menu: Sendable, Hashable {
     public var categories: [MenuCategory]
     public var products: [String: MenuProduct]
     public var groups: [String: ModifierGroup]
-    /// The availability entity of each product that has one (to count portions down).
-    public var availabilityIDs: [String: String]
+    /// Products whose portions are counted (`remaining` set, zero included), to the id of
+    /// their availability entity: selling one counts it down there.
+    public var portionCounters: [String: String]
 
-    public static let empty = Menu(categories: [], products: [:], groups: [:], availabilityIDs: [:])
+    public static let empty = Menu(categories: [], products: [:], groups: [:], portionCounters: [:])
 
     /// A category's products, by position then name.
     public func products(in categoryID: String?) -> [MenuProduct] {
@@ -208,6 +209,6 @@ extension Menu {
         return Menu(
             categories: categories.sorted { ($0.position, $0.name) < ($1.position, $1.name) },
             products: products, groups: groups,
-            availabilityIDs: availability.mapValues(\.id))
+            portionCounters: availability.filter { $0.value.remaining != nil }.mapValues(\.id))
     }
 }

@@ -107,7 +107,7 @@ public struct Orders: Sendable {
         if let seat { fields["seat"] = .int(seat) }
         if let course { fields["course"] = .int(course) }
         try await records.record(ChangeDraft(entityType: "order_line", entityID: lineID, fields: fields))
-        if case .remaining = product.availability, let availabilityID = menu.availabilityIDs[product.id] {
+        if let availabilityID = menu.portionCounters[product.id] {
             try await countPortions(availabilityID, by: -quantity)
         }
         return lineID
@@ -212,7 +212,7 @@ public struct Orders: Sendable {
             reason: "Void \(line.quantity) × \(line.name), order \(order.number)")
         if order.status == .open, let productID = line.productID {
             let menu = try await Menu.load(from: records)
-            if case .remaining = menu.products[productID]?.availability, let id = menu.availabilityIDs[productID] {
+            if let id = menu.portionCounters[productID] {
                 try await countPortions(id, by: line.quantity)
             }
         }
