@@ -66,8 +66,10 @@ public actor ApprovalRecordingRecords: Records {
         try await base.entities(ofType: entityType)
     }
 
+    @discardableResult
     public func record(_ draft: ChangeDraft) async throws -> PendingChange { try await base.record(draft) }
 
+    @discardableResult
     public func record(_ draft: ChangeDraft, approvedBy grant: ApprovalGrant) async throws -> PendingChange {
         let change = try await base.record(draft)
         approved.append(

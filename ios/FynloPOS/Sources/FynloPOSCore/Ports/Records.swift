@@ -34,6 +34,7 @@ extension Records {
 /// This ``Records`` cannot carry a manager's approval; nothing was recorded.
 public struct ApprovalNotSigned: Error, Hashable {
     public var permission: Permission
+    public init(permission: Permission) { self.permission = permission }
 }
 
 /// ``Records`` over FynloSync: a store the screens read, and the engine that numbers edits
