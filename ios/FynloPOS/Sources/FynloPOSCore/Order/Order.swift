@@ -52,6 +52,27 @@ public struct OrderLine: Sendable, Hashable, Identifiable {
         return line
     }
 
+    public init(
+        id: String, orderID: String, productID: String?, name: String, unitPrice: Int, quantity: Int, vatRateBp: Int,
+        modifiers: [LineModifier] = [], discount: Pricing.Discount? = nil, voided: Bool = false, notes: String = "",
+        position: Int = 0, seat: Int? = nil, course: Int? = nil
+    ) {
+        self.id = id
+        self.orderID = orderID
+        self.productID = productID
+        self.name = name
+        self.unitPrice = unitPrice
+        self.quantity = quantity
+        self.vatRateBp = vatRateBp
+        self.modifiers = modifiers
+        self.discount = discount
+        self.voided = voided
+        self.notes = notes
+        self.position = position
+        self.seat = seat
+        self.course = course
+    }
+
     init?(id: String, data: [String: JSONValue]) {
         guard let orderID = data.id("order_id"), let name = data.string("name"),
             let unitPrice = data.int("unit_price"), let quantity = data.int("quantity"),
@@ -108,6 +129,24 @@ public struct Order: Sendable, Hashable, Identifiable {
             line.data.id("order_id") == id ? OrderLine(id: key.entityID, data: line.data) : nil
         }
         return Order(id: id, data: entity.data, lines: lines)
+    }
+
+    public init(
+        id: String, number: String, status: OrderStatus, tableID: String? = nil, covers: Int = 0, notes: String = "",
+        discount: Pricing.Discount? = nil, discountReason: String = "", serviceChargeBp: Int = 0, tip: Int = 0,
+        lines: [OrderLine]
+    ) {
+        self.id = id
+        self.number = number
+        self.status = status
+        self.tableID = tableID
+        self.covers = covers
+        self.notes = notes
+        self.discount = discount
+        self.discountReason = discountReason
+        self.serviceChargeBp = serviceChargeBp
+        self.tip = tip
+        self.lines = lines.sorted { ($0.position, $0.id) < ($1.position, $1.id) }
     }
 
     init?(id: String, data: [String: JSONValue], lines: [OrderLine]) {
