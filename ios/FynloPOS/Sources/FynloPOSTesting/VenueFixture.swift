@@ -54,13 +54,13 @@ public struct VenueFixture: Sendable {
     }
 
     @discardableResult
-    public mutating func table(_ name: String, seats: Int = 4, area: String? = nil) -> String {
-        var data: [String: JSONValue] = [
-            "name": .string(name), "seats": .int(seats), "archived": false,
-            "location_id": .string(Self.locationID),
-        ]
-        if let area { data["area"] = .string(area) }
-        return add("floor_table", data, location: Self.locationID)
+    public mutating func table(_ name: String, seats: Int = 4, area: String = "") -> String {
+        add(
+            "floor_table",
+            [
+                "name": .string(name), "seats": .int(seats), "area": .string(area), "archived": false,
+                "location_id": .string(Self.locationID),
+            ], location: Self.locationID)
     }
 
     /// 86s a product, or counts its portions (`remaining`).

@@ -32,8 +32,8 @@ public struct DiningTable: Sendable, Hashable, Identifiable {
     public var id: String
     public var name: String
     public var seats: Int
-    /// The table's area ("Terrace"). The server's floor plan has no area yet: an `area`
-    /// field is read if the floor plan ever carries one, else every table is in ``mainArea``.
+    /// The part of the room ("Terrace", "Bar"): `floor_table.area`, set in the back office;
+    /// ``mainArea`` when it is empty (a restaurant with one room).
     public var area: String
 
     public static let mainArea = "Floor"
@@ -97,7 +97,7 @@ public struct Tables: Sendable {
             guard !data.bool("archived"), let name = data.string("name") else { return nil }
             return DiningTable(
                 id: key.entityID, name: name, seats: data.int("seats") ?? 0,
-                area: data.string("area") ?? DiningTable.mainArea)
+                area: data.string("area").flatMap { $0.isEmpty ? nil : $0 } ?? DiningTable.mainArea)
         }
     }
 
