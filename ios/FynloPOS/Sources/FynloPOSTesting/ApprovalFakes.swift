@@ -1,8 +1,9 @@
 import FynloPOSCore
 import FynloSyncCore
 
-/// An ``ApprovalGate`` that answers as told and remembers every question, for tests and
-/// previews.
+/// An ``ApprovalGate`` that answers as told and remembers every question, and every change
+/// recorded under an approval it gave: for tests and previews. Approved changes go into
+/// `records` as they are (the real gate's grant signs them; see Order/Approval.swift).
 public actor ScriptedApprovalGate: ApprovalGate {
     public enum Answer: Sendable {
         /// The signed-in employee holds every permission (a manager on the till).
@@ -18,11 +19,23 @@ public actor ScriptedApprovalGate: ApprovalGate {
         public var reason: String
     }
 
-    public var answer: Answer
-    public private(set) var questions: [Question] = []
+    /// A change recorded under an approval.
+    public struct Approved: Sendable, Hashable {
+        public var seq: Int
+        public var key: EntityKey
+        public var fields: [String: JSONValue]
+        public var permission: Permission
+        public var approverID: String
+    }
 
-    public init(_ answer: Answer = .refuse) {
+    public private(set) var answer: Answer
+    public private(set) var questions: [Question] = []
+    public private(set) var approved: [Approved] = []
+    private let records: any Records
+
+    public init(_ answer: Answer = .refuse, records: any Records) {
         self.answer = answer
+        self.records = records
     }
 
     public func answer(_ answer: Answer) { self.answer = answer }
@@ -33,51 +46,18 @@ public actor ScriptedApprovalGate: ApprovalGate {
         case .held: return .held
         case .refuse: return nil
         case .approve(let approverID):
+            let records = records
             return .approved(
-                ApprovalGrant(permission: permission, approverID: approverID) { statement in
-                    "signed(\(approverID), approval:\(permission.rawValue), \(statement))"
+                ApprovalGrant(permission: permission, approverID: approverID) { draft in
+                    let change = try await records.record(draft)
+                    await self.note(
+                        Approved(
+                            seq: change.seq, key: change.key, fields: change.fields, permission: permission,
+                            approverID: approverID))
+                    return change
                 })
         }
     }
-}
 
-/// ``Records`` that keep each approval beside the change it approved, as the real signing
-/// store will (which also puts it on the push); everything else goes to `base`.
-public actor ApprovalRecordingRecords: Records {
-    public struct Approved: Sendable, Hashable {
-        public var seq: Int
-        public var key: EntityKey
-        public var fields: [String: JSONValue]
-        public var permission: Permission
-        public var approverID: String
-        public var proof: String
-    }
-
-    private let base: any Records
-    public private(set) var approved: [Approved] = []
-
-    public init(_ base: any Records) {
-        self.base = base
-    }
-
-    public func entity(_ key: EntityKey) async throws -> LocalEntity? { try await base.entity(key) }
-
-    public func entities(ofType entityType: String) async throws -> [EntityKey: LocalEntity] {
-        try await base.entities(ofType: entityType)
-    }
-
-    @discardableResult
-    public func record(_ draft: ChangeDraft) async throws -> PendingChange { try await base.record(draft) }
-
-    @discardableResult
-    public func record(_ draft: ChangeDraft, approvedBy grant: ApprovalGrant) async throws -> PendingChange {
-        let change = try await base.record(draft)
-        approved.append(
-            Approved(
-                seq: change.seq, key: change.key, fields: change.fields, permission: grant.permission,
-                approverID: grant.approverID, proof: grant.sign("\(change.seq)\n\(change.key)\n\(change.hlc)")))
-        return change
-    }
-
-    public func syncSoon() async {}
+    private func note(_ change: Approved) { approved.append(change) }
 }

@@ -100,7 +100,7 @@ public struct VenueFixture: Sendable {
 @MainActor
 public struct TestTill {
     public let store: InMemorySyncStore
-    public let records: ApprovalRecordingRecords
+    public let records: any Records
     public let gate: ScriptedApprovalGate
     public let orders: Orders
     public let clock: ManualClock
@@ -114,8 +114,8 @@ public struct TestTill {
         let engine = SyncEngine(
             configuration: .init(deviceID: VenueFixture.deviceID, appVersion: "test"), store: store,
             transport: FakeTransport())
-        let records = ApprovalRecordingRecords(SyncedRecords(reader: store, engine: engine))
-        let gate = ScriptedApprovalGate(approvals)
+        let records = SyncedRecords(reader: store, engine: engine)
+        let gate = ScriptedApprovalGate(approvals, records: records)
         self.store = store
         self.records = records
         self.gate = gate

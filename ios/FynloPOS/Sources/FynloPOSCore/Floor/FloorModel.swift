@@ -55,15 +55,20 @@ public final class FloorModel {
         let names = Dictionary(plan.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         let rows = plan.map { table -> Table in
             let state = states[table.id]
-            let order = state?.orderID.flatMap { orderFacts[$0] }
-            let live = state.map { $0.status != .free && $0.status != .dirty } ?? false
-            let group = live
-                ? states.values.filter { $0.orderID != nil && $0.orderID == state?.orderID && $0.tableID != table.id }
+            guard let party = state, party.isOccupied else {
+                return Table(
+                    table: table, status: TableStatus.of(state, order: nil), covers: 0, orderID: nil, orderNumber: nil,
+                    mergedWith: [])
+            }
+            let order = party.orderID.flatMap { orderFacts[$0] }
+            // Merged: the other tables pointing at the same bill.
+            let group = party.orderID.map { bill in
+                states.values.filter { $0.orderID == bill && $0.tableID != table.id && $0.isOccupied }
                     .compactMap { names[$0.tableID] }.sorted()
-                : []
+            } ?? []
             return Table(
-                table: table, status: TableStatus.of(state, order: order?.status), covers: live ? state!.covers : 0,
-                orderID: live ? state?.orderID : nil, orderNumber: live ? order?.number : nil, mergedWith: group)
+                table: table, status: TableStatus.of(party, order: order?.status), covers: party.covers,
+                orderID: party.orderID, orderNumber: order?.number, mergedWith: group)
         }
         areas = Dictionary(grouping: rows, by: \.table.area).map { name, tables in
             Area(name: name, tables: tables.sorted { $0.table.name.localizedStandardCompare($1.table.name) == .orderedAscending })
@@ -93,7 +98,7 @@ public final class FloorModel {
         let bills = Set(group.compactMap { $0?.orderID })
         guard bills.count <= 1 else { throw FloorRefusal.twoBills }
         let covers = group.reduce(0) { $0 + ($1?.covers ?? 0) }
-        let liveStatuses = group.compactMap { $0?.status }.filter { $0 != .free && $0 != .dirty }
+        let liveStatuses = group.compactMap { $0 }.filter(\.isOccupied).map(\.status)
         let status: TableState.Status =
             liveStatuses.contains(.paying) ? .paying : liveStatuses.contains(.ordered) ? .ordered : .seated
         let orderID: String

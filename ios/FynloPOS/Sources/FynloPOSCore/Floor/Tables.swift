@@ -50,7 +50,8 @@ public struct TableState: Sendable, Hashable {
     public var covers: Int
     public var orderID: String?
 
-    static let free = (status: Status.free, covers: 0)
+    /// A party sits there (seated, ordered or paying).
+    public var isOccupied: Bool { status != .free && status != .dirty }
 }
 
 /// How a table is shown (see the table above).
@@ -122,9 +123,7 @@ public struct Tables: Sendable {
     public func seat(_ tableID: String, covers: Int) async throws {
         guard (1...500).contains(covers) else { throw FloorRefusal.invalidCovers(covers) }
         let current = try await state(tableID)
-        if let current, current.status != .free, current.status != .dirty {
-            throw FloorRefusal.tableTaken(tableID)
-        }
+        if let current, current.isOccupied { throw FloorRefusal.tableTaken(tableID) }
         try await write(tableID, status: .seated, covers: covers, orderID: nil)
     }
 
@@ -133,10 +132,8 @@ public struct Tables: Sendable {
     /// the bill's `table_id` follows it.
     public func move(from: String, to: String) async throws {
         let (from, to) = (from.lowercased(), to.lowercased())
-        guard let party = try await state(from), party.status != .free else { throw FloorRefusal.tableEmpty(from) }
-        if let target = try await state(to), target.status != .free, target.status != .dirty {
-            throw FloorRefusal.tableTaken(to)
-        }
+        guard let party = try await state(from), party.isOccupied else { throw FloorRefusal.tableEmpty(from) }
+        if let target = try await state(to), target.isOccupied { throw FloorRefusal.tableTaken(to) }
         try await write(to, status: party.status, covers: party.covers, orderID: party.orderID)
         try await write(from, status: .free, covers: 0, orderID: nil)
         if let orderID = party.orderID, try await records.entity(EntityKey("order", orderID))?.data.id("table_id") == from {
@@ -165,11 +162,11 @@ public struct Tables: Sendable {
 
     /// Puts an order on its tables: the table it was opened for (seating it if it was not).
     public func attach(order orderID: String, to tableID: String, covers: Int) async throws {
-        let current = try await state(tableID)
-        let seated = current.map { $0.status != .free && $0.status != .dirty } ?? false
-        try await write(
-            tableID, status: seated ? current!.status : .seated,
-            covers: seated ? current!.covers : covers, orderID: orderID)
+        if let party = try await state(tableID), party.isOccupied {
+            try await write(tableID, status: party.status, covers: party.covers, orderID: orderID)
+        } else {
+            try await write(tableID, status: .seated, covers: covers, orderID: orderID)
+        }
     }
 
     /// The kitchen has the order: every table of its group shows `ordered`.

@@ -15,11 +15,16 @@ import FynloSyncCore
 // Order entry asks an ``ApprovalGate`` before making such a change. The gate (the staff
 // screens: a manager's PIN, offline too) answers one of three ways:
 //
-// - ``Approval/held``: whoever is signed in holds the permission; the change goes as it is.
-// - ``Approval/approved(_:)``: a manager said yes; the change is recorded through
-//   ``Records/record(_:approvedBy:)``, which signs the approval into it (`approval` on the
-//   push: approver, permission and proof over the change exactly as it is sent).
-// - `nil`: nobody approved (cancelled, a wrong PIN, not a manager): the change is not made.
+// - ``Approval/held``: whoever is signed in holds the permission; the change is recorded
+//   as it is, through ``Records``.
+// - ``Approval/approved(_:)``: a manager said yes; the change is recorded through the
+//   grant (``ApprovalGrant/record``), which puts the approval on it: the staff side's
+//   signed records, so the push carries `approval` (approver, permission, and a proof over
+//   the change exactly as it is sent, made when the store numbers it).
+// - `nil`: nobody approved (cancelled, a wrong PIN, not a manager): nothing is recorded.
+//
+// The staff side adapts its approvals to this in a few lines, e.g.
+// `ApprovalGrant(permission: p, approverID: a.approverID) { try await signed.record($0, approvedBy: a) }`.
 
 /// Asks for a permission the change needs. The staff side implements it.
 public protocol ApprovalGate: Sendable {
@@ -47,21 +52,23 @@ public enum Approval: Sendable {
     case approved(ApprovalGrant)
 }
 
-/// A manager's approval of one change for one permission, before it is signed.
+/// A manager's approval of one change for one permission.
 ///
-/// The proof covers the change's `seq` and `hlc`, known only when the change is numbered, so
-/// the grant carries a signer instead of a signature: the write path calls it with the
-/// statement of the change as it will be sent (`approval:<permission>` purpose, the
-/// approver's key for this iPad). The key never leaves the staff side.
+/// A proof covers the change's `seq` and HLC, known only once the store numbers it, so the
+/// grant carries the way to record the change with the approval on it, not a signature.
+/// The approver's key never leaves the staff side.
 public struct ApprovalGrant: Sendable {
     public var permission: Permission
     public var approverID: String
-    /// HMAC-SHA256 in hex of `"approval:<permission>\n" + statement` with the approver's key.
-    public var sign: @Sendable (_ statement: String) -> String
+    /// Records `draft` (through the app's one write path) with this approval signed into it.
+    public var record: @Sendable (_ draft: ChangeDraft) async throws -> PendingChange
 
-    public init(permission: Permission, approverID: String, sign: @escaping @Sendable (String) -> String) {
+    public init(
+        permission: Permission, approverID: String,
+        record: @escaping @Sendable (_ draft: ChangeDraft) async throws -> PendingChange
+    ) {
         self.permission = permission
         self.approverID = approverID
-        self.sign = sign
+        self.record = record
     }
 }

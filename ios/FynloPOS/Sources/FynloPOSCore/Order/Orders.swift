@@ -243,7 +243,7 @@ public struct Orders: Sendable {
         switch try await approvals.approval(for: permission, reason: reason) {
         case nil: throw OrderRefusal.notApproved(permission)
         case .held: try await records.record(draft)
-        case .approved(let grant): try await records.record(draft, approvedBy: grant)
+        case .approved(let grant): _ = try await grant.record(draft)
         }
     }
 

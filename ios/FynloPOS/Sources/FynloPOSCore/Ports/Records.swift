@@ -14,27 +14,8 @@ public protocol Records: Sendable {
     /// Numbers, signs and queues one edit; returns it as it will be sent.
     @discardableResult
     func record(_ draft: ChangeDraft) async throws -> PendingChange
-    /// Like ``record(_:)``, with a manager's approval signed into the change (see
-    /// Order/Approval.swift). The default refuses: a store that cannot sign approvals must
-    /// not send the change without one (the server would refuse it, or worse, a manager's
-    /// yes would be lost).
-    @discardableResult
-    func record(_ draft: ChangeDraft, approvedBy grant: ApprovalGrant) async throws -> PendingChange
     /// Asks the engine to push and pull soon (never waits for the network).
     func syncSoon() async
-}
-
-extension Records {
-    @discardableResult
-    public func record(_ draft: ChangeDraft, approvedBy grant: ApprovalGrant) async throws -> PendingChange {
-        throw ApprovalNotSigned(permission: grant.permission)
-    }
-}
-
-/// This ``Records`` cannot carry a manager's approval; nothing was recorded.
-public struct ApprovalNotSigned: Error, Hashable {
-    public var permission: Permission
-    public init(permission: Permission) { self.permission = permission }
 }
 
 /// ``Records`` over FynloSync: a store the screens read, and the engine that numbers edits
