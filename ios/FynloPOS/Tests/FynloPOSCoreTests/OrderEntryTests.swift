@@ -230,3 +230,50 @@ struct OrderEntryTests {
         await #expect(throws: OrderRefusal.holdsMoney(300)) { try await till.orders.voidOrder(paidFor, reason: "oops") }
     }
 }
+
+@Suite("order entry: open items and presenting the bill")
+@MainActor
+struct OrderOpenItemTests {
+    @Test func anItemOffTheMenuNeedsAManagersPrice() async throws {
+        let fixture = OrderVenue()
+        let till = await TestTill(fixture.venue)
+        let entry = till.entry()
+        try await entry.openCounterSale()
+
+        await #expect(throws: OrderRefusal.notApproved(.ordersPriceOverride)) {
+            try await entry.addOpenItem(name: "Corkage", unitPrice: 1000, vatRateBp: 2000)
+        }
+        await #expect(throws: OrderRefusal.invalidOpenItem) {
+            try await entry.addOpenItem(name: "", unitPrice: 1000, vatRateBp: 2000)
+        }
+        await till.gate.answer(.approve(approverID: "manager-1"))
+        entry.seat = 3
+        try await entry.addOpenItem(name: "Corkage", unitPrice: 1000, vatRateBp: 2000, quantity: 2)
+
+        let approved = try #require(await till.gate.approved.first)
+        #expect(approved.permission == .ordersPriceOverride && approved.key.entityType == "order_line")
+        #expect(approved.fields["product_id"] == .some(.null) && approved.fields["seat"] == 3)
+        #expect(entry.totals?.totalDue == 2000)
+        #expect(await till.gate.questions.last?.reason == "2 × Corkage at 10.00, order A-0001")
+    }
+
+    @Test func presentingTheBillShowsEveryTableOfTheGroupPaying() async throws {
+        var fixture = OrderVenue()
+        let other = fixture.venue.table("T2")
+        let till = await TestTill(fixture.venue)
+        let floor = till.floor()
+        try await floor.seat(fixture.table, covers: 2)
+        try await floor.seat(other, covers: 2)
+        try await floor.merge(main: fixture.table, with: [other])
+        let orderID = try #require(floor.table(fixture.table)?.orderID)
+        try await till.orders.addLine(to: orderID, productID: fixture.pint)
+        try await till.orders.send(orderID)
+
+        let bill = till.bill()
+        try await bill.load(orderID)
+        try await bill.present()
+        try await floor.reload()
+        #expect(floor.table(fixture.table)?.status == .paying)
+        #expect(floor.table(other)?.status == .paying)
+    }
+}

@@ -5,7 +5,8 @@ import Observation
 /// payments come in.
 ///
 /// A service: ``load(_:)`` the table's order; set the service charge and a tip on the bill
-/// (``setServiceCharge(basisPoints:)``, ``setTip(pence:)``); choose how to split it
+/// (``setServiceCharge(basisPoints:)``, ``setTip(pence:)``); ``present()`` it (the table
+/// shows `paying` on every iPad's floor); choose how to split it
 /// (``split(_:)``: whole, equally, by seat, by item), each part exact to the penny; the
 /// payment screens take each part; ``reload()`` shows ``paid`` and ``due`` as cash and
 /// card payments are recorded, and ``due`` is zero once the server marks the order paid.
@@ -59,6 +60,13 @@ public final class BillModel {
         guard let order else { throw OrderRefusal.unknownOrder("none open") }
         parts = try Bill.parts(of: order, split)
         self.split = split
+    }
+
+    /// The bill is brought to the table: its tables show `paying`.
+    public func present() async throws {
+        guard let order else { throw OrderRefusal.unknownOrder("none open") }
+        try await Tables(records: records).markPaying(order: order.id)
+        await records.syncSoon()
     }
 
     public func setServiceCharge(basisPoints: Int) async throws {

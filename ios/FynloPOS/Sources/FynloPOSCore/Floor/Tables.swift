@@ -84,7 +84,8 @@ public enum FloorRefusal: Error, Hashable, Sendable {
 }
 
 /// Every write to `table_state`, one function per action (the floor's one write path; order
-/// entry calls ``attach(order:to:)``, ``markOrdered(order:)`` and ``release(order:)``).
+/// entry calls ``attach(order:to:)``, ``markOrdered(order:)`` and ``release(order:)``; the
+/// bill ``markPaying(order:)``).
 public struct Tables: Sendable {
     let records: any Records
 
@@ -175,6 +176,16 @@ public struct Tables: Sendable {
             if state.status == .seated {
                 try await records.record(
                     ChangeDraft(entityType: "table_state", entityID: state.tableID, fields: ["status": "ordered"]))
+            }
+        }
+    }
+
+    /// The bill is on the table: every table of its group shows `paying` until it is paid.
+    public func markPaying(order orderID: String) async throws {
+        for state in try await states().values where state.orderID == orderID.lowercased() && state.isOccupied {
+            if state.status != .paying {
+                try await records.record(
+                    ChangeDraft(entityType: "table_state", entityID: state.tableID, fields: ["status": "paying"]))
             }
         }
     }

@@ -75,6 +75,17 @@ public final class OrderEntryModel {
         try await settle(id)
     }
 
+    /// A dish not on the menu at a price typed in: a manager's approval (`orders.price_override`).
+    public func addOpenItem(name: String, unitPrice: Int, vatRateBp: Int, quantity: Int = 1, notes: String = "")
+        async throws
+    {
+        let id = try current()
+        try await orders.addOpenItem(
+            to: id, name: name, unitPrice: unitPrice, vatRateBp: vatRateBp, quantity: quantity, notes: notes, seat: seat,
+            course: course)
+        try await settle(id)
+    }
+
     public func setQuantity(_ lineID: String, to quantity: Int) async throws {
         let id = try current()
         try await orders.setQuantity(lineID, in: id, to: quantity)

@@ -14,6 +14,8 @@ public enum OrderRefusal: Error, Hashable, Sendable {
     case invalidServiceCharge(Int)
     case invalidTip(Int)
     case invalidDiscount(Pricing.Discount)
+    /// An open item needs a name, a price up to 100,000.00 and a VAT rate up to 100 %.
+    case invalidOpenItem
     /// Nothing on the order to send to the kitchen.
     case nothingToSend
     /// Money was taken against it: refund or cancel that first (the server refuses
@@ -113,6 +115,35 @@ public struct Orders: Sendable {
         return lineID
     }
 
+    /// An item not on the menu, priced by hand ("Corkage", "Birthday cake"): with no product
+    /// the server holds it to no catalog price, so it needs `orders.price_override`.
+    @discardableResult
+    public func addOpenItem(
+        to orderID: String, name: String, unitPrice: Int, vatRateBp: Int, quantity: Int = 1, notes: String = "",
+        seat: Int? = nil, course: Int? = nil
+    ) async throws -> String {
+        let order = try await openOrder(orderID)
+        try check(quantity: quantity, seat: seat, course: course)
+        guard !name.isEmpty, (0...10_000_000).contains(unitPrice), (0...Pricing.basisPoints).contains(vatRateBp) else {
+            throw OrderRefusal.invalidOpenItem
+        }
+        let lineID = ids.next().lowercased()
+        var fields: [String: JSONValue] = [
+            "order_id": .string(order.id), "product_id": nil, "name": .string(name), "unit_price": .int(unitPrice),
+            "quantity": .int(quantity), "vat_rate_bp": .int(vatRateBp), "modifiers": [],
+            "position": .int((order.lines.map(\.position).max() ?? 0) + 1),
+        ]
+        if !notes.isEmpty { fields["notes"] = .string(notes) }
+        if let seat { fields["seat"] = .int(seat) }
+        if let course { fields["course"] = .int(course) }
+        try await record(
+            ChangeDraft(entityType: "order_line", entityID: lineID, fields: fields), needing: .ordersPriceOverride,
+            reason: "\(quantity) × \(name) at \(unitPrice.penceText), order \(order.number)")
+        return lineID
+    }
+
+    /// The server lets a quantity change freely; taking back a dish the kitchen has is a void
+    /// (``voidLine(_:in:)``).
     public func setQuantity(_ lineID: String, in orderID: String, to quantity: Int) async throws {
         let (_, line) = try await openLine(lineID, in: orderID)
         try check(quantity: quantity, seat: nil, course: nil)
