@@ -258,12 +258,24 @@ class OrderFacts:
     """What admitting a batch's orders and lines needs from the database, read once."""
 
     statuses: dict[UUID, str] = field(default_factory=dict)
-    """Order id -> status, as stored, then as this batch sets it."""
+    """Order id -> status, as stored before the batch."""
+    batch_statuses: dict[UUID, list[tuple[int, str]]] = field(default_factory=dict)
+    """Order id -> each status this batch sets, with its change's seq, in seq order."""
     subtotals: dict[UUID, int] = field(default_factory=dict)
     """Order id -> what its lines add up to, stored and in this batch: a fixed discount's base."""
     line_orders: dict[UUID, UUID] = field(default_factory=dict)
     """Stored line id -> its order id, for lines this batch edits."""
     prices: dict[PriceCheck, Verdict] = field(default_factory=dict)
+
+    def status_at(self, order_id: UUID, seq: int) -> str | None:
+        """The order's status when the device made change ``seq``: the last one this batch
+        set before it, else as stored. A line voided offline before the order was sent is a
+        fix, even when the send travels in the same batch."""
+        status = self.statuses.get(order_id)
+        for at, set_to in self.batch_statuses.get(order_id, []):
+            if at < seq:
+                status = set_to
+        return status
 
 
 async def prepare_orders(
@@ -295,7 +307,9 @@ async def prepare_orders(
             facts.subtotals[row["id"]] = row["subtotal"]
     for change in changes:
         if change.entity_type == "order" and isinstance(change.fields.get("status"), str):
-            facts.statuses[change.entity_id] = change.fields["status"]
+            facts.batch_statuses.setdefault(change.entity_id, []).append(
+                (change.seq, change.fields["status"])
+            )
     checks = []
     for change in lines:
         order_id = _order_of(change.fields)
@@ -387,7 +401,7 @@ def admit_line(change: ChangeIn, current: Version | None, facts: OrderFacts) -> 
     corrections: list[Correction] = []
     if change.fields.get("voided") is True and not before.get("voided"):
         order_id = _order_of(before) or _order_of(change.fields)
-        if order_id is not None and facts.statuses.get(order_id) in ("sent", "paid"):
+        if order_id is not None and facts.status_at(order_id, change.seq) in ("sent", "paid"):
             conditions.append(("voided", "after_sending"))
     if _discount_touched(change):
         after = {**before, **change.fields}
