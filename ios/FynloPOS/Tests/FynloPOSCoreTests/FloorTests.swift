@@ -159,3 +159,24 @@ struct FloorTests {
         await #expect(throws: FloorRefusal.mergeNeedsTwoTables) { try await floor.merge(main: fixture.t1, with: [fixture.t1]) }
     }
 }
+
+@Suite("floor: leaving a merged group")
+@MainActor
+struct FloorGroupTests {
+    @Test func aTableLeavesTheGroupAndClearingOneClearsThemAll() async throws {
+        let fixture = FloorVenue()
+        let till = await TestTill(fixture.venue)
+        let floor = till.floor()
+        try await floor.seat(fixture.t1, covers: 6)
+        try await floor.merge(main: fixture.t1, with: [fixture.t2, fixture.t3])
+
+        await #expect(throws: FloorRefusal.mainTableOfGroup(fixture.t1)) { try await floor.detach(fixture.t1) }
+        await #expect(throws: FloorRefusal.notMerged(fixture.t4)) { try await floor.detach(fixture.t4) }
+        try await floor.detach(fixture.t3)
+        #expect(floor.table(fixture.t3)?.status == .free)
+        #expect(floor.table(fixture.t1)?.mergedWith == ["T2"])
+
+        try await floor.clear(fixture.t2)
+        #expect(floor.allTables.allSatisfy { $0.status == .free })
+    }
+}

@@ -5,8 +5,9 @@ import Observation
 ///
 /// A service: ``reload()`` after every sync; ``seat(_:covers:)`` a walk-in; order entry opens
 /// the table's bill; a party that wants the window is ``move(from:to:)``-ed; a party of ten
-/// gets two tables ``merge(main:with:)``-ed under one bill; once the bill shows ``TableStatus/paid``
-/// and they leave, ``clear(_:)``. What each state means in entities: Floor/Tables.swift.
+/// gets two tables ``merge(main:with:)``-ed under one bill (and ``detach(_:)`` one when it is
+/// not needed); once the bill shows ``TableStatus/paid`` and they leave, ``clear(_:)``. What
+/// each state means in entities: Floor/Tables.swift.
 @MainActor
 @Observable
 public final class FloorModel {
@@ -112,6 +113,13 @@ public final class FloorModel {
         try await settle()
     }
 
+    /// Takes one table out of a merged group (the party needs less room).
+    public func detach(_ tableID: String) async throws {
+        try await tables.detach(tableID)
+        try await settle()
+    }
+
+    /// The party has gone: their table, and any merged with it, is free.
     public func clear(_ tableID: String) async throws {
         try await tables.clear(tableID.lowercased())
         try await settle()

@@ -24,8 +24,8 @@ import FynloSyncCore
 // points at the same order (`order_id`); the order's `table_id` is the group's main table,
 // which holds the covers (the others hold 0). Merging therefore opens the order when none of
 // the tables has one yet, and refuses two tables that each have a bill (a line's `order_id`
-// never changes, so bills cannot be combined: settle or void one first). Unmerging is moving
-// a party (``Tables/move(from:to:)``) or clearing a table of the group.
+// never changes, so bills cannot be combined: settle or void one first). One table leaves a
+// group with ``Tables/detach(_:)``; clearing any table of the group clears them all.
 
 /// A dining table of the floor plan.
 public struct DiningTable: Sendable, Hashable, Identifiable {
@@ -81,6 +81,10 @@ public enum FloorRefusal: Error, Hashable, Sendable {
     /// Two of the tables each have a bill: settle or void one before merging.
     case twoBills
     case mergeNeedsTwoTables
+    /// The table shares no bill with another.
+    case notMerged(String)
+    /// The group's main table holds its bill: move the party to another table first.
+    case mainTableOfGroup(String)
 }
 
 /// Every write to `table_state`, one function per action (the floor's one write path; order
@@ -143,8 +147,29 @@ public struct Tables: Sendable {
         }
     }
 
-    /// Clears a table for the next party: `free`, no covers, no bill.
+    /// Clears a table for the next party (`free`, no covers, no bill), with every table
+    /// merged with it: the party has gone.
     public func clear(_ tableID: String) async throws {
+        let states = try await states()
+        let bill = states[tableID.lowercased()]?.orderID
+        let group = bill.map { bill in states.values.filter { $0.orderID == bill }.map(\.tableID) } ?? []
+        for table in Set(group + [tableID.lowercased()]).sorted() {
+            try await write(table, status: .free, covers: 0, orderID: nil)
+        }
+    }
+
+    /// Takes one table out of a merged group, the party staying on the others. The group's
+    /// main table (the bill's `table_id`, holding the covers) cannot leave: move it first.
+    public func detach(_ tableID: String) async throws {
+        let tableID = tableID.lowercased()
+        guard let state = try await state(tableID), let orderID = state.orderID, state.isOccupied else {
+            throw FloorRefusal.notMerged(tableID)
+        }
+        let others = try await states().values.filter { $0.orderID == orderID && $0.tableID != tableID }
+        guard !others.isEmpty else { throw FloorRefusal.notMerged(tableID) }
+        if try await records.entity(EntityKey("order", orderID))?.data.id("table_id") == tableID {
+            throw FloorRefusal.mainTableOfGroup(tableID)
+        }
         try await write(tableID, status: .free, covers: 0, orderID: nil)
     }
 
