@@ -161,6 +161,7 @@ struct BillTests {
 
         #expect(bill.payments.map(\.method) == [.cash, .offlineCard])
         #expect(bill.paid == 3500)  // a payment's own tip is not towards the bill
+        #expect(bill.tipsOnPayments == 200)
         #expect(bill.due == due - 3500)
         #expect(Bill.shares(of: bill.due, count: 2) == [1336, 1335])
 

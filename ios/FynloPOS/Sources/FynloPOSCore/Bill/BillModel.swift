@@ -34,6 +34,9 @@ public final class BillModel {
     /// Pence the payments recorded so far cover (tips on payments excluded).
     public var paid: Int { payments.reduce(0) { $0 + $1.amount } }
 
+    /// Tips added on payments (cash or card), on top of the bill: the staff's, not the order's.
+    public var tipsOnPayments: Int { payments.reduce(0) { $0 + $1.tip } }
+
     /// Pence still to pay.
     public var due: Int { order.map { Bill.due(of: $0, payments: payments) } ?? 0 }
 
