@@ -111,7 +111,7 @@ public struct Menu: Sendable, Hashable {
     public func validate(
         productID: String, chosen: Set<String>, quantity: Int = 1
     ) throws(MenuRefusal) -> [LineModifier] {
-        guard let product = products[productID] else { throw .unknownProduct }
+        guard let product = products[productID.lowercased()] else { throw .unknownProduct }
         switch product.availability {
         case .soldOut: throw .soldOut(product: product.name)
         case .remaining(let left) where left < quantity:

@@ -89,25 +89,21 @@ public struct Orders: Sendable {
         let order = try await openOrder(orderID)
         try check(quantity: quantity, seat: seat, course: course)
         let menu = try await Menu.load(from: records)
+        let productID = productID.lowercased()
+        guard let product = menu.products[productID] else { throw OrderRefusal.menu(.unknownProduct) }
         let modifiers: [LineModifier]
         do {
             modifiers = try menu.validate(productID: productID, chosen: chosen, quantity: quantity)
         } catch {
             throw OrderRefusal.menu(error)
         }
-        let product = menu.products[productID.lowercased()]!
         // A free-text extra ("no onions") is free; a priced one would be an open price.
         let free = extras.filter { !$0.isEmpty }.map { LineModifier(modifierID: nil, name: $0, priceDelta: 0) }
         let lineID = ids.next().lowercased()
-        var fields: [String: JSONValue] = [
-            "order_id": .string(order.id), "product_id": .string(product.id), "name": .string(product.name),
-            "unit_price": .int(product.price), "quantity": .int(quantity), "vat_rate_bp": .int(product.vatRateBp),
-            "modifiers": .array((modifiers + free).map(\.json)),
-            "position": .int((order.lines.map(\.position).max() ?? 0) + 1),
-        ]
-        if !notes.isEmpty { fields["notes"] = .string(notes) }
-        if let seat { fields["seat"] = .int(seat) }
-        if let course { fields["course"] = .int(course) }
+        let fields = newLine(
+            on: order, productID: product.id, name: product.name, unitPrice: product.price,
+            vatRateBp: product.vatRateBp, modifiers: modifiers + free, quantity: quantity, notes: notes, seat: seat,
+            course: course)
         try await records.record(ChangeDraft(entityType: "order_line", entityID: lineID, fields: fields))
         if let availabilityID = menu.portionCounters[product.id] {
             try await countPortions(availabilityID, by: -quantity)
@@ -128,14 +124,9 @@ public struct Orders: Sendable {
             throw OrderRefusal.invalidOpenItem
         }
         let lineID = ids.next().lowercased()
-        var fields: [String: JSONValue] = [
-            "order_id": .string(order.id), "product_id": nil, "name": .string(name), "unit_price": .int(unitPrice),
-            "quantity": .int(quantity), "vat_rate_bp": .int(vatRateBp), "modifiers": [],
-            "position": .int((order.lines.map(\.position).max() ?? 0) + 1),
-        ]
-        if !notes.isEmpty { fields["notes"] = .string(notes) }
-        if let seat { fields["seat"] = .int(seat) }
-        if let course { fields["course"] = .int(course) }
+        let fields = newLine(
+            on: order, productID: nil, name: name, unitPrice: unitPrice, vatRateBp: vatRateBp, modifiers: [],
+            quantity: quantity, notes: notes, seat: seat, course: course)
         try await record(
             ChangeDraft(entityType: "order_line", entityID: lineID, fields: fields), needing: .ordersPriceOverride,
             reason: "\(quantity) × \(name) at \(unitPrice.penceText), order \(order.number)")
@@ -205,7 +196,9 @@ public struct Orders: Sendable {
             fields: ["discount_kind": .optional(discount?.kind.rawValue), "discount_value": .optional(discount?.value)])
         guard let discount else { return try await records.record(draft).ignore() }
         guard discount.isValid else { throw OrderRefusal.invalidDiscount(discount) }
-        let needs = discount.needsApproval(base: line.gross) ? Permission.ordersDiscountOverThreshold : nil
+        // The server measures a line discount against the line's price times its quantity.
+        let base = line.unitPriceWithModifiers * line.quantity
+        let needs = discount.needsApproval(base: base) ? Permission.ordersDiscountOverThreshold : nil
         try await record(draft, needing: needs, reason: "Discount \(discount.text) on \(line.name), order \(order.number)")
     }
 
@@ -276,6 +269,23 @@ public struct Orders: Sendable {
         case .held: try await records.record(draft)
         case .approved(let grant): _ = try await grant.record(draft)
         }
+    }
+
+    /// A new line's fields: everything `order_line` requires, its price snapshotted now, and
+    /// the next position (the server prices lines in position order).
+    private func newLine(
+        on order: Order, productID: String?, name: String, unitPrice: Int, vatRateBp: Int, modifiers: [LineModifier],
+        quantity: Int, notes: String, seat: Int?, course: Int?
+    ) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = [
+            "order_id": .string(order.id), "product_id": .optional(productID), "name": .string(name),
+            "unit_price": .int(unitPrice), "quantity": .int(quantity), "vat_rate_bp": .int(vatRateBp),
+            "modifiers": .array(modifiers.map(\.json)), "position": .int((order.lines.map(\.position).max() ?? 0) + 1),
+        ]
+        if !notes.isEmpty { fields["notes"] = .string(notes) }
+        if let seat { fields["seat"] = .int(seat) }
+        if let course { fields["course"] = .int(course) }
+        return fields
     }
 
     private func recordLine(_ lineID: String, _ fields: [String: JSONValue]) async throws {
