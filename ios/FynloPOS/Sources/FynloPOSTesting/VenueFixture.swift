@@ -126,7 +126,7 @@ public struct TestTill {
     }
 
     public func floor() -> FloorModel { FloorModel(records: records, orders: orders) }
-    public func menu() -> MenuModel { MenuModel(records: records) }
+    public func menu() -> MenuModel { MenuModel(records: records, locationID: VenueFixture.locationID) }
     public func entry() -> OrderEntryModel { OrderEntryModel(records: records, orders: orders) }
     public func bill() -> BillModel { BillModel(records: records, orders: orders) }
 

@@ -82,6 +82,8 @@ public enum MenuRefusal: Error, Hashable, Sendable {
     case tooFewChoices(group: String, min: Int)
     case tooManyChoices(group: String, max: Int)
     case unknownModifier(String)
+    /// This iPad does not know its location, and the dish has no availability yet.
+    case unknownLocation
 }
 
 /// The whole menu at one moment, with the rules for choosing modifiers.
@@ -89,11 +91,13 @@ public struct Menu: Sendable, Hashable {
     public var categories: [MenuCategory]
     public var products: [String: MenuProduct]
     public var groups: [String: ModifierGroup]
+    /// Each product's `availability` entity at this location, where one exists.
+    public var availabilityIDs: [String: String]
     /// Products whose portions are counted (`remaining` set, zero included), to the id of
     /// their availability entity: selling one counts it down there.
     public var portionCounters: [String: String]
 
-    public static let empty = Menu(categories: [], products: [:], groups: [:], portionCounters: [:])
+    public static let empty = Menu(categories: [], products: [:], groups: [:], availabilityIDs: [:], portionCounters: [:])
 
     /// A category's products, by position then name.
     public func products(in categoryID: String?) -> [MenuProduct] {
@@ -209,6 +213,7 @@ extension Menu {
         return Menu(
             categories: categories.sorted { ($0.position, $0.name) < ($1.position, $1.name) },
             products: products, groups: groups,
+            availabilityIDs: availability.mapValues(\.id),
             portionCounters: availability.filter { $0.value.remaining != nil }.mapValues(\.id))
     }
 }

@@ -1,3 +1,4 @@
+import FynloSyncCore
 import Observation
 
 /// The menu screen: categories down the side, the chosen category's dishes (86'd ones shown,
@@ -7,7 +8,8 @@ import Observation
 /// A service: ``reload()`` after every sync; tap a category (``select(category:)``); tap a
 /// dish (``choose(_:)``): a dish with no modifier groups is ready at once, otherwise tick
 /// its modifiers (``ProductChoice/toggle(_:)``) until ``ProductChoice/problems`` is empty;
-/// then order entry adds ``choice``.
+/// then order entry adds ``choice``. The kitchen runs out: ``setSoldOut(_:_:)`` 86es the
+/// dish on every iPad.
 @MainActor
 @Observable
 public final class MenuModel {
@@ -19,9 +21,12 @@ public final class MenuModel {
     public private(set) var refusal: MenuRefusal?
 
     private let records: any Records
+    private let locationID: String?
 
-    public init(records: any Records) {
+    /// `locationID`: this iPad's location (from enrolment), to 86 a dish nobody 86'd before.
+    public init(records: any Records, locationID: String? = nil) {
         self.records = records
+        self.locationID = locationID
     }
 
     public var categories: [MenuCategory] { menu.categories }
@@ -38,6 +43,27 @@ public final class MenuModel {
         if let choice, let product = menu.products[choice.product.id] {
             self.choice?.product = product
         }
+    }
+
+    /// 86es a dish here (`sold_out`), or brings it back, on every iPad at this location.
+    /// Whoever is signed in may (`catalog.availability`); the server refuses a bare iPad.
+    public func setSoldOut(_ productID: String, _ soldOut: Bool) async throws {
+        let productID = productID.lowercased()
+        guard menu.products[productID] != nil else { throw MenuRefusal.unknownProduct }
+        var fields: [String: JSONValue] = ["sold_out": .bool(soldOut)]
+        let id: String
+        if let existing = menu.availabilityIDs[productID] {
+            id = existing
+        } else {
+            guard let locationID, let derived = AvailabilityID.of(product: productID, at: locationID) else {
+                throw MenuRefusal.unknownLocation
+            }
+            id = derived
+            fields["product_id"] = .string(productID)  // required when the entity is new
+        }
+        try await records.record(ChangeDraft(entityType: "availability", entityID: id, fields: fields))
+        await records.syncSoon()
+        try await reload()
     }
 
     public func select(category id: String) {
