@@ -334,8 +334,9 @@ extension Pricing.Discount {
 }
 
 extension Int {
-    /// Pence as the restaurant's currency reads them, without its symbol: "12.50".
-    public var penceText: String {
+    /// Pence as the restaurant's currency reads them, without its symbol: "12.50" (for the
+    /// approval prompts; the screens format money their own way).
+    var penceText: String {
         let (pounds, pence) = abs(self).quotientAndRemainder(dividingBy: 100)
         return "\(self < 0 ? "-" : "")\(pounds).\(pence < 10 ? "0" : "")\(pence)"
     }
