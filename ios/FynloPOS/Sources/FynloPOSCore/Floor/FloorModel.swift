@@ -72,7 +72,8 @@ public final class FloorModel {
                 orderID: party.orderID, orderNumber: order?.number, mergedWith: group)
         }
         areas = Dictionary(grouping: rows, by: \.table.area).map { name, tables in
-            Area(name: name, tables: tables.sorted { $0.table.name.localizedStandardCompare($1.table.name) == .orderedAscending })
+            let byName = tables.sorted { $0.table.name.localizedStandardCompare($1.table.name) == .orderedAscending }
+            return Area(name: name, tables: byName)
         }.sorted { $0.name < $1.name }
     }
 

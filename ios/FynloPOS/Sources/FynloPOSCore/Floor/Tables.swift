@@ -141,7 +141,9 @@ public struct Tables: Sendable {
         if let target = try await state(to), target.isOccupied { throw FloorRefusal.tableTaken(to) }
         try await write(to, status: party.status, covers: party.covers, orderID: party.orderID)
         try await write(from, status: .free, covers: 0, orderID: nil)
-        if let orderID = party.orderID, try await records.entity(EntityKey("order", orderID))?.data.id("table_id") == from {
+        if let orderID = party.orderID,
+            try await records.entity(EntityKey("order", orderID))?.data.id("table_id") == from
+        {
             try await records.record(
                 ChangeDraft(entityType: "order", entityID: orderID, fields: ["table_id": .string(to)]))
         }

@@ -5,7 +5,9 @@ import Foundation
 /// with SHA-1. An iPad 86-ing a dish nobody has 86'd before creates the entity under it.
 public enum AvailabilityID {
     public static func of(product productID: String, at locationID: String) -> String? {
-        guard let namespace = UUID(uuidString: locationID), let product = UUID(uuidString: productID) else { return nil }
+        guard let namespace = UUID(uuidString: locationID), let product = UUID(uuidString: productID) else {
+            return nil
+        }
         let n = namespace.uuid
         var bytes: [UInt8] = [n.0, n.1, n.2, n.3, n.4, n.5, n.6, n.7, n.8, n.9, n.10, n.11, n.12, n.13, n.14, n.15]
         // Python's str(UUID): lowercase, hyphenated.

@@ -97,7 +97,8 @@ public struct Menu: Sendable, Hashable {
     /// their availability entity: selling one counts it down there.
     public var portionCounters: [String: String]
 
-    public static let empty = Menu(categories: [], products: [:], groups: [:], availabilityIDs: [:], portionCounters: [:])
+    public static let empty = Menu(
+        categories: [], products: [:], groups: [:], availabilityIDs: [:], portionCounters: [:])
 
     /// A category's products, by position then name.
     public func products(in categoryID: String?) -> [MenuProduct] {

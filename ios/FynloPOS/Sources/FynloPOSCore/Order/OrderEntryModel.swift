@@ -81,8 +81,8 @@ public final class OrderEntryModel {
     {
         let id = try current()
         try await orders.addOpenItem(
-            to: id, name: name, unitPrice: unitPrice, vatRateBp: vatRateBp, quantity: quantity, notes: notes, seat: seat,
-            course: course)
+            to: id, name: name, unitPrice: unitPrice, vatRateBp: vatRateBp, quantity: quantity, notes: notes,
+            seat: seat, course: course)
         try await settle(id)
     }
 
@@ -93,7 +93,9 @@ public final class OrderEntryModel {
     }
 
     /// `seat`/`course`: `.some(nil)` clears, `nil` leaves as is.
-    public func setDetails(_ lineID: String, notes: String? = nil, seat: Int?? = nil, course: Int?? = nil) async throws {
+    public func setDetails(
+        _ lineID: String, notes: String? = nil, seat: Int?? = nil, course: Int?? = nil
+    ) async throws {
         let id = try current()
         try await orders.setDetails(lineID, in: id, notes: notes, seat: seat, course: course)
         try await settle(id)

@@ -199,13 +199,16 @@ public struct Orders: Sendable {
         // The server measures a line discount against the line's price times its quantity.
         let base = line.unitPriceWithModifiers * line.quantity
         let needs = discount.needsApproval(base: base) ? Permission.ordersDiscountOverThreshold : nil
-        try await record(draft, needing: needs, reason: "Discount \(discount.text) on \(line.name), order \(order.number)")
+        try await record(
+            draft, needing: needs, reason: "Discount \(discount.text) on \(line.name), order \(order.number)")
     }
 
     /// The service charge in basis points (1250 = 12.5 %), priced on the discounted goods.
     public func setServiceCharge(_ orderID: String, basisPoints: Int) async throws {
         let order = try await openOrder(orderID)
-        guard (0...Pricing.basisPoints).contains(basisPoints) else { throw OrderRefusal.invalidServiceCharge(basisPoints) }
+        guard (0...Pricing.basisPoints).contains(basisPoints) else {
+            throw OrderRefusal.invalidServiceCharge(basisPoints)
+        }
         try await update(order.id, ["service_charge_bp": .int(basisPoints)])
     }
 
@@ -253,7 +256,8 @@ public struct Orders: Sendable {
             ChangeDraft(
                 entityType: "order", entityID: order.id,
                 fields: [
-                    "status": "voided", "closed_at": .string(WireTime.string(ms: clock.nowMs())), "notes": .string(note),
+                    "status": "voided", "closed_at": .string(WireTime.string(ms: clock.nowMs())),
+                    "notes": .string(note),
                 ]),
             needing: .ordersVoid, reason: "Void order \(order.number), \(order.totals.totalDue.penceText): \(reason)")
         try await Tables(records: records).release(order: order.id)
