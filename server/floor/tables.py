@@ -17,6 +17,7 @@ class FloorTable(Table, tablename="floor_tables"):
     location_id = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=False)
     name = Varchar(length=32, help_text="What staff call it: 12, Bar 3, Patio A.")
     seats = Integer(default=2)
+    area = Varchar(length=32, default="", help_text="Part of the room (Terrace, Bar); '' if one.")
     archived = Boolean(default=False)
     created_at = created_at_column()
     updated_at = updated_at_column()

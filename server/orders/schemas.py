@@ -61,6 +61,10 @@ class OrderLine(Wire, kw_only=True):
     discount: Discount | None
     voided: bool
     notes: str
+    seat: int | None
+    """The seat at the table (1, 2, ...) the dish is for; null when nobody said."""
+    course: int | None
+    """The course it is served in (1, 2, ...); null when nobody said."""
     total: int
     """What the line costs after its own and its share of the order's discount."""
 

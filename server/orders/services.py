@@ -107,6 +107,8 @@ async def get_order(
                 discount=_discount_out(line),
                 voided=line["voided"],
                 notes=line["notes"],
+                seat=line["seat"],
+                course=line["course"],
                 total=line_totals[str(line["id"])],
             )
             for line in lines

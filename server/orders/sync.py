@@ -116,7 +116,13 @@ class LineFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     voided: bool | msgspec.UnsetType = msgspec.UNSET
     notes: str | msgspec.UnsetType = msgspec.UNSET
     position: int | msgspec.UnsetType = msgspec.UNSET
+    seat: int | msgspec.UnsetType | None = msgspec.UNSET
+    course: int | msgspec.UnsetType | None = msgspec.UNSET
 
+
+MAX_SEAT = 500
+"""A seat number is at most the most covers an order may have."""
+MAX_COURSE = 20
 
 DISCOUNT_THRESHOLD_BP = 1_000
 """A discount taking more than 10% off its order or line needs a manager (or their approval):
@@ -165,6 +171,9 @@ LINE_FIELDS: dict[str, FieldRule] = {
     "voided": FieldRule(Permission.orders_take, when={"after_sending": Permission.orders_void}),
     "notes": _TAKE,
     "position": _TAKE,
+    # Where the dish goes and when: no price changes with either.
+    "seat": _TAKE,
+    "course": _TAKE,
 }
 
 
@@ -204,6 +213,8 @@ def validate_line(change: Change, current: Version | None, device: DeviceContext
     _check_range("unit_price", fields.unit_price, 0, MAX_PRICE)
     _check_range("quantity", fields.quantity, 1, 10_000)
     _check_range("vat_rate_bp", fields.vat_rate_bp, 0, 10_000)
+    _check_range("seat", fields.seat, 1, MAX_SEAT)
+    _check_range("course", fields.course, 1, MAX_COURSE)
     _check_discount(fields, current, "line")
     if isinstance(fields.modifiers, list) and isinstance(fields.unit_price, int):
         lowest = fields.unit_price + sum(modifier.price_delta for modifier in fields.modifiers)
@@ -247,12 +258,24 @@ class OrderFacts:
     """What admitting a batch's orders and lines needs from the database, read once."""
 
     statuses: dict[UUID, str] = field(default_factory=dict)
-    """Order id -> status, as stored, then as this batch sets it."""
+    """Order id -> status, as stored before the batch."""
+    batch_statuses: dict[UUID, list[tuple[int, str]]] = field(default_factory=dict)
+    """Order id -> each status this batch sets, with its change's seq, in seq order."""
     subtotals: dict[UUID, int] = field(default_factory=dict)
     """Order id -> what its lines add up to, stored and in this batch: a fixed discount's base."""
     line_orders: dict[UUID, UUID] = field(default_factory=dict)
     """Stored line id -> its order id, for lines this batch edits."""
     prices: dict[PriceCheck, Verdict] = field(default_factory=dict)
+
+    def status_at(self, order_id: UUID, seq: int) -> str | None:
+        """The order's status when the device made change ``seq``: the last one this batch
+        set before it, else as stored. A line voided offline before the order was sent is a
+        fix, even when the send travels in the same batch."""
+        status = self.statuses.get(order_id)
+        for at, set_to in self.batch_statuses.get(order_id, []):
+            if at < seq:
+                status = set_to
+        return status
 
 
 async def prepare_orders(
@@ -284,7 +307,9 @@ async def prepare_orders(
             facts.subtotals[row["id"]] = row["subtotal"]
     for change in changes:
         if change.entity_type == "order" and isinstance(change.fields.get("status"), str):
-            facts.statuses[change.entity_id] = change.fields["status"]
+            facts.batch_statuses.setdefault(change.entity_id, []).append(
+                (change.seq, change.fields["status"])
+            )
     checks = []
     for change in lines:
         order_id = _order_of(change.fields)
@@ -376,7 +401,7 @@ def admit_line(change: ChangeIn, current: Version | None, facts: OrderFacts) -> 
     corrections: list[Correction] = []
     if change.fields.get("voided") is True and not before.get("voided"):
         order_id = _order_of(before) or _order_of(change.fields)
-        if order_id is not None and facts.statuses.get(order_id) in ("sent", "paid"):
+        if order_id is not None and facts.status_at(order_id, change.seq) in ("sent", "paid"):
             conditions.append(("voided", "after_sending"))
     if _discount_touched(change):
         after = {**before, **change.fields}
@@ -740,12 +765,14 @@ async def _upsert_lines(
     await conn.executemany(
         "INSERT INTO order_lines (id, restaurant_id, order_id, product_id, name, unit_price,"
         " quantity, vat_rate_bp, modifiers, discount_kind, discount_value, voided, notes,"
-        " position, created_at, updated_at)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now()"
+        " position, seat, course, created_at, updated_at)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+        " now(), now()"
         " WHERE EXISTS (SELECT 1 FROM orders WHERE id = $3 AND restaurant_id = $2)"
         " ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity,"
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
         " voided = excluded.voided, notes = excluded.notes, position = excluded.position,"
+        " seat = excluded.seat, course = excluded.course,"
         " updated_at = now() WHERE order_lines.restaurant_id = excluded.restaurant_id",
         [
             (
@@ -753,7 +780,8 @@ async def _upsert_lines(
                 data["name"], data["unit_price"], data["quantity"], data["vat_rate_bp"],
                 msgspec.json.encode(data.get("modifiers") or []).decode(),
                 data.get("discount_kind"), data.get("discount_value"), bool(data.get("voided")),
-                data.get("notes", ""), data.get("position", 0),
+                data.get("notes", ""), data.get("position", 0), data.get("seat"),
+                data.get("course"),
             )
             for line_id, data in lines
         ],

@@ -85,5 +85,7 @@ class OrderLine(Table, tablename="order_lines"):
     voided = Boolean(default=False)
     notes = Text(default="")
     position = Integer(default=0)
+    seat = Integer(null=True, default=None, help_text="Seat at the table (1, 2, ...), if said.")
+    course = Integer(null=True, default=None, help_text="Course it is served in (1, 2, ...).")
     created_at = created_at_column()
     updated_at = updated_at_column()

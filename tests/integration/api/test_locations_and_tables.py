@@ -122,17 +122,18 @@ async def test_table_lifecycle(client: httpx.AsyncClient, tenant: Tenant) -> Non
     assert twelve["location_id"] == location
     assert (twelve["name"], twelve["seats"], twelve["archived"]) == ("12", 4, False)
     bar = await create(client, tenant, "tables", {"location_id": location, "name": "Bar 3"})
-    assert bar["seats"] == 2
+    assert (bar["seats"], bar["area"], twelve["area"]) == (2, "", "")
 
     fetched = await client.get(f"/api/v1/tables/{chosen}", headers=tenant.headers)
     assert fetched.status_code == 200
     assert fetched.json() == twelve
 
     patched = await client.patch(
-        f"/api/v1/tables/{chosen}", json={"seats": 6}, headers=tenant.headers
+        f"/api/v1/tables/{chosen}", json={"seats": 6, "area": "Terrace"}, headers=tenant.headers
     )
     assert patched.status_code == 200, patched.text
     assert (patched.json()["name"], patched.json()["seats"]) == ("12", 6)
+    assert patched.json()["area"] == "Terrace"
     assert patched.json()["location_id"] == location
 
     deleted = await client.delete(f"/api/v1/tables/{chosen}", headers=tenant.headers)
@@ -214,6 +215,7 @@ async def test_table_location_must_be_this_restaurants(
         ({"name": "x" * 33}, "name"),
         ({"seats": -1}, "seats"),
         ({"seats": 501}, "seats"),
+        ({"area": "x" * 33}, "area"),
         ({"location_id": str(uuid4())}, "location_id"),
         ({"restaurant_id": str(uuid4())}, "restaurant_id"),
     ],

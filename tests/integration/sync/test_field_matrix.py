@@ -168,6 +168,8 @@ SAMPLES: dict[tuple[str, str, str | None], Sample] = {
     ("order_line", "voided", "after_sending"): _line_edit({"voided": True}, sent=True),
     ("order_line", "notes", None): _line_edit({"notes": "no ice"}),
     ("order_line", "position", None): _line_edit({"position": 2}),
+    ("order_line", "seat", None): _line_edit({"seat": 2}),
+    ("order_line", "course", None): _line_edit({"course": 1}),
     **{("cash_payment", name, None): _cash for name in CashPaymentFields.__struct_fields__},
     **{
         ("offline_card_payment", name, None): _offline_card

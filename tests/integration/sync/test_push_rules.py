@@ -791,3 +791,63 @@ async def test_a_device_offline_past_the_tombstone_horizon_must_resync_but_can_p
     assert bar.get("table_state", table) is None
     assert await till.sync()
     assert bar.store == till.store
+
+
+async def test_seats_and_courses_sync_into_the_order_and_change_no_price(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    ipad = await make_ipad(app, tenant, signed_in=Role.manager)  # open items: priced by hand
+    prefix = await prefix_of(ipad)
+    order_id, first, second, bad = uuid4(), uuid4(), uuid4(), uuid4()
+    response = await push(
+        client,
+        ipad,
+        [
+            change(ipad, 1, "order", order_id, order_fields(prefix, 1)),
+            change(ipad, 2, "order_line", first, line_fields(order_id, seat=1, course=1)),
+            change(ipad, 3, "order_line", second, line_fields(order_id, seat=None, course=2)),
+            change(ipad, 4, "order_line", bad, line_fields(order_id, seat=0)),
+            change(ipad, 5, "order_line", first, {"seat": 2, "course": None}, clock=2),
+        ],
+    )
+
+    assert outcomes(response) == ["applied", "applied", "applied", "rejected", "applied"]
+    assert response.json()["results"][3]["reason"] == "invalid_fields"
+    order = await get_order(client, tenant, order_id)
+    seats = {line["id"]: (line["seat"], line["course"]) for line in order["lines"]}
+    assert seats == {str(first): (2, None), str(second): (None, 2)}
+    assert order["total_due"] == 2 * 320
+
+
+async def test_a_line_voided_before_sending_is_a_fix_even_when_the_send_is_in_the_same_batch(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """An iPad offline takes a line back before sending the order, then sends: one batch
+    carries both, and the void was still made before the kitchen saw the order."""
+    ipad = await make_ipad(app, tenant)
+    prefix = await prefix_of(ipad)
+    product = await create_product(client, tenant, "Soup")
+    order_id, kept, mistake = uuid4(), uuid4(), uuid4()
+    soup = {"product_id": product, "unit_price": 450}
+    response = await push(
+        client,
+        ipad,
+        [
+            change(ipad, 1, "order", order_id, order_fields(prefix, 1)),
+            change(ipad, 2, "order_line", kept, line_fields(order_id, **soup)),
+            change(ipad, 3, "order_line", mistake, line_fields(order_id, **soup)),
+            change(ipad, 4, "order_line", mistake, {"voided": True}, clock=2),
+            change(ipad, 5, "order", order_id, {"status": "sent"}, clock=2),
+            change(ipad, 6, "order_line", kept, {"voided": True}, clock=2),
+        ],
+    )
+
+    assert outcomes(response)[:5] == ["applied"] * 5
+    # Taking back a dish the kitchen was sent is a void: not this iPad's alone.
+    assert response.json()["results"][5]["outcome"] == "rejected"
+    order = await get_order(client, tenant, order_id)
+    assert {line["id"]: line["voided"] for line in order["lines"]} == {
+        str(kept): False,
+        str(mistake): True,
+    }
+    assert order["total_due"] == 450
