@@ -375,6 +375,13 @@ public final class PaymentFlowModel {
         }
     }
 
+    /// Follows the real-time messages (``LiveUpdates/events()``) until the stream ends.
+    public func follow(_ events: AsyncStream<LiveEvent>) async {
+        for await event in events {
+            await received(event)
+        }
+    }
+
     // MARK: Card in person
 
     /// Takes a card in person on the connected reader (Tap to Pay or a paired reader, or a
