@@ -206,6 +206,86 @@ struct PayByBankTests {
         #expect(model.settlementNote?.contains("may not arrive") == true)
     }
 
+    @Test func anExpiredQRTheBankPaysAfterTheCardIsFlaggedAsPaidTwice() async throws {
+        let rig = PaymentRig()
+        await rig.connectTapToPay()
+        let model = rig.model()
+        await model.payByBank()
+        let qr = try #require(model.payment?.id)
+        rig.clock.advance(by: .seconds(900))
+        model.tick()
+        await model.take(model.offers[0])  // card in person, at once, for the same amount
+        #expect(model.stage == .paid)
+        #expect(model.payment?.method == .cardPresent)
+        #expect(model.lateNote == nil)
+        await rig.api.execute(qr)
+        await model.received(.paymentStatus(paymentID: qr, orderID: PaymentRig.orderID, method: "open_banking", state: "succeeded"))
+        #expect(model.stage == .paid)
+        #expect(model.lateNote?.contains("paid twice") == true)
+        #expect(await rig.api.charges == 2)
+    }
+
+    @Test func offlinePayByBankAndApplePaySayTheyNeedTheServer() async throws {
+        let rig = PaymentRig()
+        await rig.api.setOffline(true)
+        let model = rig.model()
+        await model.loadQuote()
+        await model.payByBank()
+        #expect(model.message.hasPrefix("Pay by bank needs the server"))
+        await model.payWithApplePay()
+        #expect(model.message.hasPrefix("Apple Pay needs the server"))
+        #expect(await rig.api.createCalls == 0)
+        #expect(await rig.wallet.sheets.isEmpty)
+        // Back online, the next tap asks the quote again and goes ahead.
+        await rig.api.setOffline(false)
+        await model.payByBank()
+        #expect(model.stage == .awaitingBank)
+        #expect(!model.isOffline)
+    }
+
+    @Test func afterADeclineApplePayTakesTheSameAmount() async throws {
+        let rig = PaymentRig()
+        let model = rig.model(amount: 1_250, tip: 100)
+        await model.payByBank()
+        let id = try #require(model.payment?.id)
+        await rig.api.decline(id)
+        await model.refresh()
+        #expect(model.offers.contains(.applePay))
+        await model.take(.applePay)
+        #expect(model.stage == .paid)
+        #expect(await rig.wallet.sheets == [1_350])
+        #expect(model.payment?.amount == 1_250)
+        #expect(model.payment?.tip == 100)
+    }
+
+    @Test func switchingToCashWhileTheQRIsUpCancelsTheQRFirst() async throws {
+        let rig = PaymentRig()
+        let model = rig.model()
+        await model.payByBank()
+        let qr = try #require(model.payment?.id)
+        await model.payCash(tendered: 3_000)
+        #expect(model.stage == .paid)
+        #expect(await rig.api.payments[qr]?.state == .canceled)  // its amount no longer blocks the order
+        #expect(await rig.journal.unfinished().isEmpty)
+    }
+
+    @Test func switchingToCashWhenTheServerIsGoneLeavesTheQRToBeCancelledLater() async throws {
+        let rig = PaymentRig()
+        let model = rig.model()
+        await model.payByBank()
+        let qr = try #require(model.payment?.id)
+        await rig.api.setOffline(true)
+        await model.payCash(tendered: 2_500)
+        #expect(model.stage == .paid)
+        // The QR's create, marked abandoned, and the cancel that could not be sent.
+        #expect(await rig.journal.unfinished().map(\.kind) == [.create, .cancel])
+        #expect(await rig.journal.unfinished().first?.abandoned == true)
+        await rig.api.setOffline(false)
+        await rig.model(journal: rig.journal.reopened()).resume()
+        #expect(await rig.api.payments[qr]?.state == .canceled)
+        #expect(await rig.journal.unfinished().isEmpty)
+    }
+
     @Test func staffCancelFreesTheAmount() async throws {
         let rig = PaymentRig()
         let model = rig.model()

@@ -115,6 +115,8 @@ public final class PaymentFlowModel {
     /// The payment ended without money here (locally, or by the server): a success
     /// reported after it is a late success.
     private var endedUnpaid = false
+    /// Payments this screen followed before the current one (a QR that expired, a declined card).
+    private var earlier: Set<String> = []
     private var jitter = SeededGenerator(seed: 17)
 
     /// - Parameters:
@@ -184,6 +186,27 @@ public final class PaymentFlowModel {
         offlineNote = "No connection to the server: cash\(card). Pay by bank and Apple Pay need the server."
     }
 
+    /// Pay by bank and Apple Pay need the server: offline, the quote is asked again first,
+    /// and if the server is still out of reach the screen says so.
+    private func serverReachable(for method: PaymentMethod) async -> Bool {
+        guard isOffline else { return true }
+        await loadQuote()
+        guard isOffline else { return true }
+        message = "\(PaymentWords.method(method)) needs the server, which can't be reached. Take cash, or a card in person."
+        return false
+    }
+
+    /// Takes `method` for ``due`` (the amount carried over from a declined or expired
+    /// payment): cash needs what was tendered.
+    public func take(_ method: PaymentMethod, tendered: Int? = nil) async {
+        switch method {
+        case .openBanking: await payByBank()
+        case .card, .cardPresent: await payByCard()
+        case .applePay: await payWithApplePay()
+        case .cash: await payCash(tendered: tendered ?? (due.amount + due.tip))
+        }
+    }
+
     // MARK: Carrying on after a kill
 
     /// Carries on every step a previous run of the till left for this order and part:
@@ -200,6 +223,35 @@ public final class PaymentFlowModel {
     /// Asks again for the answer a lost call never brought (same key, same request).
     public func retry() async {
         await resume()
+    }
+
+    /// Before another payment: releases the one this screen still waits on (a QR past its
+    /// countdown, a card not presented), so its amount no longer blocks the order, then
+    /// carries on what a killed till left. True when it turns out paid or still waiting,
+    /// so no new payment may start.
+    private func clearTheWay() async throws -> Bool {
+        if let current = payment, current.state?.isEnded == false {
+            do {
+                let released = try await send(.cancel, paymentID: current.id) { api, key in
+                    try await api.cancel(current.id, idempotencyKey: key)
+                }
+                await settle(released)
+                if released.state == .succeeded { return true }
+            } catch let error as PaymentsAPIError where error.isRetryable {
+                // Out of reach: go ahead (cash, a card offline); the payment is cancelled
+                // when the journal is next carried on, or ends at its deadline.
+                for attempt in try await journal.unfinished() where attempt.paymentID == current.id {
+                    var left = attempt
+                    left.abandoned = true
+                    try await journal.save(left)
+                }
+            } catch PaymentsAPIError.refused {
+                // Already ended at the server (expired, declined): see how.
+                await refresh()
+                if payment?.state == .succeeded { return true }
+            }
+        }
+        return try await carryOn()
     }
 
     /// Returns true when a payment is settled or waiting here, so no new one may start.
@@ -225,8 +277,9 @@ public final class PaymentFlowModel {
                     left.abandoned = true
                     try await journal.save(left)
                 }
-            } catch PaymentsAPIError.refused where attempt.kind == .create {
-                // Refused now (the order was paid meanwhile, say): it never made a payment.
+            } catch PaymentsAPIError.refused {
+                // Refused now: a create never made a payment (the order was paid meanwhile,
+                // say); a cancel or capture found the payment already ended. Nothing to redo.
                 try await journal.finish(attempt.id)
             }
         }
@@ -301,6 +354,7 @@ public final class PaymentFlowModel {
 
     /// Creates a pay-by-bank payment and shows its QR, with the countdown running.
     public func payByBank() async {
+        guard await serverReachable(for: .openBanking) else { return }
         guard let view = await start(PaymentRequest(
             orderID: due.orderID, method: .openBanking, amount: due.amount, tip: due.tip,
             acceptSurcharge: acceptSurcharge))
@@ -361,15 +415,19 @@ public final class PaymentFlowModel {
         return false
     }
 
-    /// A real-time message (``LiveUpdates``): about this payment, ask the server now.
+    /// A real-time message (``LiveUpdates``): about this payment, ask the server now. About
+    /// one this screen took earlier (an expired QR the bank paid after all), say so: the
+    /// order may now be paid twice.
     public func received(_ event: LiveEvent) async {
         switch event {
         case .paymentStatus(let paymentID, _, _, _) where paymentID == payment?.id:
             await refresh()
+        case .paymentStatus(let paymentID, _, _, let state) where earlier.contains(paymentID):
+            if state == PaymentState.succeeded.rawValue { lateNote = PaymentWords.attention("late_success") }
         case .paymentAttention(let paymentID, let orderID, let why)
-        where paymentID == payment?.id || (payment == nil && orderID == due.orderID):
+        where paymentID == payment?.id || earlier.contains(paymentID) || (payment == nil && orderID == due.orderID):
             lateNote = PaymentWords.attention(why)
-            await refresh()
+            if paymentID == payment?.id { await refresh() }
         default:
             break
         }
@@ -473,7 +531,7 @@ public final class PaymentFlowModel {
         stage = .working(.cardPresent)
         message = "Present the card (offline)."
         do {
-            if try await carryOn() { return }
+            if try await clearTheWay() { return }
             let attempt = PaymentAttempt(
                 id: ids.next(), kind: .offlineCard, orderID: due.orderID, partID: due.partID,
                 startedAtMs: clock.nowMs())
@@ -538,9 +596,10 @@ public final class PaymentFlowModel {
             message = "Apple Pay isn't available on this iPad."
             return
         }
+        guard await serverReachable(for: .applePay) else { return }
         do {
             // A payment a killed till left must be settled before a new sheet is shown.
-            if try await carryOn() { return }
+            if try await clearTheWay() { return }
             stage = .working(.applePay)
             guard let token = try await wallet.requestToken(
                 amount: customerPays(.applePay), currency: due.currency, label: due.label)
@@ -568,7 +627,7 @@ public final class PaymentFlowModel {
             return
         }
         do {
-            if try await carryOn() { return }
+            if try await clearTheWay() { return }
             stage = .working(.cash)
             var fields: [String: JSONValue] = [
                 "order_id": .string(due.orderID), "amount": .int(due.amount), "tendered": .int(tendered),
@@ -624,7 +683,7 @@ public final class PaymentFlowModel {
     /// request with a new key and sends it. `nil` when nothing was created (see ``message``).
     private func start(_ request: PaymentRequest, carriedOn: Bool = false) async -> PaymentView? {
         do {
-            if !carriedOn, try await carryOn() { return nil }
+            if !carriedOn, try await clearTheWay() { return nil }
             stage = .working(request.method)
             message = "Asking the server…"
             endedUnpaid = false
@@ -695,6 +754,7 @@ public final class PaymentFlowModel {
             if old == new { payment = view }
             return
         }
+        if let current = payment, current.id != view.id { earlier.insert(current.id) }
         payment = view
         qr = view.qr ?? (view.method == .openBanking ? qr : nil)
         tick()
