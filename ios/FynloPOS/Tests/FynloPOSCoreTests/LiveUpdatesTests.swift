@@ -86,6 +86,7 @@ struct LiveUpdatesTests {
         var seen: [LiveUpdates.Mode] = []
         for await mode in modes { seen.append(mode) }
         #expect(seen.contains(.polling(reason: "The live connection keeps dropping.")))
+        #expect(LiveUpdates.words(seen.first { if case .polling = $0 { true } else { false } } ?? .idle).hasPrefix("Checking for changes"))
         #expect(await live.polls >= 2)
         #expect(await records.syncs == (await live.polls))
         // Two reconnect waits before polling, then polls every 10 s between attempts.

@@ -300,6 +300,25 @@ struct PayByBankTests {
 @Suite("payment flow: card in person, Apple Pay, cash")
 @MainActor
 struct CardWalletCashTests {
+    @Test func readersAreFoundTapToPayFirstAndOneIsConnected() async throws {
+        let rig = PaymentRig()
+        let terminal = FakeCardTerminal(clock: rig.clock, readers: [
+            CardReader(id: "tmr_1", label: "Bar reader", kind: .internet),
+            CardReader(id: "tap", label: "This iPad", kind: .tapToPay),
+        ])
+        let model = PaymentFlowModel(
+            due: PaymentDue(orderID: PaymentRig.orderID, amount: 900), api: rig.api, journal: rig.journal,
+            records: rig.records, terminal: terminal, clock: rig.clock, sleeper: rig.sleeper, ids: rig.ids)
+        await model.payByCard()
+        #expect(model.message == "Connect a card reader (or Tap to Pay) first.")
+        await model.findReaders()
+        #expect(model.readers.map(\.id) == ["tap", "tmr_1"])
+        await model.use(model.readers[0])
+        #expect(model.reader?.kind == .tapToPay)
+        await model.payByCard()
+        #expect(model.stage == .paid)
+    }
+
     @Test func aTappedCardIsCollectedByTheTerminalAndCapturedByTheServer() async throws {
         let rig = PaymentRig()
         await rig.connectTapToPay()

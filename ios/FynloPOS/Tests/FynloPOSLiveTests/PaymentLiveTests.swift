@@ -69,7 +69,8 @@ struct PaymentLiveTests {
         await model.payCash(tendered: due + 500)
         #expect(model.stage == .paid)
         #expect(model.change == 500)
-        let cash = try #require(try await till.records.entities(ofType: "cash_payment").keys.first)
+        let cash = try #require(
+            try await till.records.entities(ofType: "cash_payment").first { $0.value.data["order_id"] == .string(order) }?.key)
 
         #expect(await till.engine.requestSync() == .synced)
         #expect(await till.engine.requestSync() == .synced)  // nothing left to send

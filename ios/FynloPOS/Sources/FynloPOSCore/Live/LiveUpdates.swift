@@ -26,6 +26,17 @@ public actor LiveUpdates {
         case stopped(reason: String)
     }
 
+    /// The mode in words, for the sync status strip.
+    public nonisolated static func words(_ mode: Mode) -> String {
+        switch mode {
+        case .idle: "Live updates off"
+        case .connecting(let attempt): attempt > 1 ? "Reconnecting live updates…" : "Connecting live updates…"
+        case .live: "Live updates on"
+        case .polling(let reason): "Checking for changes every few seconds (\(reason))"
+        case .stopped(let reason): reason
+        }
+    }
+
     public struct Configuration: Sendable {
         public var reconnect = RetryPolicy(initial: .seconds(1), maximum: .seconds(60))
         /// Socket failures in a row before polling starts alongside the reconnects.

@@ -32,6 +32,10 @@ public struct PaymentDue: Sendable, Hashable {
 
 /// The payment screen for one order or one part of a split bill.
 ///
+/// Wiring: the app follows ``LiveUpdates/events()`` with ``follow(_:)`` and runs
+/// ``watch(pollEvery:)`` while the screen is up (every few seconds when ``LiveUpdates`` is
+/// polling, rarely while its socket is live); ``resume()`` at launch.
+///
 /// A payment, step by step:
 /// 1. ``loadQuote()``: every method with its fee (the server's quote when online; offline,
 ///    cash and a card in person within the offline limits, fees unknown until forwarded).
@@ -441,6 +445,34 @@ public final class PaymentFlowModel {
     }
 
     // MARK: Card in person
+
+    /// The readers the Terminal SDK found (``findReaders()``), Tap to Pay first.
+    public private(set) var readers: [CardReader] = []
+    /// The reader cards are taken on.
+    public private(set) var reader: CardReader?
+
+    /// Looks for readers (Tap to Pay on this iPad, paired and smart readers).
+    public func findReaders() async {
+        guard let terminal else { return }
+        do {
+            readers = try await terminal.discoverReaders().sorted { ($0.kind == .tapToPay ? 0 : 1) < ($1.kind == .tapToPay ? 0 : 1) }
+            reader = await terminal.connectedReader()
+            if readers.isEmpty { message = "No card reader found." }
+        } catch {
+            message = "Looking for card readers failed: \(error)"
+        }
+    }
+
+    /// Connects `reader` for the payments that follow.
+    public func use(_ reader: CardReader) async {
+        guard let terminal else { return }
+        do {
+            try await terminal.connect(reader)
+            self.reader = await terminal.connectedReader()
+        } catch {
+            message = "\(reader.label) did not connect: \(error)"
+        }
+    }
 
     /// Takes a card in person on the connected reader (Tap to Pay or a paired reader, or a
     /// smart reader through the server). Offline, stores it on the iPad within the caps.
