@@ -32,7 +32,9 @@ struct PaymentLiveTests {
         #expect((model.methods.first { $0.method == .openBanking }?.totalFee ?? 0) > 0)
 
         await model.payByBank()
-        #expect(model.stage == .awaitingBank, "\(model.message)")
+        try #require(
+            model.stage == .awaitingBank,
+            "\(model.message) The server needs a pay-by-bank provider: tests/swift_harness.py must start it with FYNLO_PAYMENT_FAKES=true.")
         let qr = try #require(model.qr)
         #expect(model.qrImage?.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))  // the server's PNG
         #expect((model.secondsLeft ?? 0) > 800)
