@@ -125,6 +125,11 @@ public actor FilePaymentJournal: PaymentJournal {
         let data = JSONWriter.data(["attempts": .array(attempts.map(\.json))])
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        #if os(iOS)
+        // An Apple Pay attempt holds its wallet token until it ends: readable only unlocked.
+        try data.write(to: url, options: [.atomic, .completeFileProtection])
+        #else
         try data.write(to: url, options: .atomic)
+        #endif
     }
 }
