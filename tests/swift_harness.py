@@ -7,8 +7,8 @@ a ``Package.swift``). Everything stays on 127.0.0.1 and every wait has a deadlin
    and ``fynlo demo --load`` against it;
 2. ``ENROLMENT_CODES`` fresh one-time codes from ``fynlo demo --json`` (which also names the
    demo manager), one per iPad the Swift tests enrol;
-3. ``fynlo serve`` on a free port with a scratch ``FYNLO_DATA_DIR``, waited on until
-   ``/ready`` answers;
+3. ``fynlo serve`` on a free port with a scratch ``FYNLO_DATA_DIR`` and the payment providers'
+   fakes, waited on until ``/ready`` answers;
 4. ``swift test --package-path DIR`` for each package, with ``FYNLO_SYNC_URL``,
    ``FYNLO_SYNC_ENROLMENT_CODES`` and ``FYNLO_SYNC_MANAGER_EMAIL`` / ``_PASSWORD`` set, so the
    integration suites run against the server (and fail, not skip, if it is not answering).
@@ -39,7 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ENROLMENT_CODES = 12
 """One per iPad the integration tests enrol, each test its own index: FynloSync 0 to 3 (3: signed
-changes), FynloPOS's staff test 8 and 9; the rest spare."""
+changes), FynloPOS's order test 4, its staff test 8 and 9; the rest spare. (FynloPOS's payment
+tests enrol with codes they ask the manager API for.)"""
 SWIFT_SECONDS = 45 * 60
 """A cold build of the package on two cores takes minutes; the tests themselves seconds."""
 
@@ -90,6 +91,9 @@ def _run(packages: list[Path], swift: str) -> int:
         work = Path(scratch)
         port = processes.free_port()
         env = processes.server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
+        # The providers' fakes on 127.0.0.1 (pay-by-bank sandbox, Stripe), as `make run` has them:
+        # FynloPOS's payment tests pay through them.
+        env["FYNLO_PAYMENT_FAKES"] = "true"
         processes.fynlo_once("db", "migrate", env=env, failure=HarnessBroken)
         processes.fynlo_once("demo", "--load", env=env, failure=HarnessBroken)
         demos = [

@@ -10,21 +10,15 @@ import Testing
 /// charges, to the penny, for an order taken with modifiers, seats, courses, a discount, a
 /// line taken back before sending (in the same batch as the send) and a merged table.
 ///
-/// It spends one enrolment code, `FYNLOPOS_LIVE_ORDER_CODE_INDEX` of `FYNLO_SYNC_ENROLMENT_CODES`,
-/// and runs only when that is set: `tests/swift_harness.py` hands every package the same
-/// codes, and FynloSync's live tests spend the first four. Run it alone with
-/// `FYNLOPOS_LIVE_ORDER_CODE_INDEX=0 python -m tests.swift_harness ios/FynloPOS` (the harness
-/// passes on variables not named `FYNLO_…`).
-@Suite(
-    "live: order entry",
-    .enabled(if: LiveServer.isConfigured && LiveServer.environment["FYNLOPOS_LIVE_ORDER_CODE_INDEX"] != nil),
-    .serialized)
+/// It spends enrolment code 4 of `FYNLO_SYNC_ENROLMENT_CODES` (the index list is in
+/// `tests/swift_harness.py`, beside `ENROLMENT_CODES`).
+@Suite("live: order entry", .enabled(if: LiveServer.isConfigured), .serialized)
 @MainActor
 struct OrderLiveTests {
     @Test func anOrderTakenOnTheIpadIsTheServersToThePenny() async throws {
         let url = try #require(LiveServer.url)
         let codes = (LiveServer.environment["FYNLO_SYNC_ENROLMENT_CODES"] ?? "").split(separator: ",").map(String.init)
-        let index = try #require(Int(LiveServer.environment["FYNLOPOS_LIVE_ORDER_CODE_INDEX"] ?? ""))
+        let index = 4
         try #require(codes.indices.contains(index), "FYNLO_SYNC_ENROLMENT_CODES has no code \(index)")
         let client = JSONHTTPClient(baseURL: url, timeout: 20)
         let enrolment = try await client.enrol(code: codes[index], name: "Order till")

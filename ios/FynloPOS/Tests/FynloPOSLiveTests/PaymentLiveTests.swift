@@ -4,6 +4,7 @@ import FoundationNetworking
 import Foundation
 import FynloPOSCore
 import FynloPOSHTTP
+import FynloPOSTesting
 import FynloSyncCore
 import FynloSyncHTTP
 import FynloSyncTesting
@@ -79,18 +80,11 @@ struct PaymentLiveTests {
         #expect(await till.store.pendingChanges().isEmpty)
         let answers = await till.recorder.answers(for: cash.entityID)
         #expect(answers.count == 1, "pushed exactly once: \(answers)")
-        // A bare iPad may not take cash: the change must carry the signed-in employee's
-        // proof (docs/sync-protocol.md, "Who may change what"), which the staff screens'
-        // SignedRecords add. Until this test records through them, the server quarantines it.
-        withKnownIssue("cash needs the employee's signed proof (SignedRecords)", isIntermittent: true) {
-            #expect(answers.first?.outcome == "applied", "\(answers)")
-        }
-        if answers.first?.outcome == "applied" {
-            let payments = try await till.orderPayments(order)
-            #expect(payments["order_status"] == "paid")
-        } else {
-            #expect(answers.first?.reason == "not_permitted")
-        }
+        // Signed by Alex (a cashier may take cash): applied, and the order is paid.
+        #expect(answers.first?.outcome == "applied", "\(answers)")
+        let payments = try await till.orderPayments(order)
+        #expect(payments["order_status"] == "paid")
+        #expect(payments["paid"] == .int(due))
     }
 }
 
@@ -104,7 +98,9 @@ struct LiveTill {
     let employeeToken: String
     let store: InMemorySyncStore
     let engine: SyncEngine
-    let records: SyncedRecords
+    let records: SignedRecords
+    /// Kept so the signed-in cashier's key stays in the keyring for the test's length.
+    let staffSession: StaffSession
     let recorder: AnswerRecorder
     let payments: HTTPPaymentsAPI
 
@@ -120,13 +116,19 @@ struct LiveTill {
         let staff = try await client.send("GET", "/api/v1/employees", bearer: manager)
         let cashier = try #require(
             staff.body?.arrayValue?.first { $0["name"] == "Alex" }?["id"].stringValue, "no demo cashier")
-        let session = try await client.send(
-            "POST", "/api/v1/auth/pin", body: ["employee_id": .string(cashier), "pin": .string(demoCashierPIN)],
-            bearer: enrolment.accessToken)
-        let employeeToken = try #require(session.body?["employee_token"].stringValue, "PIN sign-in: \(session.status)")
+        // Alex signs in through the staff session, so every change the till records carries
+        // his proof (SignedRecords): the server applies cash only from someone who may take it.
+        let device = enrolment.accessToken
+        let keyring = SigningKeyring()
+        let staffSession = StaffSession(
+            deviceID: enrolment.deviceID, auth: HTTPStaffAuth(client: client, token: { device }),
+            keychain: MemoryKeychain(), keyring: keyring)
+        #expect(await staffSession.refreshCredentials())
+        #expect(await staffSession.signIn(employeeID: cashier, pin: demoCashierPIN) == .signedIn)
+        #expect(staffSession.current?.signs == true, "no offline check for Alex: his changes would go unsigned")
+        let employeeToken = try #require(staffSession.current?.session?.token, "PIN sign-in failed")
 
         let store = InMemorySyncStore(deviceID: enrolment.deviceID)
-        let device = enrolment.accessToken
         let recorder = AnswerRecorder(URLSessionTransport(client: client, token: { device }))
         var configuration = SyncEngine.Configuration(deviceID: enrolment.deviceID, appVersion: "pos-live-tests")
         configuration.retry = RetryPolicy(initial: .milliseconds(50), maximum: .milliseconds(500))
@@ -134,7 +136,8 @@ struct LiveTill {
         #expect(await engine.requestSync() == .synced)  // the menu and the floor
         return LiveTill(
             enrolment: enrolment, employeeID: cashier, employeeToken: employeeToken, store: store, engine: engine,
-            records: SyncedRecords(reader: store, engine: engine), recorder: recorder,
+            records: SignedRecords(SyncedRecords(reader: store, engine: engine), keyring: keyring),
+            staffSession: staffSession, recorder: recorder,
             payments: HTTPPaymentsAPI(client: client, tokens: { (device, employeeToken) }))
     }
 
