@@ -122,21 +122,7 @@ async def admit(backoff: Backoff, *, account: str, source: str) -> Admitted:
     at = now()
     source = _source(source)
     async with DB.transaction():
-        # Inserts the pair or locks the existing row; concurrent attempts take turns here.
-        rows: list[dict[str, Any]] = await RefreshToken.raw(
-            "INSERT INTO sign_in_throttle"
-            " (kind, account, source, failures, next_attempt_at, last_attempt_at, expires_at)"
-            " VALUES ({}, {}, {}, 0, {}, {}, {})"
-            " ON CONFLICT (kind, account, source) DO UPDATE SET kind = excluded.kind"
-            " RETURNING failures, next_attempt_at, last_attempt_at, last_success_at",
-            backoff.kind.value,
-            account,
-            source,
-            at,
-            at,
-            at,
-        )
-        row = rows[0]
+        row = await _locked_row(backoff, account=account, source=source, at=at)
         if row["next_attempt_at"] > at:
             retry_after = max(1, math.ceil((row["next_attempt_at"] - at).total_seconds()))
             # The same words for every account, real or not; the wait is in Retry-After.
@@ -226,20 +212,7 @@ async def add_failures(backoff: Backoff, *, account: str, source: str, failures:
     at = now()
     source = _source(source)
     async with DB.transaction():
-        rows: list[dict[str, Any]] = await RefreshToken.raw(
-            "INSERT INTO sign_in_throttle"
-            " (kind, account, source, failures, next_attempt_at, last_attempt_at, expires_at)"
-            " VALUES ({}, {}, {}, 0, {}, {}, {})"
-            " ON CONFLICT (kind, account, source) DO UPDATE SET kind = excluded.kind"
-            " RETURNING failures, next_attempt_at, last_attempt_at, last_success_at",
-            backoff.kind.value,
-            account,
-            source,
-            at,
-            at,
-            at,
-        )
-        row = rows[0]
+        row = await _locked_row(backoff, account=account, source=source, at=at)
         stale = row["last_attempt_at"] <= at - FORGET_AFTER
         total = (0 if stale else row["failures"]) + failures
         until = max(row["next_attempt_at"], at + timedelta(seconds=backoff.wait_after(total)))
@@ -259,3 +232,24 @@ async def add_failures(backoff: Backoff, *, account: str, source: str, failures:
             account,
             source,
         )
+
+
+async def _locked_row(
+    backoff: Backoff, *, account: str, source: str, at: datetime
+) -> dict[str, Any]:
+    """The pair's row, inserted if new, locked until the caller's transaction ends: concurrent
+    attempts for one pair take turns here."""
+    rows: list[dict[str, Any]] = await RefreshToken.raw(
+        "INSERT INTO sign_in_throttle"
+        " (kind, account, source, failures, next_attempt_at, last_attempt_at, expires_at)"
+        " VALUES ({}, {}, {}, 0, {}, {}, {})"
+        " ON CONFLICT (kind, account, source) DO UPDATE SET kind = excluded.kind"
+        " RETURNING failures, next_attempt_at, last_attempt_at, last_success_at",
+        backoff.kind.value,
+        account,
+        source,
+        at,
+        at,
+        at,
+    )
+    return rows[0]
