@@ -19,7 +19,7 @@ struct MenuView: View {
                     ForEach(menu.categories) { category in
                         Button(category.name) { menu.select(category: category.id) }
                             .buttonStyle(.bordered)
-                            .tint(menu.selectedCategoryID == category.id ? .accentColor : .gray)
+                            .tint(menu.selectedCategoryID == category.id ? Color.accentColor : Color.gray)
                             .touchTarget()
                     }
                 }

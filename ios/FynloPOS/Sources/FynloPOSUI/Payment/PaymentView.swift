@@ -102,8 +102,11 @@ public struct PaymentView: View {
         VStack(spacing: 12) {
             if let note = model.offlineNote { Label(note, systemImage: "wifi.slash").foregroundStyle(.orange) }
             if model.methods.contains(where: { $0.surcharge > 0 }) {
-                @Bindable var model = model
-                Toggle("The customer pays the method's fee", isOn: $model.acceptSurcharge).frame(minHeight: Till.touch)
+                Toggle(
+                    "The customer pays the method's fee",
+                    isOn: Binding(get: { model.acceptSurcharge }, set: { model.acceptSurcharge = $0 })
+                )
+                .frame(minHeight: Till.touch)
             }
             ForEach(model.methods, id: \.method) { quote in
                 methodButton(quote)

@@ -23,8 +23,8 @@ public final class TillUI {
     public var liveWords = ""
     /// The currency the restaurant prices in (orders carry pence only).
     public let currency: String
-    @ObservationIgnored public let makePayment: @MainActor (PaymentDue) -> PaymentFlowModel
-    @ObservationIgnored public let liveEvents: @Sendable () async -> AsyncStream<LiveEvent>
+    public let makePayment: @MainActor (PaymentDue) -> PaymentFlowModel
+    public let liveEvents: @Sendable () async -> AsyncStream<LiveEvent>
 
     public init(
         session: StaffSession, approvals: Approvals, floor: FloorModel, menu: MenuModel, order: OrderEntryModel,

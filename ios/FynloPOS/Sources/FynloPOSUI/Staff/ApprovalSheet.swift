@@ -24,7 +24,7 @@ struct ApprovalSheet: View {
                 ForEach(approvals.approvers, id: \.employeeID) { manager in
                     Button(manager.name) { approver = manager.employeeID }
                         .buttonStyle(.bordered)
-                        .tint(approver == manager.employeeID ? .accentColor : .gray)
+                        .tint(approver == manager.employeeID ? Color.accentColor : Color.gray)
                         .touchTarget(Till.bigTouch)
                 }
             }

@@ -44,7 +44,7 @@ public struct SignInView: View {
                                 .frame(maxWidth: .infinity, minHeight: Till.bigTouch)
                             }
                             .buttonStyle(.bordered)
-                            .tint(chosen == person.employeeID ? .accentColor : .gray)
+                            .tint(chosen == person.employeeID ? Color.accentColor : Color.gray)
                         }
                     }
                 }
