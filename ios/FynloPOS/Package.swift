@@ -37,7 +37,12 @@ let package = Package(
             ]
         ),
         // Every file inside `#if canImport(SwiftUI)`: an empty module on Linux.
-        .target(name: "FynloPOSUI", dependencies: ["FynloPOSCore"]),
+        // Also the Apple-only platform adapters (Keychain, PassKit), each file behind its own
+        // `#if canImport(...)`.
+        .target(
+            name: "FynloPOSUI",
+            dependencies: ["FynloPOSCore", .product(name: "FynloSyncCore", package: "FynloSync")]
+        ),
         .testTarget(
             name: "FynloPOSCoreTests",
             dependencies: [

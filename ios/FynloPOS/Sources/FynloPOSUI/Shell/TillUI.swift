@@ -1,0 +1,50 @@
+#if canImport(SwiftUI)
+import FynloPOSCore
+import Observation
+import SwiftUI
+
+/// What the screens need once the iPad is enrolled: the core's models, one per screen, and
+/// the two things only the composition root can make (a payment screen's model for an
+/// amount, and the live updates' stream). The app builds it (FynloPOSApp's `TillComposition`,
+/// or the core's composition root when it lands) and puts it in the environment.
+///
+/// Nothing here decides anything: every action is a call on a core model.
+@MainActor
+@Observable
+public final class TillUI {
+    public let session: StaffSession
+    public let approvals: Approvals
+    public let floor: FloorModel
+    public let menu: MenuModel
+    public let order: OrderEntryModel
+    public let bill: BillModel
+    public let sync: SyncStatusModel
+    /// The live updates' mode in words (``LiveUpdates/words(_:)``), kept current by the app.
+    public var liveWords = ""
+    /// The currency the restaurant prices in (orders carry pence only).
+    public let currency: String
+    public let makePayment: @MainActor (PaymentDue) -> PaymentFlowModel
+    public let liveEvents: @Sendable () async -> AsyncStream<LiveEvent>
+
+    public init(
+        session: StaffSession, approvals: Approvals, floor: FloorModel, menu: MenuModel, order: OrderEntryModel,
+        bill: BillModel, sync: SyncStatusModel, currency: String = "GBP",
+        makePayment: @escaping @MainActor (PaymentDue) -> PaymentFlowModel,
+        liveEvents: @escaping @Sendable () async -> AsyncStream<LiveEvent>
+    ) {
+        self.session = session
+        self.approvals = approvals
+        self.floor = floor
+        self.menu = menu
+        self.order = order
+        self.bill = bill
+        self.sync = sync
+        self.currency = currency
+        self.makePayment = makePayment
+        self.liveEvents = liveEvents
+    }
+
+    /// Pence as the till shows them, through the core's formatter (``PaymentWords/money(_:_:)``).
+    public func money(_ pence: Int) -> String { PaymentWords.money(pence, currency) }
+}
+#endif
