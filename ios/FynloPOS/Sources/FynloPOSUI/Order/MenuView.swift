@@ -65,12 +65,7 @@ struct MenuView: View {
         }
     }
 
-    static func words(_ refusal: MenuRefusal) -> String {
-        switch refusal {
-        case .soldOut(let product): "\(product) is 86'd (sold out)."
-        default: String(describing: refusal)
-        }
-    }
+    static func words(_ refusal: MenuRefusal) -> String { refusal.description }
 }
 
 struct ProductTile: View {
@@ -172,13 +167,6 @@ struct ModifierSheet: View {
         return "Choose \(group.minChoices) to \(group.maxChoices)"
     }
 
-    static func words(_ refusal: MenuRefusal) -> String {
-        switch refusal {
-        case .soldOut(let product): "\(product) is 86'd."
-        case .tooFewChoices(let group, let min): "\(group): choose at least \(min)."
-        case .tooManyChoices(let group, let max): "\(group): at most \(max)."
-        default: String(describing: refusal)
-        }
-    }
+    static func words(_ refusal: MenuRefusal) -> String { refusal.description }
 }
 #endif

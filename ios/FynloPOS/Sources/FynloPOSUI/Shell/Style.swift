@@ -31,9 +31,9 @@ enum Till {
         }
     }
 
-    /// An error a model threw, as the till shows it. The core's refusals are enums
-    /// (`OrderRefusal`, `FloorRefusal`, `MenuRefusal`, `BillRefusal`); their case names are
-    /// what the till can say until the core gives them words.
+    /// An error a model threw, as the till shows it: the core's refusals (`OrderRefusal`,
+    /// `FloorRefusal`, `MenuRefusal`, `BillRefusal`) describe themselves in words
+    /// (FynloPOSCore/Words/RefusalWords.swift).
     static func words(_ error: any Error) -> String { String(describing: error) }
 }
 
