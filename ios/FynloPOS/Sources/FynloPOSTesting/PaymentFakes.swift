@@ -29,6 +29,9 @@ public actor FakePaymentsAPI: PaymentsAPI {
     public var offline = false
 
     private var answers: [String: (body: JSONValue, answer: PaymentView)] = [:]
+    private var refundAnswers: [String: (body: JSONValue, answer: RefundView)] = [:]
+    /// Every refund made (once per Idempotency-Key, as the server does).
+    public private(set) var refunds: [RefundView] = []
     private var loseAnswers = 0
     private var nextFailure: PaymentsAPIError?
     private let clock: any WallClock
@@ -176,10 +179,29 @@ public actor FakePaymentsAPI: PaymentsAPI {
     ) throws -> RefundView {
         calls.append(.refund(key: key, id: paymentID))
         try gate()
-        guard let view = payments[paymentID], view.state == .succeeded else {
-            throw PaymentsAPIError.refused(status: 409, code: "refund.not_refundable", detail: nil)
+        let body: JSONValue = [
+            "payment_id": .string(paymentID), "amount": amount.map(JSONValue.int) ?? .null,
+            "reason": .string(reason), "approval": approval.map(JSONValue.string) ?? .null,
+        ]
+        let answer: RefundView
+        if let stored = refundAnswers[key] {
+            guard stored.body == body else {
+                throw PaymentsAPIError.refused(status: 409, code: "idempotency.key_reused", detail: nil)
+            }
+            answer = stored.answer
+        } else {
+            guard let view = payments[paymentID], view.state == .succeeded else {
+                throw PaymentsAPIError.refused(status: 409, code: "refund.not_refundable", detail: nil)
+            }
+            answer = RefundView(id: ids.next(), paymentID: paymentID, amount: amount ?? view.charged, state: "succeeded")
+            refundAnswers[key] = (body, answer)
+            refunds.append(answer)
         }
-        return RefundView(id: ids.next(), paymentID: paymentID, amount: amount ?? view.charged, state: "succeeded")
+        if loseAnswers > 0 {
+            loseAnswers -= 1
+            throw PaymentsAPIError.unreachable("the answer was lost")
+        }
+        return answer
     }
 
     // MARK: Playing the customer and the bank

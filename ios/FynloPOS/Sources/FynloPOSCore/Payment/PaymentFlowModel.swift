@@ -323,6 +323,8 @@ public final class PaymentFlowModel {
             return true
         case .offlineCard:
             return try await carryOnOfflineCard(attempt)
+        case .refund:
+            return false  // the refund screen's (``RefundModel``); never filed under a bill part
         }
     }
 

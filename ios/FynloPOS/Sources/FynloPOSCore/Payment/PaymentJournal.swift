@@ -13,6 +13,8 @@ import FynloSyncCore
 public struct PaymentAttempt: Sendable, Hashable, Identifiable {
     public enum Kind: String, Sendable, Hashable {
         case create, capture, cancel, collect, cash, offlineCard = "offline_card"
+        /// A refund (``RefundModel``): `fields` hold the amount, reason and approval token.
+        case refund
     }
 
     public var id: String
