@@ -1,0 +1,131 @@
+import FynloPOSCore
+import FynloPOSTesting
+import FynloSyncCore
+import FynloSyncTesting
+import Testing
+
+/// The composition root: an iPad built from fakes the way the app builds it from HTTP,
+/// SQLite and the Keychain.
+@MainActor
+@Suite("the till, wired from its ports")
+struct TillTests {
+    /// An iPad's ports over fakes: a seeded store, a sync server out of reach (so every change
+    /// stays in the outbox to be read), the staff and payments fakes, and no socket (polling,
+    /// as on Linux).
+    struct Fakes {
+        let clock = ManualClock()
+        let store: InMemorySyncStore
+        let auth = FakeStaffAuth(deviceID: VenueFixture.deviceID)
+        let payments: FakePaymentsAPI
+        let enrolment = FakeEnrolment(codes: ["GOOD-CODE"], deviceID: VenueFixture.deviceID)
+        let keychain = MemoryKeychain()
+        let venue: VenueFixture
+        let table: String
+        let soup: String
+
+        init() async {
+            var venue = VenueFixture()
+            table = venue.table("T1", seats: 4, area: "Main")
+            soup = venue.product("Soup", price: 650)
+            self.venue = venue
+            store = InMemorySyncStore(deviceID: VenueFixture.deviceID, clock: clock)
+            await venue.seed(store)
+            payments = FakePaymentsAPI(clock: clock)
+        }
+
+        func ports(_ credentials: DeviceCredentials) -> TillPorts {
+            TillPorts(
+                store: store, transport: FakeTransport(),
+                staffAuth: auth, payments: payments, socket: FakeLiveSocket([.unavailable]),
+                journal: MemoryPaymentJournal(), keychain: keychain, terminal: FakeCardTerminal(clock: clock),
+                drawer: FakeCashDrawer(), clock: clock,
+                ids: SeededIDs(seed: 7), appVersion: "till-tests")
+        }
+    }
+
+    @Test func anEnrolledIpadGetsItsTillAndASignInSignsEveryChange() async throws {
+        let fakes = await Fakes()
+        let app = TillApp(keychain: fakes.keychain, enrolment: fakes.enrolment) { credentials, _ in
+            fakes.ports(credentials)
+        }
+        await app.launch()
+        #expect(app.setup.phase == .needsCode)
+        #expect(app.till == nil)
+
+        await app.enrol(code: "good-code", name: "Bar iPad")
+        let till = try #require(app.till)
+        defer { Task { await till.stop() } }
+        #expect(till.credentials.prefix == "B")
+        #expect(till.staff.staff.map(\.name).sorted() == ["Alex", "Maya", "Owen", "Sam"], "offline checks read at start")
+        #expect(till.offlineCardLimits?.perPayment == 10_000)
+
+        // Nobody signed in: the iPad's own change goes unsigned.
+        try await till.floor.seat(fakes.table, covers: 2)
+        #expect(await fakes.store.pendingChanges().last?.actor == nil)
+
+        // Alex signs in: the order and its line carry his proof, and the payments API his session.
+        let alex = FakeStaffAuth.alex
+        #expect(await till.staff.signIn(employeeID: alex.id, pin: alex.pin) == .signedIn)
+        #expect(await till.tokens.read().employee == till.staff.current?.session?.token)
+        try await till.entry.open(table: fakes.table)
+        try await till.menu.reload()
+        till.menu.choose(try #require(till.menu.menu.products[fakes.soup]))
+        try await till.entry.add(try #require(till.menu.choice))
+        let signed = await fakes.store.pendingChanges().filter { ["order", "order_line"].contains($0.entityType) }
+        #expect(!signed.isEmpty && signed.allSatisfy { $0.actor?.employeeID == alex.id })
+        #expect(till.entry.order?.number == "B-0001")
+
+        // A relaunch finds the enrolment in the Keychain and opens the till at once.
+        let relaunched = TillApp(keychain: fakes.keychain, enrolment: fakes.enrolment) { credentials, _ in
+            fakes.ports(credentials)
+        }
+        await relaunched.launch()
+        #expect(relaunched.till?.credentials == till.credentials)
+        await relaunched.till?.stop()
+    }
+
+    @Test func orderEntryAsksTheManagerOnTheTillAndThePaymentTakesTheBillsPart() async throws {
+        let fakes = await Fakes()
+        let credentials = DeviceCredentials(
+            deviceID: VenueFixture.deviceID, locationID: VenueFixture.locationID, locationName: "Soho", prefix: "C",
+            accessToken: "access", refreshToken: "refresh", deviceSecret: nil)
+        let till = Till(credentials: credentials, ports: fakes.ports(credentials))
+        await till.start()
+        defer { Task { await till.stop() } }
+        let alex = FakeStaffAuth.alex, maya = FakeStaffAuth.maya
+        await till.staff.signIn(employeeID: alex.id, pin: alex.pin)
+
+        try await till.entry.open(table: fakes.table)
+        try await till.menu.reload()
+        for _ in 0..<2 {
+            till.menu.choose(try #require(till.menu.menu.products[fakes.soup]))
+            try await till.entry.add(try #require(till.menu.choice))
+        }
+        try await till.entry.send()
+        let line = try #require(till.entry.order?.lines.first?.id)
+
+        // A sent line: voiding it waits for a manager's PIN on this till's approval sheet.
+        let void = Task { try await till.entry.voidLine(line) }
+        for _ in 0..<200 where till.approvals.pending == nil { await Task.yield() }
+        #expect(till.approvals.pending?.permission == Permission.ordersVoid.rawValue)
+        guard case .approved = await till.approvals.answer(approverID: maya.id, pin: maya.pin) else {
+            Issue.record("Maya's PIN did not approve"); return
+        }
+        try await void.value
+        let voided = try #require(await fakes.store.pendingChanges().last { $0.entityID == line })
+        #expect(voided.actor?.employeeID == alex.id && voided.approval?.approverID == maya.id)
+
+        // The bill, split in two; each part is its own payment screen, taken by Alex.
+        try await till.bill.load(try #require(till.entry.order?.id))
+        try till.bill.split(.equally(2))
+        #expect(till.bill.parts.map(\.total) == [325, 325])
+        let second = try till.payment(for: till.bill.parts[1])
+        #expect(second.due.amount == 325 && second.due.partID == "Guest 2")
+        await second.payCash(tendered: 500)
+        #expect(second.stage == .paid && second.change == 175)
+        let cash = try #require(await fakes.store.pendingChanges().last { $0.entityType == "cash_payment" })
+        #expect(cash.fields["employee_id"] == .string(alex.id) && cash.actor?.employeeID == alex.id)
+        try await till.bill.reload()
+        #expect(till.bill.due == 325)
+    }
+}
