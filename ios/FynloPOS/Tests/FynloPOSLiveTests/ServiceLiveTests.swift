@@ -34,7 +34,7 @@ struct ServiceLiveTests {
         let keychain = FileKeychain(directory: disk.appendingPathComponent("keychain"))
 
         // The app as it launches on the iPad: the set-up screen, then the till from its ports.
-        let app = TillApp(keychain: keychain, enrolment: SwitchedEnrolment(base: HTTPEnrolment(client: client), network: network)) {
+        let launch = { TillApp(keychain: keychain, enrolment: SwitchedEnrolment(base: HTTPEnrolment(client: client), network: network)) {
             credentials, tokens in
             let device: @Sendable () async -> String = { await tokens.read().device ?? "" }
             return TillPorts(
@@ -52,78 +52,97 @@ struct ServiceLiveTests {
                 keychain: keychain,
                 terminal: SmartReaders(client: client, tokens: { await tokens.read() }, network: network),
                 appVersion: "service-live", syncRetry: RetryPolicy(initial: .milliseconds(50), maximum: .milliseconds(500)))
-        }
+        } }
+        let app = launch()
         await app.launch()
         #expect(app.setup.phase == .needsCode)
         await app.enrol(code: office.enrolmentCode, name: "Service till")
-        let till = try #require(app.till, "\(app.setup.phase) \(app.failure ?? "")")
-        defer { Task { await till.stop() } }
-        #expect(till.credentials.locationID == office.locationID)
+        let opening = try #require(app.till, "\(app.setup.phase) \(app.failure ?? "")")
+        #expect(opening.credentials.locationID == office.locationID)
         #expect(app.setup.locationName == office.locationName)
-        #expect(await till.engine.requestSync() == .synced)
+        #expect(await opening.engine.requestSync() == .synced)
 
         // Alex, a cashier (server/demo.py), signs in by PIN, online.
-        let alex = try #require(till.staff.staff.first { $0.name == "Alex" }?.employeeID, "no offline check for Alex")
-        #expect(await till.staff.signIn(employeeID: alex, pin: "7391") == .signedIn)
-        #expect(till.staff.current?.signedInOnline == true && till.staff.current?.signs == true)
+        let alex = try #require(opening.staff.staff.first { $0.name == "Alex" }?.employeeID, "no offline check for Alex")
+        #expect(await opening.staff.signIn(employeeID: alex, pin: "7391") == .signedIn)
+        #expect(opening.staff.current?.signedInOnline == true && opening.staff.current?.signs == true)
 
         // The floor: this location's three tables; three parties sit down.
-        try await till.floor.reload()
-        let tables = till.floor.allTables.sorted { $0.table.name < $1.table.name }
+        try await opening.floor.reload()
+        let tables = opening.floor.allTables.sorted { $0.table.name < $1.table.name }
         #expect(tables.map(\.table.name) == ["S1", "S2", "S3"])
         try #require(tables.count == 3)
-        for (table, covers) in zip(tables, [2, 3, 4]) { try await till.floor.seat(table.id, covers: covers) }
+        for (table, covers) in zip(tables, [2, 3, 4]) { try await opening.floor.seat(table.id, covers: covers) }
 
         // The network goes. Ten orders: one per table, seven at the counter, each sent.
-        #expect(await till.engine.requestSync() == .synced)
+        #expect(await opening.engine.requestSync() == .synced)
         let answeredBeforeCut = await pushes.answered.count
         await network.set(false)
-        try await till.menu.reload()
-        let products = till.menu.menu.products.values.filter { !$0.availability.isSoldOut }.sorted { $0.name < $1.name }
+        try await opening.menu.reload()
+        let products = opening.menu.menu.products.values.filter { !$0.availability.isSoldOut }.sorted { $0.name < $1.name }
         let plain = products.filter(\.modifierGroupIDs.isEmpty)
         let steak = try #require(products.first { !$0.modifierGroupIDs.isEmpty }, "no dish with modifiers on the demo menu")
         try #require(plain.count >= 3)
         var orderIDs: [String] = []
         for (index, table) in tables.enumerated() {
-            try await till.entry.open(table: table.id)
-            till.entry.seat = 1
+            try await opening.entry.open(table: table.id)
+            opening.entry.seat = 1
             if index == 1 {
-                till.menu.choose(steak)
-                var choice = try #require(till.menu.choice)
+                opening.menu.choose(steak)
+                var choice = try #require(opening.menu.choice)
                 for group in choice.groups {
                     for modifier in group.modifiers.prefix(max(group.minChoices, min(1, group.maxChoices))) {
                         choice.toggle(modifier)
                     }
                 }
-                try await till.entry.add(choice, notes: "medium rare")
+                try await opening.entry.add(choice, notes: "medium rare")
             }
             for (offset, product) in plain.prefix(2 + index % 2).enumerated() {
-                till.entry.seat = 1 + offset % 2
-                try await add(product, quantity: 1 + (index + offset) % 2, to: till)
+                opening.entry.seat = 1 + offset % 2
+                try await add(product, quantity: 1 + (index + offset) % 2, to: opening)
             }
-            try await till.entry.send()
-            orderIDs.append(try #require(till.entry.order?.id))
+            try await opening.entry.send()
+            orderIDs.append(try #require(opening.entry.order?.id))
         }
         for counter in 0..<7 {
-            try await till.entry.openCounterSale()
-            till.entry.seat = nil
-            try await add(plain[counter % plain.count], quantity: 1 + counter % 3, to: till)
-            if counter % 2 == 0 { try await add(plain[(counter + 1) % plain.count], quantity: 1, to: till) }
-            try await till.entry.send()
-            orderIDs.append(try #require(till.entry.order?.id))
+            try await opening.entry.openCounterSale()
+            opening.entry.seat = nil
+            try await add(plain[counter % plain.count], quantity: 1 + counter % 3, to: opening)
+            if counter % 2 == 0 { try await add(plain[(counter + 1) % plain.count], quantity: 1, to: opening) }
+            try await opening.entry.send()
+            orderIDs.append(try #require(opening.entry.order?.id))
         }
         #expect(Set(orderIDs).count == 10)
         var shown: [Order] = []
-        for id in orderIDs { shown.append(try #require(try await Order.load(id, from: till.records))) }
-        #expect(shown.map(\.number) == (1...10).map { OrderNumber(prefix: till.credentials.prefix, sequence: $0).text })
+        for id in orderIDs { shown.append(try #require(try await Order.load(id, from: opening.records))) }
+        #expect(shown.map(\.number) == (1...10).map { OrderNumber(prefix: opening.credentials.prefix, sequence: $0).text })
         #expect(shown.allSatisfy { $0.status == .sent })
-        #expect(await eventually { !till.syncStatus.isOnline && till.syncStatus.pendingChanges > 0 }, "\(till.syncStatus.headline)")
+        #expect(await eventually { !opening.syncStatus.isOnline && opening.syncStatus.pendingChanges > 0 }, "\(opening.syncStatus.headline)")
         #expect(await pushes.answered.count == answeredBeforeCut, "nothing reached the server while the network was cut")
 
-        // The network is back: everything goes, once.
+        // The iPad is killed, still offline, and launched again: the orders wait on disk.
+        let waiting = try await opening.store.pendingChanges().count
+        #expect(waiting > 30, "ten orders, their lines, sends and tables")
+        await opening.stop()
+        let relaunched = launch()
+        await relaunched.launch()
+        let till = try #require(relaunched.till, "\(relaunched.failure ?? "")")
+        defer { Task { await till.stop() } }
+        #expect(till.credentials == opening.credentials)
+        #expect(try await till.store.pendingChanges().count == waiting)
+        #expect(await eventually { !till.syncStatus.isOnline && till.syncStatus.pendingChanges == waiting }, "\(till.syncStatus.headline)")
+        #expect(till.staff.current == nil, "nobody is signed in after a relaunch")
+        #expect(await till.staff.signIn(employeeID: alex, pin: "7391") == .signedIn)
+        #expect(till.staff.current?.signedInOnline == false, "checked against this iPad's offline check")
+        for order in shown { #expect(try await Order.load(order.id, from: till.records) == order) }
+
+        // The network is back: everything goes, once; Alex signs in online again for payments.
         await network.set(true)
         #expect(await till.engine.requestSync() == .synced)
         #expect(await till.engine.requestSync() == .synced)
+        #expect(await pushes.answered.count == answeredBeforeCut + waiting, "every change waiting answered once")
+        #expect(await till.staff.switchUser(to: alex, pin: "7391") == .signedIn)
+        #expect(till.staff.current?.signedInOnline == true)
         let refused = try await till.engine.deadLetters().map { "\($0.change.entityType) \($0.reason) \($0.detail ?? "")" }
         #expect(refused.isEmpty, "\(refused)")
         let answered = await pushes.answered
