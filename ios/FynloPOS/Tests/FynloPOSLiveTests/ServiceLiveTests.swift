@@ -183,6 +183,8 @@ struct ServiceLiveTests {
         try #require(card.stage == .awaitingCard, "\(card.message)")
         try await FakeStripe.presentCard(on: reader.id)
         #expect(await settle(card) == .paid, "\(card.message)")
+        try await till.bill.reload()
+        #expect(till.bill.due == halves[1].total, "the card's half is off the bill")
         let cash = try till.payment(for: halves[1])
         await cash.loadQuote()
         await cash.payCash(tendered: (halves[1].total / 500 + 1) * 500)

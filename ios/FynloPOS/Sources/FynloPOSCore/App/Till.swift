@@ -123,6 +123,9 @@ public final class Till {
     public let entry: OrderEntryModel
     public let bill: BillModel
 
+    /// Every payment this iPad holds: synced cash and offline cards, and the online ones its
+    /// payment screens saw succeed (the bill and voids count them).
+    public let payments: SeenPayments
     /// The restaurant's caps on cards taken offline, as last read (``start()``).
     public private(set) var offlineCardLimits: OfflineCardLimits?
 
@@ -150,13 +153,14 @@ public final class Till {
         records = SignedRecords(SyncedRecords(reader: ports.store, engine: engine), keyring: keyring)
         gate = StaffApprovalGate(approvals: approvals, records: records)
 
+        payments = SeenPayments(base: SyncedPayments(records: records))
         orders = Orders(
             records: records, numbers: DeviceOrderNumbers(prefix: credentials.prefix, records: records),
-            approvals: gate, ids: ports.ids, clock: ports.clock)
+            approvals: gate, payments: payments, ids: ports.ids, clock: ports.clock)
         floor = FloorModel(records: records, orders: orders)
         menu = MenuModel(records: records, locationID: credentials.locationID)
         entry = OrderEntryModel(records: records, orders: orders)
-        bill = BillModel(records: records, orders: orders)
+        bill = BillModel(records: records, orders: orders, payments: payments)
 
         syncStatus = SyncStatusModel(monitor: engine, records: records, clock: ports.clock)
         let engine = engine
@@ -204,7 +208,7 @@ public final class Till {
         PaymentFlowModel(
             due: due, api: ports.payments, journal: ports.journal, records: records, terminal: ports.terminal,
             wallet: ports.wallet, drawer: ports.drawer, clock: ports.clock, sleeper: ports.sleeper, ids: ports.ids,
-            offlineLimits: offlineCardLimits, employeeID: staff.current?.id)
+            offlineLimits: offlineCardLimits, employeeID: staff.current?.id, seen: payments)
     }
 }
 
