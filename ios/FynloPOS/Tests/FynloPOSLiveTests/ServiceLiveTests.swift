@@ -36,22 +36,20 @@ struct ServiceLiveTests {
         // The app as it launches on the iPad: the set-up screen, then the till from its ports.
         let launch = { TillApp(keychain: keychain, enrolment: SwitchedEnrolment(base: HTTPEnrolment(client: client), network: network)) {
             credentials, tokens in
-            let device: @Sendable () async -> String = { await tokens.read().device ?? "" }
-            return TillPorts(
+            // The app's own ports over HTTP (FynloPOSHTTP), each behind the switch.
+            var ports = TillPorts.http(
+                client: client, tokens: tokens,
                 store: try SQLiteSyncStore(
                     path: disk.appendingPathComponent("till.sqlite").path, deviceID: credentials.deviceID),
-                transport: LedgeredTransport(
-                    inner: SwitchedTransport(
-                        base: URLSessionTransport(client: client, token: { await tokens.read().device }), network: network),
-                    ledger: pushes),
-                staffAuth: SwitchedStaffAuth(base: HTTPStaffAuth(client: client, token: device), network: network),
-                payments: SwitchedPayments(
-                    base: HTTPPaymentsAPI(client: client, tokens: { await tokens.read() }), network: network),
-                socket: SwitchedSocket(base: LiveWebSocket(baseURL: url), network: network),
-                journal: try FilePaymentJournal(url: disk.appendingPathComponent("payments.json")),
-                keychain: keychain,
+                journal: try FilePaymentJournal(url: disk.appendingPathComponent("payments.json")), keychain: keychain,
                 terminal: SmartReaders(client: client, tokens: { await tokens.read() }, network: network),
-                appVersion: "service-live", syncRetry: RetryPolicy(initial: .milliseconds(50), maximum: .milliseconds(500)))
+                appVersion: "service-live")
+            ports.transport = LedgeredTransport(inner: SwitchedTransport(base: ports.transport, network: network), ledger: pushes)
+            ports.staffAuth = SwitchedStaffAuth(base: ports.staffAuth, network: network)
+            ports.payments = SwitchedPayments(base: ports.payments, network: network)
+            ports.socket = SwitchedSocket(base: ports.socket, network: network)
+            ports.syncRetry = RetryPolicy(initial: .milliseconds(50), maximum: .milliseconds(500))
+            return ports
         } }
         let app = launch()
         await app.launch()
