@@ -163,4 +163,36 @@ struct TillTests {
         #expect(till.bill.payments.map(\.method) == [.online])
         await #expect(throws: OrderRefusal.holdsMoney(650)) { try await till.entry.voidOrder(reason: "left") }
     }
+
+    /// Found wiring the till: after one guest paid their share, the rest taken as the whole
+    /// bill asked for the whole again (more than is left: the server refuses it).
+    @Test func theWholeBillAfterAShareWasPaidTakesWhatIsLeft() async throws {
+        let fakes = await Fakes()
+        let credentials = DeviceCredentials(
+            deviceID: VenueFixture.deviceID, locationID: VenueFixture.locationID, locationName: "Soho", prefix: "C",
+            accessToken: "access", refreshToken: "refresh", deviceSecret: nil)
+        let till = Till(credentials: credentials, ports: fakes.ports(credentials))
+        await till.start()
+        defer { Task { await till.stop() } }
+        await till.staff.signIn(employeeID: FakeStaffAuth.alex.id, pin: FakeStaffAuth.alex.pin)
+        try await till.entry.open(table: fakes.table)
+        try await till.menu.reload()
+        for _ in 0..<3 {
+            till.menu.choose(try #require(till.menu.menu.products[fakes.soup]))
+            try await till.entry.add(try #require(till.menu.choice))
+        }
+        try await till.bill.load(try #require(till.entry.order?.id))
+        try till.bill.split(.equally(3))
+        let share = try till.payment(for: till.bill.parts[0])
+        await share.payCash(tendered: 650)
+        #expect(share.stage == .paid)
+
+        try await till.bill.reload()
+        try till.bill.split(.whole)
+        let rest = try till.payment(for: try #require(till.bill.parts.first))
+        #expect(rest.due.amount == 1300 && till.bill.due == 1300)
+        // A share never asks for more than is left either.
+        try till.bill.split(.equally(2))
+        #expect(try till.payment(for: till.bill.parts[0]).due.amount == 975)
+    }
 }

@@ -197,10 +197,12 @@ public final class Till {
     }
 
     /// The payment screen for one part of the bill open in ``bill`` (its whole, a guest's
-    /// or a seat's share), as whoever is signed in takes it.
+    /// or a seat's share), as whoever is signed in takes it: never more than is left to pay
+    /// (the whole, once a share was paid, is what is left).
     public func payment(for part: BillPart) throws -> PaymentFlowModel {
         guard let order = bill.order else { throw OrderRefusal.unknownOrder("no bill open") }
-        return payment(PaymentDue(orderID: order.id, partID: part.id, amount: part.total, label: part.label))
+        return payment(
+            PaymentDue(orderID: order.id, partID: part.id, amount: min(part.total, bill.due), label: part.label))
     }
 
     /// The payment screen for an amount due on an order (what is left after a part was paid).
