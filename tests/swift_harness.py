@@ -146,7 +146,9 @@ def _run(packages: list[Path], swift: str) -> int:
 def _fake_stripe_url(server_log: Path) -> str:
     """Where the server started its fake Stripe (it logs the address as it starts, before
     ``/ready`` answers); empty if it did not say."""
-    found = re.search(r"Stripe at (http://127\.0\.0\.1:\d+)", server_log.read_text(errors="replace"))
+    found = re.search(
+        r"Stripe at (http://127\.0\.0\.1:\d+)", server_log.read_text(errors="replace")
+    )
     return found.group(1) if found else ""
 
 

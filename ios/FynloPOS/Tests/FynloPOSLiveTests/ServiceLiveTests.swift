@@ -59,6 +59,13 @@ struct ServiceLiveTests {
         #expect(opening.credentials.locationID == office.locationID)
         #expect(app.setup.locationName == office.locationName)
         #expect(await opening.engine.requestSync() == .synced)
+        // No WebSocket in Linux's URLSession: live updates fall back to polling the sync feed.
+        var mode = await opening.live.currentMode()
+        for _ in 0..<50 where !mode.isPolling {
+            try await Task.sleep(for: .milliseconds(100))
+            mode = await opening.live.currentMode()
+        }
+        #expect(mode.isPolling, "\(mode)")
 
         // Alex, a cashier (server/demo.py), signs in by PIN, online.
         let alex = try #require(opening.staff.staff.first { $0.name == "Alex" }?.employeeID, "no offline check for Alex")
@@ -581,4 +588,8 @@ actor FileKeychain: Keychain {
     func delete(_ item: String) throws {
         try? FileManager.default.removeItem(at: directory.appendingPathComponent(item))
     }
+}
+
+extension LiveUpdates.Mode {
+    fileprivate var isPolling: Bool { if case .polling = self { true } else { false } }
 }
