@@ -195,4 +195,37 @@ struct TillTests {
         try till.bill.split(.equally(2))
         #expect(try till.payment(for: till.bill.parts[0]).due.amount == 975)
     }
+
+    /// The till killed between journaling cash and recording it: after the relaunch and a
+    /// sign-in, the same cash payment is recorded once, signed by whoever signed in.
+    @Test func cashLeftByAKilledTillIsRecordedOnceAfterTheNextSignIn() async throws {
+        let fakes = await Fakes()
+        let credentials = DeviceCredentials(
+            deviceID: VenueFixture.deviceID, locationID: VenueFixture.locationID, locationName: "Soho", prefix: "C",
+            accessToken: "access", refreshToken: "refresh", deviceSecret: nil)
+        var ports = fakes.ports(credentials)
+        let journal = MemoryPaymentJournal()
+        ports.journal = journal
+        let order = "c3a1e6f0-3b2d-4c5e-8f9a-0b1c2d3e4f50"
+        let cash = "7d2e1f0a-1b2c-4d3e-8f4a-5b6c7d8e9f01"
+        try await journal.save(
+            PaymentAttempt(
+                id: cash, kind: .cash, orderID: order, partID: "Guest 1",
+                fields: [
+                    "order_id": .string(order), "amount": 1200, "tendered": 2000, "currency": "GBP",
+                    "taken_at": "2026-01-01T20:15:00Z",
+                ], startedAtMs: 0))
+
+        let till = Till(credentials: credentials, ports: ports)
+        await till.start()
+        defer { Task { await till.stop() } }
+        await till.staff.signIn(employeeID: FakeStaffAuth.alex.id, pin: FakeStaffAuth.alex.pin)
+        let resumed = await till.resumePayments()
+        #expect(resumed.map(\.stage) == [.paid])
+        #expect(resumed.first?.change == 800 && resumed.first?.due.partID == "Guest 1")
+        #expect(await till.resumePayments().isEmpty, "nothing left to carry on")
+        let recorded = await fakes.store.pendingChanges().filter { $0.entityType == "cash_payment" }
+        #expect(recorded.map(\.entityID) == [cash])
+        #expect(recorded.first?.actor?.employeeID == FakeStaffAuth.alex.id)
+    }
 }

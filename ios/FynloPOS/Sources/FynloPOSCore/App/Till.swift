@@ -196,6 +196,27 @@ public final class Till {
         followers = []
     }
 
+    /// Carries on the payments a killed till left unfinished (``PaymentFlowModel/resume()``),
+    /// one screen per order and bill part, and returns them (the app shows those still
+    /// waiting, a QR say). Call it once someone has signed in after a launch: the resent
+    /// steps need their session, and cash recorded now is signed by them (the server refuses
+    /// cash from a bare iPad).
+    @discardableResult
+    public func resumePayments() async -> [PaymentFlowModel] {
+        let unfinished = (try? await ports.journal.unfinished()) ?? []
+        var resumed: [PaymentFlowModel] = []
+        for (orderID, partID) in unfinished.map({ ($0.orderID, $0.partID) }).uniqued() {
+            let steps = unfinished.filter { $0.orderID == orderID && $0.partID == partID }
+            // The amount as the first step sent it (a create's request, an offline payment's fields).
+            let amount = steps.lazy.compactMap { $0.request?.amount ?? $0.fields["amount"]?.intValue }.first ?? 0
+            let tip = steps.lazy.compactMap { $0.request?.tip ?? $0.fields["tip"]?.intValue }.first ?? 0
+            let model = payment(PaymentDue(orderID: orderID, partID: partID, amount: amount, tip: tip))
+            await model.resume()
+            resumed.append(model)
+        }
+        return resumed
+    }
+
     /// The payment screen for one part of the bill open in ``bill`` (its whole, a guest's
     /// or a seat's share), as whoever is signed in takes it: never more than is left to pay
     /// (the whole, once a share was paid, is what is left).
@@ -255,5 +276,13 @@ public final class TillApp {
         } catch {
             failure = "This iPad's data could not be opened: \(error)"
         }
+    }
+}
+
+extension Array where Element == (String, String) {
+    /// Each pair once, in first-seen order.
+    fileprivate func uniqued() -> [(String, String)] {
+        var seen: Set<String> = []
+        return filter { seen.insert("\($0.0) \($0.1)").inserted }
     }
 }
