@@ -244,12 +244,15 @@ struct ServiceLiveTests {
         // The daily report for this location: the same takings, per method, and the fees the
         // payment screens quoted.
         let report = try await BackOffice.dailyReport(at: office.locationID, token: manager)
-        var expected: [String: (payments: Int, charged: Int, platformFees: Int)] = [:]
+        var expected: [String: (payments: Int, charged: Int, platformFees: Int, providerFees: Int)] = [:]
         for (taking, model) in zip(takings, [bank, card, cash, declined]) {
             let method = PaymentMethod(rawValue: taking.method) ?? .cash
-            let fee = model.methods.first { $0.method == method }?.platformFee ?? 0
-            let row = expected[taking.method] ?? (0, 0, 0)
-            expected[taking.method] = (row.payments + 1, row.charged + taking.amount, row.platformFees + fee)
+            let quote = model.methods.first { $0.method == method }
+            let row = expected[taking.method] ?? (0, 0, 0, 0)
+            expected[taking.method] = (
+                row.payments + 1, row.charged + taking.amount, row.platformFees + (quote?.platformFee ?? 0),
+                row.providerFees + (quote?.providerFee ?? 0)
+            )
         }
         let rows = Dictionary(report.compactMap { row in row["method"].stringValue.map { ($0, row) } }, uniquingKeysWith: { a, _ in a })
         #expect(Set(rows.keys) == Set(expected.keys), "\(report)")
@@ -259,10 +262,14 @@ struct ServiceLiveTests {
             #expect(row?["charged"].intValue == want.charged, "\(method)")
             #expect(row?["tips"].intValue == 0 && row?["refunded"].intValue == 0, "\(method)")
             #expect(row?["platform_fees"].intValue == want.platformFees, "\(method): \(row.map { "\($0)" } ?? "")")
+            #expect(row?["estimated_provider_fees"].intValue == want.providerFees, "\(method): \(row.map { "\($0)" } ?? "")")
         }
         let charged = report.compactMap { $0["charged"].intValue }.reduce(0, +)
         #expect(charged == first.totals.totalDue + second.totals.totalDue + third.totals.totalDue)
-        print("live service: 10 orders, 3 paid (\(charged) pence) in \(Int(Date().timeIntervalSince(began))) s")
+        let perMethod = expected.sorted { $0.key < $1.key }.map {
+            "\($0.key) \($0.value.payments)× \($0.value.charged)p (fees \($0.value.platformFees)p + \($0.value.providerFees)p)"
+        }
+        print("live service: 10 orders, 3 paid, \(charged)p: \(perMethod.joined(separator: ", ")); \(Int(Date().timeIntervalSince(began))) s")
     }
 
     // MARK: Steps
