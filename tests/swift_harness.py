@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,7 +41,8 @@ BIN = Path(sys.executable).parent
 ENROLMENT_CODES = 12
 """One per iPad the integration tests enrol, each test its own index: FynloSync 0 to 3 (3: signed
 changes), FynloPOS's order test 4, its staff test 8 and 9; the rest spare. (FynloPOS's payment
-tests enrol with codes they ask the manager API for.)"""
+tests enrol with codes they ask the manager API for; its service test makes a location of its own
+as the owner, so its orders, payments and daily report are its alone, and a code for it.)"""
 SWIFT_SECONDS = 45 * 60
 """A cold build of the package on two cores takes minutes; the tests themselves seconds."""
 
@@ -104,6 +106,7 @@ def _run(packages: list[Path], swift: str) -> int:
         if not all(codes):
             raise HarnessBroken("`fynlo demo --json` gave no enrolment code")
         manager = next(login for login in demos[0]["logins"] if login["role"] == "manager")
+        owner = next(login for login in demos[0]["logins"] if login["role"] == "owner")
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
@@ -116,6 +119,11 @@ def _run(packages: list[Path], swift: str) -> int:
                 FYNLO_SYNC_ENROLMENT_CODES=",".join(codes),
                 FYNLO_SYNC_MANAGER_EMAIL=manager["email"],
                 FYNLO_SYNC_MANAGER_PASSWORD=manager["password"],
+                FYNLO_SYNC_OWNER_EMAIL=owner["email"],
+                FYNLO_SYNC_OWNER_PASSWORD=owner["password"],
+                # The fake Stripe's own address, for its simulated reader's test helper (the
+                # customer tapping a card): FynloPOS's service test.
+                FYNLO_FAKE_STRIPE_URL=_fake_stripe_url(server_log),
             )
             exit_code = 0
             for package in packages:
@@ -133,6 +141,15 @@ def _run(packages: list[Path], swift: str) -> int:
             processes.stop(server)
     print(f"swift harness: done in {time.monotonic() - began:.1f}s, exit {exit_code}")
     return exit_code
+
+
+def _fake_stripe_url(server_log: Path) -> str:
+    """Where the server started its fake Stripe (it logs the address as it starts, before
+    ``/ready`` answers); empty if it did not say."""
+    found = re.search(
+        r"Stripe at (http://127\.0\.0\.1:\d+)", server_log.read_text(errors="replace")
+    )
+    return found.group(1) if found else ""
 
 
 def _swift_env(**sync: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ actor NetworkSwitch {
 
 /// ``StaffAuth`` over HTTP, behind the switch.
 struct SwitchedStaffAuth: StaffAuth {
-    let base: HTTPStaffAuth
+    let base: any StaffAuth
     let network: NetworkSwitch
 
     func signIn(employeeID: String, pin: String) async throws -> EmployeeSession {
@@ -47,7 +47,7 @@ struct SwitchedStaffAuth: StaffAuth {
 
 /// The sync transport behind the same switch.
 struct SwitchedTransport: SyncTransport {
-    let base: URLSessionTransport
+    let base: any SyncTransport
     let network: NetworkSwitch
 
     func push(_ request: PushRequest) async throws -> TransportReply {

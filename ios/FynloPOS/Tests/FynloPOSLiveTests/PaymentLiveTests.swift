@@ -205,9 +205,9 @@ actor AnswerRecorder: SyncTransport {
 
 /// The diner's phone on the pay-by-bank sandbox, over plain HTTP: the payer page (name and
 /// email), then the sandbox's bank: choose it, consent, approve (server/payments/payer_page.py;
-/// server/payments/fakes/open_banking_sandbox_page.py).
+/// server/payments/fakes/open_banking_sandbox_page.py). `decision`: `approve` or `decline`.
 enum PayerSandbox {
-    static func approve(link: String) async throws {
+    static func approve(link: String, decision: String = "approve") async throws {
         // The link names the server's public URL; the test reaches the server at FYNLO_SYNC_URL.
         let server = try #require(LiveServer.url)
         let parts = try #require(URLComponents(string: link))
@@ -229,7 +229,7 @@ enum PayerSandbox {
         let fields = ["resource_token": resource, "return_uri": back]
         _ = try await post(payment.appendingPathComponent("provider"), fields.merging(["provider_id": "mock-payments-gb-redirect"]) { a, _ in a })
         _ = try await post(payment.appendingPathComponent("consent"), fields)
-        let decided = try await post(payment.appendingPathComponent("bank"), fields.merging(["decision": "approve"]) { a, _ in a })
+        let decided = try await post(payment.appendingPathComponent("bank"), fields.merging(["decision": decision]) { a, _ in a })
         #expect(decided.status == 200, "the bank's answer: \(decided.status)")
     }
 

@@ -56,3 +56,36 @@ public struct SyncedPayments: OrderPayments {
         return found.sorted { $0.id < $1.id }
     }
 }
+
+/// The payments this iPad holds, synced ones (``SyncedPayments``) and those its payment
+/// screens saw succeed online (card, Apple Pay, pay by bank), which are not synced entities:
+/// the bill and the voids read this, so a part paid by card is off the bill at once and its
+/// order holds its money.
+///
+/// Kept in memory: after a relaunch an order partly paid online shows its online part again
+/// once the server marks the order paid (or the payment screen shows the payment again).
+public actor SeenPayments: OrderPayments {
+    private let base: any OrderPayments
+    private var online: [String: (orderID: String, payment: RecordedPayment)] = [:]
+
+    public init(base: any OrderPayments) {
+        self.base = base
+    }
+
+    /// What a payment screen was told: a success counts (until its bank transfer is
+    /// reversed); anything else does not.
+    public func note(_ view: PaymentView) {
+        guard let method = view.method, method != .cash else { return }
+        if view.state == .succeeded, view.settlement != .reversed {
+            online[view.id] = (view.orderID.lowercased(), RecordedPayment(id: view.id, method: .online, amount: view.amount, tip: view.tip))
+        } else {
+            online[view.id] = nil
+        }
+    }
+
+    public func payments(for orderID: String) async throws -> [RecordedPayment] {
+        let orderID = orderID.lowercased()
+        let seen = online.values.filter { $0.orderID == orderID }.map(\.payment)
+        return (try await base.payments(for: orderID) + seen).sorted { $0.id < $1.id }
+    }
+}

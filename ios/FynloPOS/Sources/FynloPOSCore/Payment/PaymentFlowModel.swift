@@ -114,6 +114,7 @@ public final class PaymentFlowModel {
     private let ids: any IDSource
     private let offlineLimits: OfflineCardLimits?
     private let employeeID: String?
+    private let seen: SeenPayments?
     private let retry: RetryPolicy
     private let attemptsPerCall: Int
     /// The payment ended without money here (locally, or by the server): a success
@@ -127,6 +128,7 @@ public final class PaymentFlowModel {
     ///   - offlineLimits: the restaurant's caps as last fetched (``PaymentsAPI/offlineCardLimits()``);
     ///     `nil` (never fetched) refuses cards offline.
     ///   - employeeID: who is signed in, written on offline payments (``Records`` signs them).
+    ///   - seen: where this iPad notes the payments it saw succeed online, for the bill.
     ///   - attemptsPerCall: how often one tap sends a call whose answer is lost before the
     ///     screen says ``Stage/interrupted`` (every send uses the same key).
     public init(
@@ -134,7 +136,7 @@ public final class PaymentFlowModel {
         terminal: (any CardTerminal)? = nil, wallet: (any WalletPay)? = nil, drawer: (any CashDrawer)? = nil,
         clock: any WallClock = SystemWallClock(), sleeper: any Sleeper = TaskSleeper(),
         ids: any IDSource = RandomIDs(), offlineLimits: OfflineCardLimits? = nil, employeeID: String? = nil,
-        retry: RetryPolicy = RetryPolicy(initial: .milliseconds(500), maximum: .seconds(4)), attemptsPerCall: Int = 3
+        seen: SeenPayments? = nil, retry: RetryPolicy = RetryPolicy(initial: .milliseconds(500), maximum: .seconds(4)), attemptsPerCall: Int = 3
     ) {
         self.due = due
         self.api = api
@@ -148,6 +150,7 @@ public final class PaymentFlowModel {
         self.ids = ids
         self.offlineLimits = offlineLimits
         self.employeeID = employeeID
+        self.seen = seen
         self.retry = retry
         self.attemptsPerCall = max(1, attemptsPerCall)
     }
@@ -855,6 +858,8 @@ public final class PaymentFlowModel {
     /// Shows the answer and, once the payment has ended, forgets its journaled steps.
     private func settle(_ view: PaymentView) async {
         apply(view)
+        // What the screen now shows (a late, stale answer does not undo a success).
+        if let shown = payment, shown.id == view.id { await seen?.note(shown) }
         guard view.state?.isEnded == true else { return }
         for attempt in (try? await journal.unfinished()) ?? [] where attempt.paymentID == view.id {
             try? await journal.finish(attempt.id)
