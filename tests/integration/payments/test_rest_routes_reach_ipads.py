@@ -38,7 +38,7 @@ NOT_SYNCED = {
     "PATCH /api/v1/employees/{employee_id}": "employees are not synced entities",
     "PUT /api/v1/employees/{employee_id}/pin": "employees are not synced entities",
     "PUT /api/v1/employees/pin-policy": "the PIN policy is not synced",
-    "POST /api/v1/employees/offline-pin-failures": "wrong PINs count toward the server's PIN backoff; not synced",
+    "POST /api/v1/employees/offline-pin-failures": "PIN backoff only; not synced",
     "POST /api/v1/locations": "locations are not synced entities",
     "DELETE /api/v1/locations/{location_id}": "locations are not synced entities",
     "PATCH /api/v1/locations/{location_id}": "locations are not synced entities",
