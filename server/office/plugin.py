@@ -18,6 +18,7 @@ from server.errors import ClientError, NotAuthenticated
 from server.money import format_money
 from server.office import session
 from server.office.controllers import OfficeController
+from server.office.views import FINDING_ACTIONS
 
 HERE = Path(__file__).parent
 
@@ -42,8 +43,10 @@ def refusal(request: Request[Any, Any, Any], refused: ClientError) -> Response[A
 
 
 def _with_filters(engine: JinjaTemplateEngine) -> None:
-    """``{{ amount | money(currency) }}``: pence as a person reads them, never through a float."""
+    """``{{ amount | money(currency) }}``: pence as a person reads them, never through a float;
+    ``finding_actions``: what a manager does about each kind of reconcile finding."""
     engine.engine.filters["money"] = format_money
+    engine.engine.globals["finding_actions"] = FINDING_ACTIONS
 
 
 def office_router() -> Router:

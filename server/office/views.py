@@ -24,6 +24,35 @@ RULES = {
     "merge": "both sides agreed",
     "catalog_price": "priced from the menu",
 }
+# What a manager does about each kind of reconcile finding (docs/payments.md, "Reconcile",
+# the same words); the finding's own detail is written for support staff.
+FINDING_ACTIONS = {
+    "unknown_at_fynlo": "The provider took money we have no payment for: find the order, "
+    "or refund it at the provider if it was not ours.",
+    "state_mismatch": "The provider took money for a payment we ended: refund it.",
+    "amount_mismatch": "The amounts differ: refund the difference; never edit the payment.",
+    "missing_at_provider": "The provider has no charge for this payment: check its dashboard.",
+    "not_settled": "Bank money not in the account yet: wait for settlement.",
+    "reversed": "Bank money went back to the payer: take it another way.",
+    "fee_mismatch": "The provider's fee differs from ours: check the fee schedule.",
+    "unknown_refund": "The provider shows a refund we did not make: find out who made it.",
+    "refund_mismatch": "A refund's amount differs at the provider: check it there.",
+    "refund_missing_at_provider": "A refund we made is not at the provider: check it there.",
+    "stuck_payment": "A payment is still waiting past its time: cancel it, or take the money "
+    "another way.",
+    "stuck_refund": "A refund is still waiting: check it at the provider.",
+    "overpaid_order": "The order took more than its total: refund the difference.",
+    "underpaid_order": "The order reads paid with less than its total: find the missing "
+    "payment, take the rest or record the loss.",
+    "voided_order_holds_money": "A voided order still holds money: refund it.",
+    "unsettled_order": "An open order is paid in full: report it to support.",
+    "offline_card_owed": "A card taken offline was declined: take the money another way.",
+    "offline_card_held": "A card taken offline past the limits waits: capture or cancel it.",
+    "offline_card_not_forwarded": "A card taken offline is not at Stripe after a day: bring the "
+    "iPad that took it online.",
+    "net_mismatch": "The provider's total differs from ours: see the findings above, then "
+    "report it to support.",
+}
 UNCHANGED = "unchanged"
 """The iPad's cell for a field its change did not carry."""
 

@@ -644,6 +644,12 @@ def _refusal(exc: Exception) -> tuple[str, str]:
 
 
 def _database_detail(exc: asyncpg.PostgresError) -> str:
-    # The constraint's name says what was wrong without leaking other rows' values.
-    constraint = getattr(exc, "constraint_name", None)
-    return f"refused by the database ({constraint or type(exc).__name__})"
+    # The constraint's name says what was wrong without leaking other rows' values; a missing
+    # reference (`orders_table_id_fkey`) is said as what a manager would look for.
+    constraint = getattr(exc, "constraint_name", None) or type(exc).__name__
+    table = getattr(exc, "table_name", None)
+    suffix = "_id_fkey"
+    if table and constraint.startswith(f"{table}_") and constraint.endswith(suffix):
+        thing = constraint[len(table) + 1 : -len(suffix)].replace("_", " ")
+        return f"it names a {thing} the server does not have ({constraint})"
+    return f"refused by the database ({constraint})"

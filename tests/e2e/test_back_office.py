@@ -608,7 +608,7 @@ async def test_a_concurrent_edit_appears_on_the_conflicts_page_live(
         card = browser.page.locator("#conflicts li.card", has_text="from Bar iPad")
         await card.wait_for(timeout=LIVE_MS)
     assert await browser.still_marked()
-    assert "order changed on two tills" in await card.locator("h2").inner_text()
+    assert "Order changed on two tills" in await card.locator("h2").inner_text()
     assert await card.locator(".sub strong").inner_text() == "the later edit kept"  # lww
     notes = card.locator("tr.differs", has_text="Notes")
     cells = [await cell.inner_text() for cell in await notes.locator("td").all()]

@@ -53,7 +53,11 @@ def test_this_machine_has_everything_make_test_installed() -> None:
     # have left optional pieces out, so it is passed on here.
     without = os.environ.get("FYNLO_TEST_WITHOUT", "")
     result = script("test", "--check", FYNLO_TEST_WITHOUT=without, PYTHON=sys.executable)
-    assert (result.returncode, result.stdout) == (0, "" if not without else result.stdout)
+    assert result.returncode == 0, result.stdout
+    said = result.stdout.splitlines()[-1]
+    assert said.startswith("System packages for `make test`: all present (postgresql "), said
+    if not without:
+        assert "redis-server chromium libsqlite3-dev" in said, said
 
 
 def test_left_out_pieces_are_not_asked_for() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from server.office.views import UNCHANGED, FieldRow, conflict_view, rule_text
+from server.office.views import FINDING_ACTIONS, UNCHANGED, FieldRow, conflict_view, rule_text
 from server.sync.reports import ConflictEntry
 
 
@@ -59,3 +61,13 @@ def test_a_delete_against_a_live_record_shows_who_deleted_and_that_it_ended_dele
 def test_a_rule_list_reads_as_words_and_an_unknown_rule_reads_as_itself() -> None:
     assert rule_text("lww,counter") == "the later edit kept, both amounts added"
     assert rule_text("new_rule") == "new rule"
+
+
+def test_every_kind_of_reconcile_finding_tells_a_manager_what_to_do() -> None:
+    sources = "".join(
+        Path(f"server/payments/{name}.py").read_text() for name in ("reconcile", "reconcile_runs")
+    )
+    kinds = set(re.findall(r'kind[^=:\n]*[=:]\s*"([a-z_]+)"', sources))
+    assert {"stuck_payment", "overpaid_order", "net_mismatch"} <= kinds  # the pattern reads
+    assert kinds <= FINDING_ACTIONS.keys(), kinds - FINDING_ACTIONS.keys()
+    assert all(action.endswith(".") for action in FINDING_ACTIONS.values())
