@@ -68,9 +68,10 @@ class OfflinePinFailures(Input, kw_only=True):
     """As typed on the iPad: an id the restaurant does not have is counted like a real one."""
     failures: Annotated[int, Meta(ge=1, le=10_000)]
     """How many, since the iPad's last report."""
-    first_at: datetime
-    last_at: datetime
-    """When the first and the last of them were typed, by the iPad's clock."""
+    first_at: Annotated[datetime, Meta(tz=True)]
+    last_at: Annotated[datetime, Meta(tz=True)]
+    """When the first and the last of them were typed, by the iPad's clock, RFC 3339 with an
+    offset (a time without one is refused: it could not be compared)."""
     cleared: bool = False
     """A right PIN for this employee followed the last of them on the iPad, which clears the
     count there as a right PIN online does: the report is then audited, not counted."""

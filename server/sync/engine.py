@@ -98,7 +98,7 @@ async def _record_refusal(device: DeviceContext, refused: ClientError) -> None:
             refused.code,
             refused.detail[:500],
         )
-    except (asyncpg.PostgresError, OSError):
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
         log.warning("could not record a refused push", extra={"code": refused.code})
 
 

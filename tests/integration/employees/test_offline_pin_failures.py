@@ -173,6 +173,7 @@ async def test_another_restaurants_employee_is_counted_here_only(
         ([_entry(UUID(int=1), first_at="2026-12-05T10:00:00Z")], "employees[0].first_at"),
         ([_entry(UUID(int=1)), _entry(UUID(int=1), failures=1)], "employees"),
         ([_entry(UUID(int=1), pin="1234")], None),
+        ([_entry(UUID(int=1), first_at="2026-12-05T09:00:00")], None),
     ],
     ids=[
         "no-entries",
@@ -183,6 +184,7 @@ async def test_another_restaurants_employee_is_counted_here_only(
         "first-after-last",
         "an-employee-twice",
         "unknown-field",
+        "time-without-offset",
     ],
 )
 async def test_bad_reports_are_refused_whole_with_a_stable_code(

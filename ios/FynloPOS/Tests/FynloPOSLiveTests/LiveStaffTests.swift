@@ -67,12 +67,12 @@ struct SwitchedTransport: SyncTransport {
 @Suite("live server: device set-up and staff", .enabled(if: LiveServer.isConfigured), .serialized)
 struct LiveStaffTests {
     @Test func aServiceSignedInOnlineAndOfflineLandsWithTheRightPeople() async throws {
-        let client = try LiveStaffServer.client()
+        let client = try LiveServer.client()
         let keychain = MemoryKeychain()
 
         // Set-up: enrol with a code, credentials in the Keychain, the location shown.
         let setup = DeviceSetup(keychain: keychain, enrolment: HTTPEnrolment(client: client))
-        await setup.enrol(code: try LiveStaffServer.enrolmentCode(8), name: "Swift staff till")
+        await setup.enrol(code: try LiveServer.enrolmentCode(8), name: "Swift staff till")
         #expect(setup.phase == .enrolled)
         let device = try #require(setup.credentials)
         #expect(setup.locationName?.isEmpty == false)
@@ -97,7 +97,7 @@ struct LiveStaffTests {
         #expect(await session.refreshCredentials())
         func id(_ name: String) throws -> String {
             guard let found = session.staff.first(where: { $0.name == name }) else {
-                throw LiveStaffServer.Failure("no offline check for \(name)")
+                throw LiveServer.Failure("no offline check for \(name)")
             }
             return found.employeeID
         }
@@ -136,7 +136,7 @@ struct LiveStaffTests {
         // Back online: pushed once; the server knew Alex (a cashier) and Maya's approval.
         await network.set(true)
         #expect(await engine.requestSync() == .synced)
-        let manager = try await LiveStaffServer.managerToken()
+        let manager = try await LiveServer.managerToken()
         #expect(try await LiveStaffServer.order(approvedVoid, token: manager)?["status"] == "voided")
         #expect(try await LiveStaffServer.order(aloneVoid, token: manager)?["status"] == "open")
         let refused = try await engine.deadLetters().map { ($0.change.entityID, $0.reason) }
@@ -155,7 +155,7 @@ struct LiveStaffTests {
         #expect(reported.first?["details"]["cleared"] == true, "Alex's right PIN followed")
 
         // A fresh code (index 9) brings the same device back with new tokens and secret.
-        await setup.enrolAgain(code: try LiveStaffServer.enrolmentCode(9))
+        await setup.enrolAgain(code: try LiveServer.enrolmentCode(9))
         #expect(setup.phase == .enrolled)
         let again = try #require(setup.credentials)
         #expect(again.deviceID == device.deviceID && again.prefix == device.prefix)

@@ -105,8 +105,8 @@ struct LiveTill {
     let payments: HTTPPaymentsAPI
 
     static func enrol(name: String) async throws -> LiveTill {
-        let client = try LivePaymentServer.client()
-        let manager = try await LivePaymentServer.managerToken()
+        let client = try LiveServer.client()
+        let manager = try await LiveServer.managerToken()
         let locations = try await client.send("GET", "/api/v1/locations", bearer: manager)
         let location = try #require(locations.body?["items"].arrayValue?.first?["id"].stringValue, "no location")
         let code = try await client.send(
@@ -166,7 +166,7 @@ struct LiveTill {
 
     /// `GET /api/v1/orders/{id}/payments`: what is paid, waiting and left, as the server prices it.
     func orderPayments(_ order: String) async throws -> JSONValue {
-        let reply = try await LivePaymentServer.client().send(
+        let reply = try await LiveServer.client().send(
             "GET", "/api/v1/orders/\(order)/payments", bearer: enrolment.accessToken,
             headers: ["X-Fynlo-Employee": employeeToken])
         return try #require(reply.status == 200 ? reply.body : nil, "order payments: \(reply.status) \(reply.body.map { "\($0)" } ?? "")")
@@ -219,7 +219,7 @@ enum PayerSandbox {
             let resource = query.first(where: { $0.name == "resource_token" })?.value,
             let back = query.first(where: { $0.name == "return_uri" })?.value
         else {
-            throw LivePaymentServer.Failure(
+            throw LiveServer.Failure(
                 "the payer page did not send the phone to the sandbox (status \(toBank.status), at \(toBank.url?.absoluteString ?? "?")): is the server running with FYNLO_PAYMENT_FAKES=true?")
         }
         var base = URLComponents(url: bank, resolvingAgainstBaseURL: false)
@@ -247,29 +247,5 @@ enum PayerSandbox {
         let (_, response) = try await URLSession.shared.data(for: request)
         let http = response as? HTTPURLResponse
         return (http?.statusCode ?? 0, http?.url)
-    }
-}
-
-/// What the payment live tests ask of the real server (``LiveServer`` is the environment).
-enum LivePaymentServer {
-    static func client() throws -> JSONHTTPClient {
-        JSONHTTPClient(baseURL: try #require(LiveServer.url), timeout: 20)
-    }
-
-    static func managerToken() async throws -> String {
-        let environment = LiveServer.environment
-        guard let email = environment["FYNLO_SYNC_MANAGER_EMAIL"], let password = environment["FYNLO_SYNC_MANAGER_PASSWORD"]
-        else { throw Failure("FYNLO_SYNC_MANAGER_EMAIL and FYNLO_SYNC_MANAGER_PASSWORD must be set") }
-        let reply = try await client().send(
-            "POST", "/api/v1/auth/login", body: ["email": .string(email), "password": .string(password)])
-        guard reply.status == 200, let token = reply.body?["access_token"].stringValue else {
-            throw Failure("manager login answered \(reply.status)")
-        }
-        return token
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
     }
 }

@@ -156,7 +156,7 @@ struct ServiceLiveTests {
         #expect(await eventually { till.syncStatus.isOnline && till.syncStatus.pendingChanges == 0 }, "\(till.syncStatus.headline)")
 
         // The server holds the ten orders, each once, as the iPad shows them.
-        let manager = try await LiveStaffServer.managerToken()
+        let manager = try await LiveServer.managerToken()
         let listed = try await BackOffice.orders(at: office.locationID, token: manager)
         #expect(listed.count == 10)
         #expect(Set(listed.compactMap { $0["id"].stringValue }) == Set(orderIDs))
@@ -340,7 +340,7 @@ enum BackOffice {
     /// A location of its own: three tables, registered with Stripe Terminal with a simulated
     /// reader, and a one-time code to enrol the iPad there.
     static func openLocation() async throws -> Location {
-        let client = try LiveStaffServer.client()
+        let client = try LiveServer.client()
         let env = LiveServer.environment
         let login = try await client.send(
             "POST", "/api/v1/auth/login",
@@ -375,13 +375,13 @@ enum BackOffice {
 
     /// Every order at the location (one page holds them all).
     static func orders(at locationID: String, token: String) async throws -> [JSONValue] {
-        let reply = try await LiveStaffServer.client().send(
+        let reply = try await LiveServer.client().send(
             "GET", "/api/v1/orders", query: [("location_id", locationID), ("limit", "100")], bearer: token)
         return try await created(reply)["items"].arrayValue ?? []
     }
 
     static func orderPayments(_ orderID: String, token: String) async throws -> JSONValue {
-        try await created(LiveStaffServer.client().send("GET", "/api/v1/orders/\(orderID)/payments", bearer: token))
+        try await created(LiveServer.client().send("GET", "/api/v1/orders/\(orderID)/payments", bearer: token))
     }
 
     /// `GET /api/v1/payments/reports/daily` around today (the location's day may be UTC's ± 1).
@@ -391,7 +391,7 @@ enum BackOffice {
             formatter.formatOptions = [.withFullDate]
             return formatter.string(from: Date().addingTimeInterval(Double(offset) * 86_400))
         }
-        let reply = try await LiveStaffServer.client().send(
+        let reply = try await LiveServer.client().send(
             "GET", "/api/v1/payments/reports/daily",
             query: [("start", day(-1)), ("end", day(1)), ("location_id", locationID)], bearer: token)
         return try await created(reply).arrayValue ?? []
@@ -399,7 +399,7 @@ enum BackOffice {
 
     private static func created(_ reply: TransportReply) async throws -> JSONValue {
         guard (200..<300).contains(reply.status), let body = reply.body else {
-            throw LiveStaffServer.Failure("back office: HTTP \(reply.status) \(reply.body.map { "\($0)" } ?? "")")
+            throw LiveServer.Failure("back office: HTTP \(reply.status) \(reply.body.map { "\($0)" } ?? "")")
         }
         return body
     }
@@ -444,7 +444,7 @@ actor SmartReaders: CardTerminal {
         let reply = try await client.send(
             "GET", "/api/v1/payments/terminal/readers", bearer: device,
             headers: employee.map { ["X-Fynlo-Employee": $0] } ?? [:])
-        guard reply.status == 200 else { throw LiveStaffServer.Failure("readers: HTTP \(reply.status)") }
+        guard reply.status == 200 else { throw LiveServer.Failure("readers: HTTP \(reply.status)") }
         return (reply.body?.arrayValue ?? []).compactMap { reader in
             reader["id"].stringValue.map { CardReader(id: $0, label: reader["label"].stringValue ?? $0, kind: .internet) }
         }
@@ -454,7 +454,7 @@ actor SmartReaders: CardTerminal {
     func connectedReader() -> CardReader? { connected }
 
     func collect(clientSecret: String) async throws -> CardCollection {
-        throw LiveStaffServer.Failure("a smart reader takes the card through the server (/collect), not the SDK")
+        throw LiveServer.Failure("a smart reader takes the card through the server (/collect), not the SDK")
     }
 
     func canTakeOffline() -> Bool { false }

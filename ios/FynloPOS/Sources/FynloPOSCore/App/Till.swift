@@ -222,13 +222,15 @@ public final class Till {
     /// (the whole, once a share was paid, is what is left).
     public func payment(for part: BillPart) throws -> PaymentFlowModel {
         guard let order = bill.order else { throw OrderRefusal.unknownOrder("no bill open") }
-        return payment(
-            PaymentDue(orderID: order.id, partID: part.id, amount: min(part.total, bill.due), label: part.label))
+        return payment(PaymentDue(orderID: order.id, partID: part.id, amount: part.total, label: part.label))
     }
 
-    /// The payment screen for an amount due on an order (what is left after a part was paid).
+    /// The payment screen for an amount due on an order; for the order whose bill is open,
+    /// never more than that bill has left to pay (the server would refuse it).
     public func payment(_ due: PaymentDue) -> PaymentFlowModel {
-        PaymentFlowModel(
+        var due = due
+        if let order = bill.order, order.id == due.orderID { due.amount = min(due.amount, bill.due) }
+        return PaymentFlowModel(
             due: due, api: ports.payments, journal: ports.journal, records: records, terminal: ports.terminal,
             wallet: ports.wallet, drawer: ports.drawer, clock: ports.clock, sleeper: ports.sleeper, ids: ports.ids,
             offlineLimits: offlineCardLimits, employeeID: staff.current?.id, seen: payments)

@@ -43,7 +43,8 @@ struct EnrolledApp: View {
     }
 }
 
-/// Wires the core for this iPad (see `TillParts`); the platform adapters are chosen here.
+/// Wires the core for this iPad (`TillComposition`, over the core's `Till`); the platform
+/// adapters are chosen here.
 @MainActor
 final class AppComposition {
     /// Apple Pay merchant id (Signing & Capabilities → Apple Pay), registered with Stripe.
@@ -60,24 +61,38 @@ final class AppComposition {
 
     func makeTill(_ device: DeviceCredentials) async throws -> TillUI {
         let setup = setup
-        let tokens = DeviceTokens(
+        let session = SessionTokens(device)
+        // A refreshed pair is kept in the Keychain, then read by every port at its next call.
+        let refresher = DeviceTokens(
             access: device.accessToken, refresh: device.refreshToken, client: JSONHTTPClient(baseURL: serverURL)
         ) { access, refresh in
             try await setup.storeTokens(access: access, refresh: refresh)
+            await MainActor.run {
+                var renewed = session.credentials
+                renewed.accessToken = access
+                renewed.refreshToken = refresh
+                session.update(renewed)
+            }
         }
-        await tokens.start()
+        await refresher.start()
         let folder = try FileManager.default.url(
             for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-        let parts = try await TillParts.build(
-            device: device, serverURL: serverURL, folder: folder, keychain: keychain, tokens: tokens,
+        let core = try TillComposition.build(
+            device: device, serverURL: serverURL, folder: folder, keychain: keychain, tokens: session,
             makeTerminal: Self.cardTerminal, wallet: Self.wallet())
-        let live = parts.live
+        await core.start()
+        let live = core.live
         let till = TillUI(
-            session: parts.session, approvals: parts.approvals, floor: parts.floor, menu: parts.menu, order: parts.order,
-            bill: parts.bill, sync: parts.sync, makePayment: parts.makePayment,
+            session: core.staff, approvals: core.approvals, floor: core.floor, menu: core.menu, order: core.entry,
+            bill: core.bill, sync: core.syncStatus, makePayment: { core.payment($0) },
             liveEvents: { await live.events() })
         Task { @MainActor in
             for await mode in await live.modeUpdates() { till.liveWords = LiveUpdates.words(mode) }
+        }
+        // Payments a killed till left on their way carry on once someone signs in.
+        Task { @MainActor in
+            for _ in 0..<10_000 where core.staff.current == nil { try? await Task.sleep(for: .seconds(1)) }
+            if core.staff.current != nil { await core.resumePayments() }
         }
         return till
     }
