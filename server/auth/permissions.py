@@ -48,6 +48,13 @@ class Permission(StrEnum):
     sync_view = "sync.view"
     sync_manage = "sync.manage"
     pin_sign_in = "auth.pin"
+    timeclock_punch = "timeclock.punch"
+    timeclock_punch_others = "timeclock.punch_others"
+    timeclock_view = "timeclock.view"
+    timeclock_correct = "timeclock.correct"
+    timeclock_manage = "timeclock.manage"
+    wages_view = "wages.view"
+    wages_manage = "wages.manage"
     approve = "auth.approve"
 
 
@@ -103,6 +110,16 @@ POLICY: dict[Permission, Rule] = {
     # Signing in with a PIN and asking a manager's approval happen on an enrolled iPad.
     Permission.pin_sign_in: Rule(frozenset({DEVICE}) | _STAFF),
     Permission.approve: Rule(_STAFF),
+    # Everyone clocks themself in and out on any iPad; clocking a colleague needs a manager.
+    Permission.timeclock_punch: Rule(_STAFF),
+    Permission.timeclock_punch_others: Rule(_MANAGERS, with_approval=_STAFF - _MANAGERS),
+    Permission.timeclock_view: Rule(_MANAGERS),
+    # A correction changes someone's pay: managers only, each with a reason, audited.
+    Permission.timeclock_correct: Rule(_MANAGERS),
+    Permission.timeclock_manage: Rule(_MANAGERS),
+    Permission.wages_view: Rule(_MANAGERS),
+    # What people are paid is the owner's decision.
+    Permission.wages_manage: Rule(frozenset({Role.owner})),
 }
 
 # Only these roles sign in to the back office (with a password); staff use a PIN on an iPad.

@@ -23,6 +23,7 @@ APP_REGISTRY = AppRegistry(
         "server.audit.piccolo_app",
         "server.sync.piccolo_app",
         "server.payments.piccolo_app",
+        "server.timeclock.piccolo_app",
     ]
 )
 

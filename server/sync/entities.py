@@ -6,4 +6,5 @@ import server.catalog.sync
 import server.floor.sync
 import server.orders.sync
 import server.payments.offline_cards
-import server.payments.sync  # noqa: F401  (imported for their registrations)
+import server.payments.sync
+import server.timeclock.sync  # noqa: F401  (imported for their registrations)

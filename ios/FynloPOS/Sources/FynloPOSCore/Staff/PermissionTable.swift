@@ -40,6 +40,8 @@ public enum PermissionTable {
     public static let paymentsRefund = "payments.refund"
     public static let paymentsTerminal = "payments.terminal"
     public static let pinSignIn = "auth.pin"
+    public static let timeclockPunch = "timeclock.punch"
+    public static let timeclockPunchOthers = "timeclock.punch_others"
     public static let approve = "auth.approve"
 
     public static let rules: [String: Rule] = [
@@ -52,6 +54,8 @@ public enum PermissionTable {
         "payments.refund": Rule(allowed: [.owner, .manager], withApproval: [.cashier]),
         "payments.terminal": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen], ipadAlone: true),
         "auth.pin": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen], ipadAlone: true),
+        "timeclock.punch": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen]),
+        "timeclock.punch_others": Rule(allowed: [.owner, .manager], withApproval: [.cashier, .server, .kitchen]),
         "auth.approve": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen]),
     ]
 
