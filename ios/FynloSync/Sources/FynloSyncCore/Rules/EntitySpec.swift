@@ -3,6 +3,9 @@
 /// decides. The server stays the judge: its answer always replaces the local guess.
 public struct EntitySpec: Sendable, Hashable {
     public var entityType: String
+    public var scope = EntityScope.location
+    /// False for what only the server writes (the menu, time clock corrections).
+    public var pushable = true
     public var deletable = false
     public var immutable = false
     public var requiredOnCreate: Set<String> = []
@@ -16,6 +19,11 @@ public struct EntitySpec: Sendable, Hashable {
     /// Reads a spec as the shared vectors (and the server's registry) write it.
     public init(json: JSONValue) throws {
         entityType = try json.string("entity_type")
+        // When absent, what most types are: pushed by iPads, kept per location.
+        let scopeName = json["scope"].stringValue ?? "location"
+        guard let scope = EntityScope(rawValue: scopeName) else { throw JSONShapeError("unknown scope \(scopeName)") }
+        self.scope = scope
+        pushable = json["pushable"].boolValue ?? true
         deletable = json["deletable"].boolValue ?? false
         immutable = json["immutable"].boolValue ?? false
         requiredOnCreate = Self.names(json["required_on_create"])
@@ -28,6 +36,11 @@ public struct EntitySpec: Sendable, Hashable {
     private static func names(_ json: JSONValue) -> Set<String> {
         Set((json.arrayValue ?? []).compactMap(\.stringValue))
     }
+}
+
+/// Which iPads receive an entity: those of its location, or every one of the restaurant.
+public enum EntityScope: String, Sendable, Hashable {
+    case location, restaurant
 }
 
 /// A field whose value only moves forward through named states (an order's status).
