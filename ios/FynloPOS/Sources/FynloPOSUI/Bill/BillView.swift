@@ -93,19 +93,23 @@ struct BillView: View {
                         Text(part.label).font(.headline)
                         Text("Goods \(till.money(part.goods)) · service \(till.money(part.serviceCharge))")
                             .font(.caption).foregroundStyle(.secondary)
+                        if part.paid > 0 {
+                            Text("Paid \(till.money(part.paid))").font(.caption).foregroundStyle(.green)
+                        }
                     }
                     Spacer()
-                    Button("Pay \(till.money(bill.parts.count == 1 ? bill.due : part.total))") {
-                        guard let order = bill.order else { return }
-                        // One part: whatever is still due; a part of a split: its share.
-                        let amount = bill.parts.count == 1 ? bill.due : part.total
-                        pay(PaymentDue(
-                            orderID: order.id, partID: bill.parts.count == 1 ? "whole" : part.id, amount: amount,
-                            currency: till.currency, label: "Order \(order.number) · \(part.label)"))
+                    // What the part still owes (the core's ``BillModel/paymentDue(for:currency:)``);
+                    // a paid part has nothing to pay.
+                    if let due = bill.paymentDue(for: part, currency: till.currency) {
+                        Button("Pay \(till.money(due.amount))") { pay(due) }
+                            .buttonStyle(TillButtonStyle(tint: .green))
+                            .frame(width: 170)
+                    } else {
+                        Label("Paid", systemImage: "checkmark.circle.fill")
+                            .font(.headline)
+                            .foregroundStyle(.green)
+                            .frame(width: 170, minHeight: Till.touch)
                     }
-                    .buttonStyle(TillButtonStyle(tint: .green))
-                    .frame(width: 170)
-                    .disabled(bill.due == 0)
                 }
                 .frame(minHeight: Till.bigTouch)
             }
