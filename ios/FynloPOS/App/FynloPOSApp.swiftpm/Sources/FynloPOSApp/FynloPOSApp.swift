@@ -60,26 +60,16 @@ final class AppComposition {
     }
 
     func makeTill(_ device: DeviceCredentials) async throws -> TillUI {
-        let setup = setup
         let session = SessionTokens(device)
-        // A refreshed pair is kept in the Keychain, then read by every port at its next call.
-        let refresher = DeviceTokens(
-            access: device.accessToken, refresh: device.refreshToken, client: JSONHTTPClient(baseURL: serverURL)
-        ) { access, refresh in
-            try await setup.storeTokens(access: access, refresh: refresh)
-            await MainActor.run {
-                var renewed = session.credentials
-                renewed.accessToken = access
-                renewed.refreshToken = refresh
-                session.update(renewed)
-            }
-        }
-        await refresher.start()
+        // Refreshed at launch, every ten minutes and on a 401; a new pair is kept in the
+        // Keychain, then read by every port at its next call.
+        let deviceTokens = await TillComposition.makeDeviceTokens(
+            device: device, serverURL: serverURL, setup: setup, tokens: session)
         let folder = try FileManager.default.url(
             for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
         let core = try TillComposition.build(
             device: device, serverURL: serverURL, folder: folder, keychain: keychain, tokens: session,
-            makeTerminal: Self.cardTerminal, wallet: Self.wallet())
+            deviceTokens: deviceTokens, makeTerminal: Self.cardTerminal, wallet: Self.wallet())
         await core.start()
         let live = core.live
         let till = TillUI(
