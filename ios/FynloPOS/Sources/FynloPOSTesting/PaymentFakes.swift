@@ -445,3 +445,16 @@ public actor FakeCashDrawer: CashDrawer {
         opened += 1
     }
 }
+
+/// A receipt printer's raw port: records what it was sent, or fails as told.
+public actor FakePrinterLink: PrinterLink {
+    public private(set) var received: [[UInt8]] = []
+    private var failure: PrinterLinkError?
+
+    public init(failing failure: PrinterLinkError? = nil) { self.failure = failure }
+
+    public func send(_ bytes: [UInt8]) throws {
+        if let failure { throw failure }
+        received.append(bytes)
+    }
+}

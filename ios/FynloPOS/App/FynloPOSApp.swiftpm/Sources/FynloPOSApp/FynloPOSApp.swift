@@ -69,7 +69,8 @@ final class AppComposition {
             for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
         let core = try TillComposition.build(
             device: device, serverURL: serverURL, folder: folder, keychain: keychain, tokens: session,
-            deviceTokens: deviceTokens, makeTerminal: Self.cardTerminal, wallet: Self.wallet())
+            deviceTokens: deviceTokens, makeTerminal: Self.cardTerminal, wallet: Self.wallet(),
+            drawer: Self.cashDrawer())
         await core.start()
         let live = core.live
         let till = TillUI(
@@ -85,6 +86,16 @@ final class AppComposition {
             if core.staff.current != nil { await core.resumePayments() }
         }
         return till
+    }
+
+    /// The cash drawer, opened through the receipt printer whose address staff set in the
+    /// till's "Cash drawer…" sheet (read at each cash sale; none set: no drawer).
+    static func cashDrawer() -> (any CashDrawer)? {
+        #if canImport(Network)
+        return PrinterCashDrawer(link: NetworkPrinterLink.fromSettings())
+        #else
+        return nil
+        #endif
     }
 
     /// Stripe Terminal when the SDK is in the app (README, "Card in person"); without it the
