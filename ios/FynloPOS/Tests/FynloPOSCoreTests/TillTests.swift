@@ -255,6 +255,56 @@ struct TillTests {
         #expect(Set(journal.allReceipts.map(\.partID)) == ["equally/3/1", "equally/3/2"])
     }
 
+    /// A payment listed on the bill opens its refund screen: the server's payment, refunded
+    /// with a manager's approval (Maya may refund alone).
+    @Test func aPaymentOnTheBillOpensItsRefundScreen() async throws {
+        let fakes = await Fakes()
+        let credentials = DeviceCredentials(
+            deviceID: VenueFixture.deviceID, locationID: VenueFixture.locationID, locationName: "Soho", prefix: "C",
+            accessToken: "access", refreshToken: "refresh", deviceSecret: nil)
+        let till = Till(credentials: credentials, ports: fakes.ports(credentials))
+        await till.start()
+        defer { Task { await till.stop() } }
+        await till.staff.signIn(employeeID: FakeStaffAuth.maya.id, pin: FakeStaffAuth.maya.pin)
+        try await till.entry.open(table: fakes.table)
+        try await till.menu.reload()
+        for _ in 0..<2 {
+            till.menu.choose(try #require(till.menu.menu.products[fakes.soup]))
+            try await till.entry.add(try #require(till.menu.choice))
+        }
+        try await till.bill.load(try #require(till.entry.order?.id))
+        try till.bill.split(.equally(2))
+        let card = try till.payment(for: till.bill.parts[0])
+        await card.loadQuote()
+        await card.findReaders()
+        await card.use(try #require(card.readers.first))
+        await card.payByCard()
+        try await till.bill.reload()
+
+        let paid = try #require(till.bill.payments.first)
+        #expect(PaymentWords.paidBy(paid) == "Card" && till.bill.partLabel(of: paid) == "Guest 1")
+        let refund = try await till.refund(paymentID: paid.id)
+        #expect(refund.paymentWords == "Card, £6.50")
+        await refund.refund(amountText: "", reason: "wrong table")
+        #expect(refund.words == "Refunded £6.50 to the customer's card.", "\(refund.stage)")
+        #expect(await fakes.payments.refunds.count == 1)
+
+        // Cash taken here and not yet pushed: the server does not know it yet, and says so.
+        let cash = try till.payment(for: till.bill.parts[1])
+        await cash.payCash(tendered: 650)
+        try await till.bill.reload()
+        let taken = try #require(till.bill.payments.first { $0.method == .cash })
+        #expect(PaymentWords.paidBy(taken) == "Cash" && till.bill.partLabel(of: taken) == "Guest 2")
+        await #expect(throws: RefundUnavailable.self) { try await till.refund(paymentID: taken.id) }
+        await fakes.payments.setOffline(true)
+        do {
+            _ = try await till.refund(paymentID: paid.id)
+            Issue.record("opened offline")
+        } catch {
+            #expect("\(error)".hasPrefix("A refund needs the server"))
+        }
+    }
+
     /// The till killed between journaling cash and recording it: after the relaunch and a
     /// sign-in, the same cash payment is recorded once, signed by whoever signed in.
     @Test func cashLeftByAKilledTillIsRecordedOnceAfterTheNextSignIn() async throws {

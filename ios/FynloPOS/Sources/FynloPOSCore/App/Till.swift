@@ -228,6 +228,24 @@ public final class Till {
         return payment(due)
     }
 
+    /// The refund screen for one payment (from the bill's payments): the server's payment, as
+    /// a refund needs it (and the server, online only). A payment still on its way to the
+    /// server (cash taken offline, not yet pushed) cannot be refunded yet.
+    public func refund(paymentID: String) async throws -> RefundModel {
+        let payment: PaymentView
+        do {
+            payment = try await ports.payments.payment(paymentID)
+        } catch PaymentsAPIError.refused(status: 404, _, _) {
+            throw RefundUnavailable(
+                "This payment has not reached the server yet (it goes up with the next sync): refund it once it has.")
+        } catch let error as PaymentsAPIError where error.isRetryable {
+            throw RefundUnavailable("A refund needs the server, which can't be reached now. Try again when it can.")
+        }
+        return RefundModel(
+            payment: payment, api: ports.payments, journal: ports.journal, approvals: approvals, ids: ports.ids,
+            clock: ports.clock)
+    }
+
     /// The payment screen for an amount due on an order; for the order whose bill is open,
     /// never more than that bill has left to pay (the server would refuse it).
     public func payment(_ due: PaymentDue) -> PaymentFlowModel {
@@ -290,4 +308,10 @@ extension Array where Element == (String, String) {
         var seen: Set<String> = []
         return filter { seen.insert("\($0.0) \($0.1)").inserted }
     }
+}
+
+/// Why a payment's refund screen cannot open, in words.
+public struct RefundUnavailable: Error, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -73,6 +73,11 @@ public final class BillModel {
         self.split = split
     }
 
+    /// The label of the part `payment` paid, if it is one of the parts now shown ("Guest 2").
+    public func partLabel(of payment: RecordedPayment) -> String? {
+        parts.first { $0.id == payment.partID }?.label
+    }
+
     /// What the payment screen takes for `part` (as the bill has it now): what the part still
     /// owes. `nil` once it is paid: a paid part is not paid again.
     public func paymentDue(for part: BillPart, currency: String = "GBP") -> PaymentDue? {

@@ -21,17 +21,25 @@ public struct RecordedPayment: Sendable, Hashable, Identifiable {
     /// The bill part it paid (``BillPart/id``), when this iPad took it; `nil` for a payment
     /// another iPad took (it counts towards the bill, shared across the parts).
     public var partID: String?
+    /// How it was paid, where known (an online payment's receipt says; cash is cash, an
+    /// offline card a card in person).
+    public var paidBy: PaymentMethod?
 
-    public init(id: String, method: Method, amount: Int, tip: Int = 0, partID: String? = nil) {
+    public init(
+        id: String, method: Method, amount: Int, tip: Int = 0, partID: String? = nil, paidBy: PaymentMethod? = nil
+    ) {
         self.id = id
         self.method = method
         self.amount = amount
         self.tip = tip
         self.partID = partID
+        self.paidBy = paidBy ?? (method == .cash ? .cash : method == .offlineCard ? .cardPresent : nil)
     }
 
     init(_ receipt: PaymentReceipt) {
-        self.init(id: receipt.id, method: receipt.method, amount: receipt.amount, tip: receipt.tip, partID: receipt.partID)
+        self.init(
+            id: receipt.id, method: receipt.method, amount: receipt.amount, tip: receipt.tip, partID: receipt.partID,
+            paidBy: receipt.paidBy)
     }
 }
 

@@ -880,8 +880,8 @@ public final class PaymentFlowModel {
         if view.state == .succeeded, view.settlement != .reversed {
             try? await journal.keep(
                 PaymentReceipt(
-                    id: view.id, orderID: view.orderID, partID: due.partID, method: .online, amount: view.amount,
-                    tip: view.tip, takenAtMs: clock.nowMs()))
+                    id: view.id, orderID: view.orderID, partID: due.partID, method: .online, paidBy: method,
+                    amount: view.amount, tip: view.tip, takenAtMs: clock.nowMs()))
         } else {
             try? await journal.dropReceipt(view.id)
         }

@@ -90,19 +90,22 @@ public struct PaymentReceipt: Sendable, Hashable, Identifiable {
     /// ``BillPart/id`` of the part it paid (`whole` for the whole order).
     public var partID: String
     public var method: RecordedPayment.Method
+    /// The method, for the words (card, Apple Pay, pay by bank).
+    public var paidBy: PaymentMethod?
     /// Pence towards the order; the tip is on top.
     public var amount: Int
     public var tip: Int
     public var takenAtMs: Int
 
     public init(
-        id: String, orderID: String, partID: String, method: RecordedPayment.Method, amount: Int, tip: Int = 0,
-        takenAtMs: Int
+        id: String, orderID: String, partID: String, method: RecordedPayment.Method, paidBy: PaymentMethod? = nil,
+        amount: Int, tip: Int = 0, takenAtMs: Int
     ) {
         self.id = id.lowercased()
         self.orderID = orderID.lowercased()
         self.partID = partID
         self.method = method
+        self.paidBy = paidBy
         self.amount = amount
         self.tip = tip
         self.takenAtMs = takenAtMs
@@ -111,7 +114,8 @@ public struct PaymentReceipt: Sendable, Hashable, Identifiable {
     public var json: JSONValue {
         [
             "id": .string(id), "order_id": .string(orderID), "part_id": .string(partID),
-            "method": .string(method.rawValue), "amount": .int(amount), "tip": .int(tip),
+            "method": .string(method.rawValue), "paid_by": paidBy.map { .string($0.rawValue) } ?? .null,
+            "amount": .int(amount), "tip": .int(tip),
             "taken_at_ms": .int(takenAtMs),
         ]
     }
@@ -123,7 +127,8 @@ public struct PaymentReceipt: Sendable, Hashable, Identifiable {
         }
         self.init(
             id: try wire.string("id"), orderID: try wire.string("order_id"), partID: try wire.string("part_id"),
-            method: method, amount: wire.optionalInt("amount") ?? 0, tip: wire.optionalInt("tip") ?? 0,
+            method: method, paidBy: wire.optionalString("paid_by").flatMap(PaymentMethod.init(rawValue:)),
+            amount: wire.optionalInt("amount") ?? 0, tip: wire.optionalInt("tip") ?? 0,
             takenAtMs: wire.optionalInt("taken_at_ms") ?? 0)
     }
 
