@@ -51,6 +51,16 @@ let package = Package(
                 .product(name: "FynloSyncTesting", package: "FynloSync"),
             ]
         ),
+        // The HTTP ports' logic that needs no server (refreshing the device token on a 401).
+        .testTarget(
+            name: "FynloPOSHTTPTests",
+            dependencies: [
+                "FynloPOSCore", "FynloPOSHTTP", "FynloPOSTesting",
+                .product(name: "FynloSyncCore", package: "FynloSync"),
+                .product(name: "FynloSyncHTTP", package: "FynloSync"),
+                .product(name: "FynloSyncTesting", package: "FynloSync"),
+            ]
+        ),
         .testTarget(
             name: "FynloPOSLiveTests",
             dependencies: [

@@ -4,16 +4,30 @@ import FynloSyncCore
 import FynloSyncHTTP
 
 /// ``StaffAuth`` over HTTP, with the iPad's device token (`token` is asked for each request,
-/// so a refreshed token is used at once). A lost request or a 5xx is ``StaffAuthError/unreachable``:
-/// the session then checks PINs offline.
+/// so a refreshed token is used at once; a 401 refusing it is refreshed and sent again by
+/// `refresh`). A lost request or a 5xx is ``StaffAuthError/unreachable``: the session then
+/// checks PINs offline.
 public struct HTTPStaffAuth: StaffAuth {
     private let client: JSONHTTPClient
     private let token: @Sendable () async -> String
+    private let refresh: RefreshOn401
 
-    public init(client: JSONHTTPClient, token: @escaping @Sendable () async -> String) {
+    public init(
+        client: JSONHTTPClient, token: @escaping @Sendable () async -> String, refresh: RefreshOn401 = .never
+    ) {
         self.client = client
         self.token = token
+        self.refresh = refresh
     }
+
+    /// Whether a 401 refuses the device token: any but the PIN check's own ("employee or PIN
+    /// is wrong", which a new device token would not change).
+    static func refusesDeviceToken(_ reply: TransportReply) -> Bool {
+        reply.status == 401 && reply.body?["detail"].stringValue != wrongPin
+    }
+
+    static let wrongPin = "employee or PIN is wrong"
+
 
     public func signIn(employeeID: String, pin: String) async throws -> EmployeeSession {
         let body = try await call(
@@ -71,7 +85,10 @@ public struct HTTPStaffAuth: StaffAuth {
     ) async throws -> JSONValue {
         let reply: TransportReply
         do {
-            reply = try await client.send(method, path, body: body, bearer: await token(), headers: headers)
+            reply = try await refresh.send(refused: Self.refusesDeviceToken) {
+                let bearer = await token()
+                return (bearer, try await client.send(method, path, body: body, bearer: bearer, headers: headers))
+            }
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -80,8 +97,8 @@ public struct HTTPStaffAuth: StaffAuth {
         switch reply.status {
         case 200..<300:
             return reply.body ?? .null
-        case 401 where reply.body?["detail"].stringValue == "employee or PIN is wrong":
-            // Only the PIN check says this; any other 401 is the device token (refresh it).
+        case 401 where !Self.refusesDeviceToken(reply):
+            // Only the PIN check says this; any other 401 is the device token (refreshed above).
             throw StaffAuthError.wrongPin
         case 400 where reply.body?["field"].stringValue == "pin":
             // Not a PIN this restaurant allows (too short): wrong, as the server would say.

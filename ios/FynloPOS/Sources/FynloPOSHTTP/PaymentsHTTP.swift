@@ -13,15 +13,18 @@ import FynloSyncHTTP
 public typealias TillTokens = @Sendable () async -> (device: String?, employee: String?)
 
 /// ``PaymentsAPI`` over HTTP (docs/payments.md; server/payments/controllers.py), on
-/// FynloSync's ``JSONHTTPClient``. Every mutating call sends the caller's Idempotency-Key.
+/// FynloSync's ``JSONHTTPClient``. Every mutating call sends the caller's Idempotency-Key. A
+/// 401 refusing the device token is refreshed and sent again by `refresh`.
 public struct HTTPPaymentsAPI: PaymentsAPI {
     private let client: JSONHTTPClient
     private let tokens: TillTokens
+    private let refresh: RefreshOn401
     private let images: URLSession
 
-    public init(client: JSONHTTPClient, tokens: @escaping TillTokens) {
+    public init(client: JSONHTTPClient, tokens: @escaping TillTokens, refresh: RefreshOn401 = .never) {
         self.client = client
         self.tokens = tokens
+        self.refresh = refresh
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 20
         images = URLSession(configuration: configuration)
@@ -57,18 +60,20 @@ public struct HTTPPaymentsAPI: PaymentsAPI {
     }
 
     public func qrImage(_ id: String, format: QRImageFormat) async throws -> Data {
-        var request = URLRequest(url: client.baseURL.appendingPathComponent("/api/v1/payments/\(id)/qr.\(format.rawValue)"))
-        let (device, employee) = await tokens()
-        if let device { request.setValue("Bearer \(device)", forHTTPHeaderField: "Authorization") }
-        if let employee { request.setValue(employee, forHTTPHeaderField: "X-Fynlo-Employee") }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await images.data(for: request)
-        } catch {
-            throw PaymentsAPIError.unreachable("QR image: \(error.localizedDescription)")
+        let url = client.baseURL.appendingPathComponent("/api/v1/payments/\(id)/qr.\(format.rawValue)")
+        typealias Image = (data: Data, status: Int)
+        let (data, status) = try await refresh.send(refused: { (image: Image) in image.status == 401 }) {
+            var request = URLRequest(url: url)
+            let (device, employee) = await tokens()
+            if let device { request.setValue("Bearer \(device)", forHTTPHeaderField: "Authorization") }
+            if let employee { request.setValue(employee, forHTTPHeaderField: "X-Fynlo-Employee") }
+            do {
+                let (data, response) = try await images.data(for: request)
+                return (device, (data: data, status: (response as? HTTPURLResponse)?.statusCode ?? 0))
+            } catch {
+                throw PaymentsAPIError.unreachable("QR image: \(error.localizedDescription)")
+            }
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 else {
             let problem = try? JSONReader.parse(data)
             throw PaymentsAPIError.refused(
@@ -107,13 +112,15 @@ public struct HTTPPaymentsAPI: PaymentsAPI {
         _ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, key: String? = nil,
         extra: [String: String] = [:]
     ) async throws -> JSONValue {
-        let (device, employee) = await tokens()
-        var headers = extra
-        if let employee { headers["X-Fynlo-Employee"] = employee }
-        if let key { headers["Idempotency-Key"] = key }
         let reply: TransportReply
         do {
-            reply = try await client.send(method, path, query: query, body: body, bearer: device, headers: headers)
+            reply = try await refresh.send {
+                let (device, employee) = await tokens()
+                var headers = extra
+                if let employee { headers["X-Fynlo-Employee"] = employee }
+                if let key { headers["Idempotency-Key"] = key }
+                return (device, try await client.send(method, path, query: query, body: body, bearer: device, headers: headers))
+            }
         } catch is CancellationError {
             throw CancellationError()
         } catch {

@@ -300,6 +300,7 @@ public actor MemoryPaymentJournal: PaymentJournal {
     private final class Disk: @unchecked Sendable {
         let lock = NSLock()
         var attempts: [PaymentAttempt] = []
+        var receipts: [PaymentReceipt] = []
     }
 
     private let disk: Disk
@@ -331,6 +332,22 @@ public actor MemoryPaymentJournal: PaymentJournal {
     }
 
     public func unfinished() -> [PaymentAttempt] { disk.lock.withLock { disk.attempts } }
+
+    public func keep(_ receipt: PaymentReceipt) throws {
+        if refusesSaves { throw CocoaError(.fileWriteOutOfSpace) }
+        disk.lock.withLock { disk.receipts = disk.receipts.filter { $0.id != receipt.id } + [receipt] }
+    }
+
+    public func dropReceipt(_ paymentID: String) {
+        disk.lock.withLock { disk.receipts.removeAll { $0.id == paymentID.lowercased() } }
+    }
+
+    public func receipts(for orderID: String) -> [PaymentReceipt] {
+        disk.lock.withLock { disk.receipts.filter { $0.orderID == orderID.lowercased() } }
+    }
+
+    /// Every receipt kept, oldest first.
+    public nonisolated var allReceipts: [PaymentReceipt] { disk.lock.withLock { disk.receipts } }
 }
 
 /// Stripe Terminal's simulated reader: connects, collects as told, and stores cards offline.
@@ -426,5 +443,18 @@ public actor FakeCashDrawer: CashDrawer {
     public func open() throws {
         if jammed { throw CocoaError(.fileWriteUnknown) }
         opened += 1
+    }
+}
+
+/// A receipt printer's raw port: records what it was sent, or fails as told.
+public actor FakePrinterLink: PrinterLink {
+    public private(set) var received: [[UInt8]] = []
+    private var failure: PrinterLinkError?
+
+    public init(failing failure: PrinterLinkError? = nil) { self.failure = failure }
+
+    public func send(_ bytes: [UInt8]) throws {
+        if let failure { throw failure }
+        received.append(bytes)
     }
 }

@@ -137,6 +137,87 @@ struct BillTests {
         #expect(try Bill.parts(of: order, .byItems(halves)).reduce(0) { $0 + $1.total } == due)
     }
 
+    @Test func partsHaveIdsThatSayHowTheBillWasSplit() async throws {
+        let table = try await BillTable()
+        let bill = try await table.bill()
+        #expect(bill.parts.map(\.id) == ["whole"])
+        try bill.split(.equally(3))
+        #expect(bill.parts.map(\.id) == ["equally/3/1", "equally/3/2", "equally/3/3"])
+        try bill.split(.bySeat)
+        #expect(bill.parts.map(\.id) == ["seat/1", "seat/2", "seat/table"])
+        try bill.split(.byItems([[table.wine, table.steak], [table.salad, table.bread]]))
+        #expect(bill.parts.map(\.id) == [
+            "items/" + [table.wine, table.steak].sorted().joined(separator: ","),
+            "items/" + [table.salad, table.bread].sorted().joined(separator: ","),
+        ])
+        for part in ["whole", "equally/3/2", "seat/table"] { #expect(BillSplit(partID: part) != nil) }
+        #expect(BillSplit(partID: "equally/3/2") == .equally(3))
+        #expect(BillSplit(partID: "items/a,b") == nil && BillSplit(partID: "Guest 1") == nil)
+    }
+
+    @Test func aPaidPartIsPaidAndTheRestShareWhatIsLeft() throws {
+        // 1000 in three: 334, 333, 333.
+        let order = TestOrders.order(
+            [Pricing.Line(lineID: "a", unitPrice: 600, quantity: 1, vatRateBp: 2000),
+             Pricing.Line(lineID: "b", unitPrice: 400, quantity: 1, vatRateBp: 2000)],
+            seats: [1, 2], discount: nil, serviceChargeBp: 0, tip: 0)
+        let thirds = try Bill.parts(of: order, .equally(3))
+        #expect(thirds.map(\.total) == [334, 333, 333])
+        let second = RecordedPayment(id: "p1", method: .cash, amount: 333, partID: "equally/3/2")
+
+        let settled = Bill.settle(thirds, of: order, payments: [second])
+        #expect(settled.map(\.paid) == [0, 333, 0] && settled.map(\.due) == [334, 0, 333])
+        #expect(settled.map(\.isPaid) == [false, true, false])
+
+        // Split again two ways: that payment is no part of these; the two share the 667 left.
+        let halves = Bill.settle(try Bill.parts(of: order, .equally(2)), of: order, payments: [second])
+        #expect(halves.map(\.due) == [334, 333] && halves.map(\.paid) == [0, 0])
+        // By seat: seat 1 (600) and seat 2 (400) share it by weight: 400.2 and 266.8.
+        let seats = Bill.settle(try Bill.parts(of: order, .bySeat), of: order, payments: [second])
+        #expect(seats.map(\.due) == [400, 267])
+
+        // A guest who paid short owes the rest; one who paid over lightens the others.
+        let short = RecordedPayment(id: "p2", method: .online, amount: 300, partID: "equally/3/1")
+        #expect(Bill.settle(thirds, of: order, payments: [short]).map(\.due) == [34, 333, 333])
+        let over = RecordedPayment(id: "p3", method: .cash, amount: 400, partID: "equally/3/1")
+        let lighter = Bill.settle(thirds, of: order, payments: [over])
+        #expect(lighter.map(\.due) == [0, 300, 300])
+    }
+
+    @Test(arguments: 0..<40)
+    func aBillSplitAfterPaymentsStillSumsToWhatIsLeft(_ seed: Int) throws {
+        var random = SeededGenerator(seed: UInt64(seed) + 100)
+        let lines = (0..<Int.random(in: 1...8, using: &random)).map { index in
+            Pricing.Line(
+                lineID: "l\(index)", unitPrice: Int.random(in: 1...5000, using: &random),
+                quantity: Int.random(in: 1...3, using: &random), vatRateBp: 2000)
+        }
+        let seats = lines.map { _ in [nil, 1, 2, 3].randomElement(using: &random)! }
+        let order = TestOrders.order(
+            lines, seats: seats, discount: nil, serviceChargeBp: Int.random(in: 0...1500, using: &random),
+            tip: Int.random(in: 0...500, using: &random))
+        let total = order.totals.totalDue
+        let splits: [BillSplit] = [.whole, .equally(2), .equally(3), .equally(5), .bySeat]
+        // Payments taken for parts of one split, some of another, some from another iPad.
+        let partIDs: [String?] = try splits.flatMap { try Bill.parts(of: order, $0).map(\.id) } + [nil]
+        var payments: [RecordedPayment] = []
+        var left = total
+        while left > 0, payments.count < Int.random(in: 0...4, using: &random) {
+            let amount = Int.random(in: 1...max(1, left), using: &random)
+            payments.append(
+                RecordedPayment(id: "p\(payments.count)", method: .cash, amount: amount, partID: partIDs.randomElement(using: &random)!))
+            left -= amount
+        }
+        for split in splits {
+            let parts = Bill.settle(try Bill.parts(of: order, split), of: order, payments: payments)
+            #expect(parts.reduce(0) { $0 + $1.due } == Bill.due(of: order, payments: payments), "\(split)")
+            #expect(parts.allSatisfy { $0.due >= 0 && $0.due <= max($0.total, Bill.due(of: order, payments: payments)) })
+            for part in parts {
+                #expect(part.paid == payments.filter { $0.partID == part.id }.reduce(0) { $0 + $1.amount })
+            }
+        }
+    }
+
     @Test func whatIsStillDueFollowsThePaymentsTheIpadCanSee() async throws {
         let table = try await BillTable()
         let bill = try await table.bill()

@@ -30,13 +30,91 @@ actor TokenBox {
 struct LiveUpdatesTests {
     private func client(
         _ socket: FakeLiveSocket, records: any Records = PokeCountingRecords(), tokens: TokenBox = TokenBox(),
-        sleeper: ManualSleeper, poll: (@Sendable () async -> Bool)? = nil, dropsBeforePolling: Int = 3
+        sleeper: ManualSleeper, poll: (@Sendable () async -> Bool)? = nil, dropsBeforePolling: Int = 3,
+        watchdog: SteppedSleeper = SteppedSleeper()
     ) -> LiveUpdates {
         var configuration = LiveUpdates.Configuration()
         configuration.dropsBeforePolling = dropsBeforePolling
+        // The watchdog ticks only when a test steps it: elsewhere a socket never goes silent.
         return LiveUpdates(
             socket: socket, tokens: { await tokens.tokens() }, records: records, poll: poll,
-            configuration: configuration, sleeper: sleeper, jitter: SeededGenerator(seed: 3))
+            configuration: configuration, sleeper: sleeper, watchdog: watchdog, jitter: SeededGenerator(seed: 3))
+    }
+
+    /// Steps the watchdog `ticks` times, each once it sleeps again (it has seen the last tick).
+    private func tick(_ watchdog: SteppedSleeper, _ ticks: Int) async {
+        for _ in 0..<ticks {
+            #expect(await watchdog.untilSleeping())
+            await watchdog.step()
+        }
+        #expect(await watchdog.untilSleeping())
+    }
+
+    private func until(_ condition: @Sendable () async -> Bool) async -> Bool {
+        for _ in 0..<10_000 {
+            if await condition() { return true }
+            await Task.yield()
+        }
+        return false
+    }
+
+    @Test func aSilentSocketIsClosedAfterTwoHeartbeatsAndTheClientReconnects() async throws {
+        // Half-open: welcome (heartbeat 20 s), then nothing, and `receive()` never returns.
+        let socket = FakeLiveSocket([.hold(frames: [FakeLiveSocket.welcome]), .refuse])
+        let watchdog = SteppedSleeper()
+        let live = client(socket, sleeper: ManualSleeper(limit: 1), watchdog: watchdog)
+        let running = Task { await live.run() }
+        #expect(await until { await live.currentMode() == .live })
+
+        // Ticks of 5 s (a quarter heartbeat); the first may have held a frame, so dead once
+        // 9 more are silent: 45 s, two heartbeats and the 5 s margin.
+        await tick(watchdog, 9)
+        #expect(await socket.closedByClient == [false])
+        #expect(await socket.connectAttempts == 1)
+
+        await watchdog.step()
+        await running.value
+        #expect(await socket.closedByClient == [true])
+        #expect(await live.silentSockets == 1)
+        #expect(await watchdog.slept == Array(repeating: .seconds(5), count: 10))
+        // The dropped socket's usual path: a backoff, then a new connection.
+        #expect(await socket.connectAttempts == 2)
+    }
+
+    @Test func pingsKeepASocketAlive() async throws {
+        let socket = FakeLiveSocket([.hold(frames: [FakeLiveSocket.welcome])])
+        let watchdog = SteppedSleeper()
+        let live = client(socket, sleeper: ManualSleeper(limit: 1), watchdog: watchdog)
+        let running = Task { await live.run() }
+        #expect(await until { await live.currentMode() == .live })
+
+        // A ping every heartbeat (4 ticks) for 200 s: far past 45 s, never silent that long.
+        for round in 1...10 {
+            await tick(watchdog, 4)
+            await socket.push(FakeLiveSocket.ping())
+            #expect(await until { await socket.sent.first?.count == 1 + round })  // auth, then a pong each
+        }
+        #expect(await socket.closedByClient == [false])
+        #expect(await live.silentSockets == 0)
+        #expect(await live.currentMode() == .live)
+
+        // Then the pings stop: the socket is closed 45 to 50 s after the last one.
+        await tick(watchdog, 9)
+        #expect(await socket.closedByClient == [false])
+        await watchdog.step()
+        await running.value
+        #expect(await socket.closedByClient == [true])
+        #expect(await socket.connectAttempts == 2)
+    }
+
+    @Test func stoppingClosesAnOpenSocket() async throws {
+        let socket = FakeLiveSocket([.hold(frames: [FakeLiveSocket.welcome])])
+        let live = client(socket, sleeper: ManualSleeper(limit: 5))
+        await live.start()
+        #expect(await until { await live.currentMode() == .live })
+        await live.stop()
+        #expect(await socket.closedByClient == [true])
+        #expect(await socket.connectAttempts == 1)
     }
 
     @Test func authGoesInTheFirstFramePingsAreAnsweredAndPokesSync() async throws {

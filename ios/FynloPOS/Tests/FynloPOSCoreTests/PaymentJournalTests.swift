@@ -187,4 +187,40 @@ struct PaymentJournalTests {
         #expect(attempts.first?.request == request)
         #expect(attempts.first?.startedAtMs == 5)
     }
+
+    @Test func theFileJournalKeepsReceiptsAcrossAReopenAndForgetsOldOnes() async throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("fynlo-journal-\(UUID().uuidString)/payments.json")
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        // A journal written before receipts were kept opens with none.
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(#"{"attempts":[]}"#.utf8).write(to: url)
+        let journal = try FilePaymentJournal(url: url)
+        #expect(await journal.receipts(for: PaymentRig.orderID).isEmpty)
+
+        let day = 24 * 3_600_000
+        let card = PaymentReceipt(
+            id: "P-1", orderID: PaymentRig.orderID, partID: "equally/2/1", method: .online, amount: 1_200, tip: 100,
+            takenAtMs: 10 * day)
+        try await journal.keep(card)
+        try await journal.keep(
+            PaymentReceipt(id: "p-2", orderID: PaymentRig.orderID, partID: "equally/2/2", method: .cash, amount: 1_300, takenAtMs: 10 * day + 5))
+        try await journal.keep(
+            PaymentReceipt(id: "p-3", orderID: "another", partID: "whole", method: .online, amount: 900, takenAtMs: 10 * day + 6))
+        // Kept again later (a poll of a paid payment): still taken when first kept.
+        var again = card
+        again.takenAtMs = 11 * day
+        try await journal.keep(again)
+
+        let reopened = try FilePaymentJournal(url: url)
+        let receipts = await reopened.receipts(for: PaymentRig.orderID.uppercased())
+        #expect(receipts.map(\.id) == ["p-1", "p-2"])
+        #expect(receipts.first == card)
+        try await reopened.dropReceipt("p-2")
+        // A receipt a week newer than the others: they are forgotten.
+        try await reopened.keep(
+            PaymentReceipt(id: "p-4", orderID: "another", partID: "whole", method: .cash, amount: 100, takenAtMs: 18 * day))
+        #expect(await reopened.receipts(for: PaymentRig.orderID).isEmpty)
+        #expect(await (try FilePaymentJournal(url: url)).receipts(for: "another").map(\.id) == ["p-4"])
+    }
 }

@@ -100,4 +100,49 @@ struct RefundModelTests {
         }
         #expect(keys.count == 2 && Set(keys).count == 1, "the same key both times")
     }
+
+    @Test func theScreenSaysWhereTheRefundStandsInWords() async throws {
+        let till = StaffTill()
+        await till.session.signIn(employeeID: FakeStaffAuth.alex.id, pin: FakeStaffAuth.alex.pin)
+        let api = FakePaymentsAPI(clock: till.clock)
+        let model = RefundModel(
+            payment: try await paidByApplePay(api), api: api, journal: MemoryPaymentJournal(), approvals: till.approvals)
+        #expect(model.paymentWords == "Apple Pay, £25.00")
+        #expect(model.words == nil && !model.isWorking && !model.isDone)
+
+        await model.refund(amountText: "ten pounds", reason: "cold soup")
+        #expect(model.words == "Type an amount such as 12.50, or leave it empty to refund everything.")
+        #expect(await api.refunds.isEmpty)
+
+        async let refunding: Void = model.refund(amountText: "£10.5", reason: "cold soup")
+        await whenAsked(till) {
+            #expect(model.words == "Waiting for a manager's approval." && model.isWorking)
+            await till.approvals.answer(approverID: FakeStaffAuth.maya.id, pin: FakeStaffAuth.maya.pin)
+        }
+        await refunding
+        #expect(model.words == "Refunded £10.50 to the customer's card.")
+        #expect(model.isDone && !model.isWorking)
+        #expect(await api.refunds.first?.amount == 1_050)
+    }
+
+    @Test func refundWordsForCashABankAPendingAndAFailure() throws {
+        func payment(_ method: PaymentMethod) -> PaymentView {
+            PaymentView(id: "p", orderID: order, method: method, state: .succeeded, amount: 2_000)
+        }
+        let refund = { (state: String, reason: String?) in
+            RefundView(id: "r", paymentID: "p", amount: 500, state: state, failureReason: reason)
+        }
+        #expect(RefundModel.outcome(refund("succeeded", nil), of: payment(.cash)) == "Refunded £5.00: give it back in cash from the drawer.")
+        #expect(RefundModel.outcome(refund("succeeded", nil), of: payment(.openBanking)) == "Refunded £5.00 to the customer's bank account.")
+        #expect(RefundModel.outcome(refund("pending", nil), of: payment(.openBanking)).hasPrefix("Refund of £5.00 on its way"))
+        #expect(RefundModel.outcome(refund("failed", "expired_card"), of: payment(.card)) == "The refund of £5.00 failed (expired_card). Nothing went back.")
+    }
+
+    @Test func amountsAsStaffTypeThem() {
+        #expect(PaymentWords.minorUnits("12.50") == 1_250)
+        #expect(PaymentWords.minorUnits("£12.5") == 1_250)
+        #expect(PaymentWords.minorUnits(" 7 ") == 700)
+        #expect(PaymentWords.minorUnits("0.05") == 5)
+        for bad in ["", "12.505", "-3", "1,50", "abc", "12.", "€", "+5"] { #expect(PaymentWords.minorUnits(bad) == nil, "\(bad)") }
+    }
 }

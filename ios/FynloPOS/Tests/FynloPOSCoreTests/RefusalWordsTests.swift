@@ -21,6 +21,7 @@ struct RefusalWordsTests {
         OrderRefusal.invalidOpenItem, OrderRefusal.nothingToSend, OrderRefusal.holdsMoney(1_205),
         OrderRefusal.notApproved(.ordersVoid),
         BillRefusal.noParts, BillRefusal.linesLeftOut(["a", "b"]), BillRefusal.lineTwice("a"), BillRefusal.unknownLine("a"),
+        BillRefusal.partPaid("Guest 2"),
     ]
 
     @Test(arguments: 0..<refusals.count)

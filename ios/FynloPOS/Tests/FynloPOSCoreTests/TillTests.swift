@@ -120,7 +120,7 @@ struct TillTests {
         try till.bill.split(.equally(2))
         #expect(till.bill.parts.map(\.total) == [325, 325])
         let second = try till.payment(for: till.bill.parts[1])
-        #expect(second.due.amount == 325 && second.due.partID == "Guest 2")
+        #expect(second.due.amount == 325 && second.due.partID == "equally/2/2")
         await second.payCash(tendered: 500)
         #expect(second.stage == .paid && second.change == 175)
         let cash = try #require(await fakes.store.pendingChanges().last { $0.entityType == "cash_payment" })
@@ -191,9 +191,118 @@ struct TillTests {
         try till.bill.split(.whole)
         let rest = try till.payment(for: try #require(till.bill.parts.first))
         #expect(rest.due.amount == 1300 && till.bill.due == 1300)
-        // A share never asks for more than is left either.
+        // Split again two ways, the two left share what is left.
         try till.bill.split(.equally(2))
-        #expect(try till.payment(for: till.bill.parts[0]).due.amount == 975)
+        #expect(till.bill.parts.map(\.due) == [650, 650])
+        #expect(try till.payment(for: till.bill.parts[0]).due.amount == 650)
+        // Back to three ways: the guest who paid shows paid, and is not asked again.
+        try till.bill.split(.equally(3))
+        #expect(till.bill.parts.map(\.isPaid) == [true, false, false])
+        #expect(till.bill.parts.map(\.due) == [0, 650, 650])
+        #expect(throws: BillRefusal.partPaid("Guest 1")) { try till.payment(for: till.bill.parts[0]) }
+    }
+
+    /// A guest's share paid by card, then the app killed before any pull: the relaunched
+    /// till opens the bill split as it was, that share paid, and asks only for the rest
+    /// (the card payment is not a synced entity: only the journal's receipt remembers it).
+    @Test func aShareOnlineSurvivesAKillAndIsNotAskedForAgain() async throws {
+        let fakes = await Fakes()
+        let credentials = DeviceCredentials(
+            deviceID: VenueFixture.deviceID, locationID: VenueFixture.locationID, locationName: "Soho", prefix: "C",
+            accessToken: "access", refreshToken: "refresh", deviceSecret: nil)
+        let journal = MemoryPaymentJournal()
+        var ports = fakes.ports(credentials)
+        ports.journal = journal
+        let till = Till(credentials: credentials, ports: ports)
+        await till.start()
+        await till.staff.signIn(employeeID: FakeStaffAuth.maya.id, pin: FakeStaffAuth.maya.pin)
+        try await till.entry.open(table: fakes.table)
+        try await till.menu.reload()
+        for _ in 0..<3 {
+            till.menu.choose(try #require(till.menu.menu.products[fakes.soup]))
+            try await till.entry.add(try #require(till.menu.choice))
+        }
+        let orderID = try #require(till.entry.order?.id)
+        try await till.bill.load(orderID)
+        try till.bill.split(.equally(3))
+        let card = try till.payment(for: till.bill.parts[1])
+        await card.loadQuote()
+        await card.findReaders()
+        await card.use(try #require(card.readers.first))
+        await card.payByCard()
+        #expect(card.stage == .paid, "\(card.message)")
+        await till.stop()
+
+        // Killed. The relaunched till reads the same store and the journal as saved.
+        ports.journal = journal.reopened()
+        let again = Till(credentials: credentials, ports: ports)
+        await again.start()
+        defer { Task { await again.stop() } }
+        try await again.bill.load(orderID)
+        #expect(again.bill.split == .equally(3))
+        #expect(again.bill.parts.map(\.isPaid) == [false, true, false])
+        #expect(again.bill.parts[1].paid == 650)
+        #expect(again.bill.paid == 650 && again.bill.due == 1300)
+        #expect(again.bill.payments.map(\.partID) == ["equally/3/2"])
+        #expect(throws: BillRefusal.partPaid("Guest 2")) { try again.payment(for: again.bill.parts[1]) }
+        // Cash for the first guest: its receipt names its part too.
+        await again.staff.signIn(employeeID: FakeStaffAuth.alex.id, pin: FakeStaffAuth.alex.pin)
+        let cash = try again.payment(for: again.bill.parts[0])
+        await cash.payCash(tendered: 1000)
+        try await again.bill.reload()
+        #expect(again.bill.parts.map(\.isPaid) == [true, true, false])
+        #expect(again.bill.parts.map(\.due) == [0, 0, 650] && again.bill.due == 650)
+        #expect(Set(journal.allReceipts.map(\.partID)) == ["equally/3/1", "equally/3/2"])
+    }
+
+    /// A payment listed on the bill opens its refund screen: the server's payment, refunded
+    /// with a manager's approval (Maya may refund alone).
+    @Test func aPaymentOnTheBillOpensItsRefundScreen() async throws {
+        let fakes = await Fakes()
+        let credentials = DeviceCredentials(
+            deviceID: VenueFixture.deviceID, locationID: VenueFixture.locationID, locationName: "Soho", prefix: "C",
+            accessToken: "access", refreshToken: "refresh", deviceSecret: nil)
+        let till = Till(credentials: credentials, ports: fakes.ports(credentials))
+        await till.start()
+        defer { Task { await till.stop() } }
+        await till.staff.signIn(employeeID: FakeStaffAuth.maya.id, pin: FakeStaffAuth.maya.pin)
+        try await till.entry.open(table: fakes.table)
+        try await till.menu.reload()
+        for _ in 0..<2 {
+            till.menu.choose(try #require(till.menu.menu.products[fakes.soup]))
+            try await till.entry.add(try #require(till.menu.choice))
+        }
+        try await till.bill.load(try #require(till.entry.order?.id))
+        try till.bill.split(.equally(2))
+        let card = try till.payment(for: till.bill.parts[0])
+        await card.loadQuote()
+        await card.findReaders()
+        await card.use(try #require(card.readers.first))
+        await card.payByCard()
+        try await till.bill.reload()
+
+        let paid = try #require(till.bill.payments.first)
+        #expect(PaymentWords.paidBy(paid) == "Card" && till.bill.partLabel(of: paid) == "Guest 1")
+        let refund = try await till.refund(paymentID: paid.id)
+        #expect(refund.paymentWords == "Card, £6.50")
+        await refund.refund(amountText: "", reason: "wrong table")
+        #expect(refund.words == "Refunded £6.50 to the customer's card.", "\(refund.stage)")
+        #expect(await fakes.payments.refunds.count == 1)
+
+        // Cash taken here and not yet pushed: the server does not know it yet, and says so.
+        let cash = try till.payment(for: till.bill.parts[1])
+        await cash.payCash(tendered: 650)
+        try await till.bill.reload()
+        let taken = try #require(till.bill.payments.first { $0.method == .cash })
+        #expect(PaymentWords.paidBy(taken) == "Cash" && till.bill.partLabel(of: taken) == "Guest 2")
+        await #expect(throws: RefundUnavailable.self) { try await till.refund(paymentID: taken.id) }
+        await fakes.payments.setOffline(true)
+        do {
+            _ = try await till.refund(paymentID: paid.id)
+            Issue.record("opened offline")
+        } catch {
+            #expect("\(error)".hasPrefix("A refund needs the server"))
+        }
     }
 
     /// The till killed between journaling cash and recording it: after the relaunch and a

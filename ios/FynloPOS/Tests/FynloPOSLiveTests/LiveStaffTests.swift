@@ -163,5 +163,33 @@ struct LiveStaffTests {
         let checks = try await client.send("GET", "/api/v1/employees/offline-credentials", bearer: again.accessToken)
         #expect(checks.status == 200)
         #expect(checks.body?["device_id"].stringValue == device.deviceID)
+
+        // An access token the server refuses (as one run out would be): the first call's 401
+        // refreshes the pair once, with the real refresh token, and the call goes through.
+        let kept = KeptTokens()
+        let renewing = DeviceTokens.overHTTP(client: client, access: "not-a-token", refresh: again.refreshToken) {
+            await kept.keep($0, $1)
+        }
+        let refreshing = HTTPStaffAuth(
+            client: client, token: { await renewing.access() }, refresh: RefreshOn401(renewing))
+        #expect(try await refreshing.offlineCredentials().isEmpty == false)
+        #expect(await renewing.refreshes == 1)
+        #expect(await kept.pairs.count == 1)
+        #expect(await renewing.access() != "not-a-token")
+        #expect(await renewing.problem == nil)
+        // A refresh token the server does not know: the call's 401 stands, and the iPad knows
+        // it must enrol again.
+        let lost = DeviceTokens.overHTTP(client: client, access: "not-a-token", refresh: "not-a-refresh-token") { _, _ in }
+        let stranded = HTTPStaffAuth(client: client, token: { await lost.access() }, refresh: RefreshOn401(lost))
+        await #expect(throws: StaffAuthError.refused(status: 401, code: "not_authenticated")) {
+            try await stranded.offlineCredentials()
+        }
+        #expect(await lost.problem == .refused(status: 401))
     }
+}
+
+/// The token pairs a refresh handed over to be kept.
+actor KeptTokens {
+    private(set) var pairs: [(String, String)] = []
+    func keep(_ access: String, _ refresh: String) { pairs.append((access, refresh)) }
 }

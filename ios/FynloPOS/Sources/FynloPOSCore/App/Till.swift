@@ -124,7 +124,8 @@ public final class Till {
     public let bill: BillModel
 
     /// Every payment this iPad holds: synced cash and offline cards, and the online ones its
-    /// payment screens saw succeed (the bill and voids count them).
+    /// payment screens saw succeed (the journal's receipts: the bill and voids count them,
+    /// after an app kill too), each with the bill part it paid.
     public let payments: SeenPayments
     /// The restaurant's caps on cards taken offline, as last read (``start()``).
     public private(set) var offlineCardLimits: OfflineCardLimits?
@@ -153,7 +154,7 @@ public final class Till {
         records = SignedRecords(SyncedRecords(reader: ports.store, engine: engine), keyring: keyring)
         gate = StaffApprovalGate(approvals: approvals, records: records)
 
-        payments = SeenPayments(base: SyncedPayments(records: records))
+        payments = SeenPayments(base: SyncedPayments(records: records), journal: ports.journal)
         orders = Orders(
             records: records, numbers: DeviceOrderNumbers(prefix: credentials.prefix, records: records),
             approvals: gate, payments: payments, ids: ports.ids, clock: ports.clock)
@@ -218,11 +219,31 @@ public final class Till {
     }
 
     /// The payment screen for one part of the bill open in ``bill`` (its whole, a guest's
-    /// or a seat's share), as whoever is signed in takes it: never more than is left to pay
-    /// (the whole, once a share was paid, is what is left).
+    /// or a seat's share), as whoever is signed in takes it: what that part still owes as the
+    /// bill has it now (the whole, once a share was paid, is what is left). A paid part is
+    /// refused.
     public func payment(for part: BillPart) throws -> PaymentFlowModel {
-        guard let order = bill.order else { throw OrderRefusal.unknownOrder("no bill open") }
-        return payment(PaymentDue(orderID: order.id, partID: part.id, amount: part.total, label: part.label))
+        guard bill.order != nil else { throw OrderRefusal.unknownOrder("no bill open") }
+        guard let due = bill.paymentDue(for: part) else { throw BillRefusal.partPaid(part.label) }
+        return payment(due)
+    }
+
+    /// The refund screen for one payment (from the bill's payments): the server's payment, as
+    /// a refund needs it (and the server, online only). A payment still on its way to the
+    /// server (cash taken offline, not yet pushed) cannot be refunded yet.
+    public func refund(paymentID: String) async throws -> RefundModel {
+        let payment: PaymentView
+        do {
+            payment = try await ports.payments.payment(paymentID)
+        } catch PaymentsAPIError.refused(status: 404, _, _) {
+            throw RefundUnavailable(
+                "This payment has not reached the server yet (it goes up with the next sync): refund it once it has.")
+        } catch let error as PaymentsAPIError where error.isRetryable {
+            throw RefundUnavailable("A refund needs the server, which can't be reached now. Try again when it can.")
+        }
+        return RefundModel(
+            payment: payment, api: ports.payments, journal: ports.journal, approvals: approvals, ids: ports.ids,
+            clock: ports.clock)
     }
 
     /// The payment screen for an amount due on an order; for the order whose bill is open,
@@ -233,7 +254,7 @@ public final class Till {
         return PaymentFlowModel(
             due: due, api: ports.payments, journal: ports.journal, records: records, terminal: ports.terminal,
             wallet: ports.wallet, drawer: ports.drawer, clock: ports.clock, sleeper: ports.sleeper, ids: ports.ids,
-            offlineLimits: offlineCardLimits, employeeID: staff.current?.id, seen: payments)
+            offlineLimits: offlineCardLimits, employeeID: staff.current?.id)
     }
 }
 
@@ -287,4 +308,10 @@ extension Array where Element == (String, String) {
         var seen: Set<String> = []
         return filter { seen.insert("\($0.0) \($0.1)").inserted }
     }
+}
+
+/// Why a payment's refund screen cannot open, in words.
+public struct RefundUnavailable: Error, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

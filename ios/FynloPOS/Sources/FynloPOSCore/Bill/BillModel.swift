@@ -8,8 +8,10 @@ import Observation
 /// (``setServiceCharge(basisPoints:)``, ``setTip(pence:)``); ``present()`` it (the table
 /// shows `paying` on every iPad's floor); choose how to split it
 /// (``split(_:)``: whole, equally, by seat, by item), each part exact to the penny; the
-/// payment screens take each part; ``reload()`` shows ``paid`` and ``due`` as cash and
-/// card payments are recorded, and ``due`` is zero once the server marks the order paid.
+/// payment screens take each part (``paymentDue(for:currency:)``); ``reload()`` shows
+/// ``paid`` and ``due`` as cash and card payments are recorded, each part paid once its
+/// payment is in (``BillPart/isPaid``: it cannot be paid again), and ``due`` is zero once the
+/// server marks the order paid.
 @MainActor
 @Observable
 public final class BillModel {
@@ -42,15 +44,21 @@ public final class BillModel {
 
     public func load(_ orderID: String) async throws {
         guard let order = try await Order.load(orderID, from: records) else { throw OrderRefusal.unknownOrder(orderID) }
+        let another = order.id != self.order?.id
         self.order = order
         payments = try await seenPayments.payments(for: order.id)
+        // Another order opens as its payments were taken (split equally or by seat: a till
+        // killed mid-split shows the paid parts again), else whole.
+        if another {
+            split = payments.lazy.compactMap { $0.partID.flatMap(BillSplit.init(partID:)) }.first ?? .whole
+        }
         // A split chosen before a line changed is worked out again on the new bill; one that
         // no longer fits it (a line added since a split by item) falls back to the whole.
         if let kept = try? Bill.parts(of: order, split) {
-            parts = kept
+            parts = Bill.settle(kept, of: order, payments: payments)
         } else {
             split = .whole
-            parts = try Bill.parts(of: order, .whole)
+            parts = Bill.settle(try Bill.parts(of: order, .whole), of: order, payments: payments)
         }
     }
 
@@ -61,8 +69,22 @@ public final class BillModel {
 
     public func split(_ split: BillSplit) throws {
         guard let order else { throw OrderRefusal.unknownOrder("none open") }
-        parts = try Bill.parts(of: order, split)
+        parts = Bill.settle(try Bill.parts(of: order, split), of: order, payments: payments)
         self.split = split
+    }
+
+    /// The label of the part `payment` paid, if it is one of the parts now shown ("Guest 2").
+    public func partLabel(of payment: RecordedPayment) -> String? {
+        parts.first { $0.id == payment.partID }?.label
+    }
+
+    /// What the payment screen takes for `part` (as the bill has it now): what the part still
+    /// owes. `nil` once it is paid: a paid part is not paid again.
+    public func paymentDue(for part: BillPart, currency: String = "GBP") -> PaymentDue? {
+        guard let order, let current = parts.first(where: { $0.id == part.id }), current.due > 0 else { return nil }
+        return PaymentDue(
+            orderID: order.id, partID: current.id, amount: current.due, currency: currency,
+            label: "Order \(order.number) · \(current.label)")
     }
 
     /// The bill is brought to the table: its tables show `paying`.

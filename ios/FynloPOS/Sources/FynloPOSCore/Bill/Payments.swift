@@ -18,12 +18,28 @@ public struct RecordedPayment: Sendable, Hashable, Identifiable {
     public var amount: Int
     /// Pence on top, for the staff; not part of the order's total due.
     public var tip: Int
+    /// The bill part it paid (``BillPart/id``), when this iPad took it; `nil` for a payment
+    /// another iPad took (it counts towards the bill, shared across the parts).
+    public var partID: String?
+    /// How it was paid, where known (an online payment's receipt says; cash is cash, an
+    /// offline card a card in person).
+    public var paidBy: PaymentMethod?
 
-    public init(id: String, method: Method, amount: Int, tip: Int = 0) {
+    public init(
+        id: String, method: Method, amount: Int, tip: Int = 0, partID: String? = nil, paidBy: PaymentMethod? = nil
+    ) {
         self.id = id
         self.method = method
         self.amount = amount
         self.tip = tip
+        self.partID = partID
+        self.paidBy = paidBy ?? (method == .cash ? .cash : method == .offlineCard ? .cardPresent : nil)
+    }
+
+    init(_ receipt: PaymentReceipt) {
+        self.init(
+            id: receipt.id, method: receipt.method, amount: receipt.amount, tip: receipt.tip, partID: receipt.partID,
+            paidBy: receipt.paidBy)
     }
 }
 
@@ -57,35 +73,36 @@ public struct SyncedPayments: OrderPayments {
     }
 }
 
-/// The payments this iPad holds, synced ones (``SyncedPayments``) and those its payment
-/// screens saw succeed online (card, Apple Pay, pay by bank), which are not synced entities:
-/// the bill and the voids read this, so a part paid by card is off the bill at once and its
-/// order holds its money.
+/// The payments this iPad holds: synced ones (``SyncedPayments``), and those its payment
+/// screens saw succeed online (card, Apple Pay, pay by bank), which are not synced entities,
+/// each with the bill part it paid as the journal's receipts say (``PaymentReceipt``). The
+/// bill and the voids read this, so a part paid by card is off the bill at once, shows
+/// paid, and its order holds its money.
 ///
-/// Kept in memory: after a relaunch an order partly paid online shows its online part again
-/// once the server marks the order paid (or the payment screen shows the payment again).
-public actor SeenPayments: OrderPayments {
+/// Read from the journal, not memory: after an app kill, before the next pull brings the
+/// order's `paid` status (and for an order partly paid online, for good: the server's online
+/// payments never come down with the pull), a bill that forgot a card payment would ask for
+/// that money again, and cash, which the server takes offline without checking what is left,
+/// would pay the order twice.
+public struct SeenPayments: OrderPayments {
     private let base: any OrderPayments
-    private var online: [String: (orderID: String, payment: RecordedPayment)] = [:]
+    private let journal: any PaymentJournal
 
-    public init(base: any OrderPayments) {
+    public init(base: any OrderPayments, journal: any PaymentJournal) {
         self.base = base
-    }
-
-    /// What a payment screen was told: a success counts (until its bank transfer is
-    /// reversed); anything else does not.
-    public func note(_ view: PaymentView) {
-        guard let method = view.method, method != .cash else { return }
-        if view.state == .succeeded, view.settlement != .reversed {
-            online[view.id] = (view.orderID.lowercased(), RecordedPayment(id: view.id, method: .online, amount: view.amount, tip: view.tip))
-        } else {
-            online[view.id] = nil
-        }
+        self.journal = journal
     }
 
     public func payments(for orderID: String) async throws -> [RecordedPayment] {
-        let orderID = orderID.lowercased()
-        let seen = online.values.filter { $0.orderID == orderID }.map(\.payment)
-        return (try await base.payments(for: orderID) + seen).sorted { $0.id < $1.id }
+        let receipts = try await journal.receipts(for: orderID)
+        let partOf = Dictionary(receipts.map { ($0.id, $0.partID) }, uniquingKeysWith: { _, last in last })
+        var found = try await base.payments(for: orderID).map { payment in
+            var payment = payment
+            payment.partID = partOf[payment.id]
+            return payment
+        }
+        let synced = Set(found.map(\.id))
+        found += receipts.filter { $0.method == .online && !synced.contains($0.id) }.map(RecordedPayment.init)
+        return found.sorted { $0.id < $1.id }
     }
 }

@@ -8,6 +8,10 @@ import FynloSyncCore
 ///   anything may have changed while it was away.
 /// - Listening: answers `ping` with `pong`; a `sync.poke` asks ``Records/syncSoon()``; every
 ///   message goes to ``events()`` (the payment screens follow `payment.status` there).
+/// - Watching: `receive()` can wait for ever on a half-open socket (Wi-Fi gone, a NAT that
+///   forgot us), which neither end notices. The server pings every `heartbeat_seconds`
+///   (from `welcome`), so a socket silent for two heartbeats and a margin is dead: it is
+///   closed and goes the way of any dropped socket (reconnect, then polling).
 /// - Losing it: reconnects with exponential backoff and jitter (1 s doubling to 60 s, as
 ///   the docs ask). After `dropsBeforePolling` failures in a row, or at once where sockets
 ///   are unavailable (Linux), it also polls: a sync every `pollEvery` while it waits, the
@@ -43,6 +47,11 @@ public actor LiveUpdates {
         public var dropsBeforePolling = 3
         public var pollEvery: Duration = .seconds(10)
         public var pollMaximum: Duration = .seconds(60)
+        /// Added to two heartbeats before a silent socket counts as dead (a ping late on a
+        /// slow link is not a dead socket).
+        public var heartbeatMargin: Duration = .seconds(5)
+        /// The heartbeat assumed until `welcome` says the server's (its default, 20 s).
+        public var heartbeatBeforeWelcome: Duration = .seconds(20)
 
         public init() {}
     }
@@ -55,6 +64,7 @@ public actor LiveUpdates {
     private let poll: @Sendable () async -> Bool
     private let configuration: Configuration
     private let sleeper: any Sleeper
+    private let watchdog: any Sleeper
     private var jitter: any RandomNumberGenerator & Sendable
 
     private var mode: Mode = .idle
@@ -62,7 +72,16 @@ public actor LiveUpdates {
     private var eventObservers: [UUID: AsyncStream<LiveEvent>.Continuation] = [:]
     private var modeObservers: [UUID: AsyncStream<Mode>.Continuation] = [:]
     private var welcomed = false
+    /// The socket open now, so ``stop()`` can close it (a pending `receive()` may not end on
+    /// cancellation alone).
+    private var current: (any LiveConnection)?
+    /// The server's heartbeat for the socket open now.
+    private var heartbeat: Duration = .seconds(20)
+    /// Watchdog ticks since a frame last arrived (see ``watch(_:)``).
+    private var silentTicks = 0
     public private(set) var connections = 0
+    /// Sockets closed because nothing came for two heartbeats.
+    public private(set) var silentSockets = 0
     public private(set) var polls = 0
 
     /// - Parameters:
@@ -70,10 +89,13 @@ public actor LiveUpdates {
     ///     refreshed token is used after a 4401).
     ///   - poll: one sync when polling; true if it reached the server (default:
     ///     ``Records/syncSoon()``, which never waits; the app passes `engine.requestSync()`).
+    ///   - sleeper: the waits between reconnects and polls.
+    ///   - watchdog: the heartbeat watchdog's ticks, which run alongside a session (default:
+    ///     `sleeper`); apart so a test can move them on their own.
     public init(
         socket: any LiveSocket, tokens: @escaping Tokens, records: any Records,
         poll: (@Sendable () async -> Bool)? = nil, configuration: Configuration = Configuration(),
-        sleeper: any Sleeper = TaskSleeper(),
+        sleeper: any Sleeper = TaskSleeper(), watchdog: (any Sleeper)? = nil,
         jitter: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
     ) {
         self.socket = socket
@@ -82,6 +104,7 @@ public actor LiveUpdates {
         self.poll = poll ?? { await records.syncSoon(); return true }
         self.configuration = configuration
         self.sleeper = sleeper
+        self.watchdog = watchdog ?? sleeper
         self.jitter = jitter
     }
 
@@ -96,6 +119,7 @@ public actor LiveUpdates {
     /// Stops it: the socket is closed, the streams end.
     public func stop() async {
         runner?.cancel()
+        await current?.close(code: 1000)
         _ = await runner?.value
         runner = nil
     }
@@ -173,20 +197,30 @@ public actor LiveUpdates {
     private func session() async throws {
         let connection = try await socket.connect()
         connections += 1
+        current = connection
+        heartbeat = configuration.heartbeatBeforeWelcome
+        silentTicks = 0
+        // The wait for `welcome` is watched too: a socket can die before it.
+        let watching = Task { await self.watch(connection) }
+        defer {
+            watching.cancel()
+            current = nil
+        }
         do {
             let (device, employee) = await tokens()
             guard let device else { throw LiveSocketError.failed("no device token yet") }
             try await connection.send(LiveFrame.auth(deviceToken: device, employeeToken: employee))
-            guard case .welcome? = LiveEvent(frame: try await connection.receive()) else {
+            guard case .welcome(_, _, let seconds)? = LiveEvent(frame: try await receive(connection)) else {
                 throw LiveSocketError.failed("the first frame was not welcome")
             }
+            if seconds > 0 { heartbeat = .milliseconds(Int(seconds * 1000)) }
             welcomed = true
             set(.live)
             // Whatever happened while the socket was down comes with the pull.
             await records.syncSoon()
             while true {
                 try Task.checkCancellation()
-                guard let event = LiveEvent(frame: try await connection.receive()) else { continue }
+                guard let event = LiveEvent(frame: try await receive(connection)) else { continue }
                 switch event {
                 case .ping:
                     try await connection.send(LiveFrame.pong)
@@ -203,6 +237,33 @@ public actor LiveUpdates {
         } catch {
             if !(error is LiveSocketClosed) { await connection.close(code: 1000) }
             throw error
+        }
+    }
+
+    /// The next frame; any frame, a ping or not, shows the socket is alive.
+    private func receive(_ connection: any LiveConnection) async throws -> String {
+        let frame = try await connection.receive()
+        silentTicks = 0
+        return frame
+    }
+
+    /// The heartbeat watchdog, for one socket: ticks every quarter heartbeat and closes the
+    /// socket once no frame came for two heartbeats and the margin. The tick a frame came in
+    /// is not counted as silent (the frame may have come at its very end), so the socket is
+    /// closed between that long and a tick more after the last frame: 45 to 50 seconds at
+    /// the server's 20-second heartbeat. Closing it ends the pending `receive()` with an
+    /// error, and the loop reconnects (and polls if it keeps failing) as for any drop.
+    private func watch(_ connection: any LiveConnection) async {
+        while true {
+            let tick = max(heartbeat / 4, .milliseconds(250))
+            do { try await watchdog.sleep(for: tick) } catch { return }
+            guard !Task.isCancelled else { return }
+            silentTicks += 1
+            if tick * (silentTicks - 1) >= heartbeat * 2 + configuration.heartbeatMargin {
+                silentSockets += 1
+                await connection.close(code: 1000)
+                return
+            }
         }
     }
 

@@ -114,7 +114,6 @@ public final class PaymentFlowModel {
     private let ids: any IDSource
     private let offlineLimits: OfflineCardLimits?
     private let employeeID: String?
-    private let seen: SeenPayments?
     private let retry: RetryPolicy
     private let attemptsPerCall: Int
     /// The payment ended without money here (locally, or by the server): a success
@@ -128,7 +127,6 @@ public final class PaymentFlowModel {
     ///   - offlineLimits: the restaurant's caps as last fetched (``PaymentsAPI/offlineCardLimits()``);
     ///     `nil` (never fetched) refuses cards offline.
     ///   - employeeID: who is signed in, written on offline payments (``Records`` signs them).
-    ///   - seen: where this iPad notes the payments it saw succeed online, for the bill.
     ///   - attemptsPerCall: how often one tap sends a call whose answer is lost before the
     ///     screen says ``Stage/interrupted`` (every send uses the same key).
     public init(
@@ -136,7 +134,7 @@ public final class PaymentFlowModel {
         terminal: (any CardTerminal)? = nil, wallet: (any WalletPay)? = nil, drawer: (any CashDrawer)? = nil,
         clock: any WallClock = SystemWallClock(), sleeper: any Sleeper = TaskSleeper(),
         ids: any IDSource = RandomIDs(), offlineLimits: OfflineCardLimits? = nil, employeeID: String? = nil,
-        seen: SeenPayments? = nil, retry: RetryPolicy = RetryPolicy(initial: .milliseconds(500), maximum: .seconds(4)), attemptsPerCall: Int = 3
+        retry: RetryPolicy = RetryPolicy(initial: .milliseconds(500), maximum: .seconds(4)), attemptsPerCall: Int = 3
     ) {
         self.due = due
         self.api = api
@@ -150,7 +148,6 @@ public final class PaymentFlowModel {
         self.ids = ids
         self.offlineLimits = offlineLimits
         self.employeeID = employeeID
-        self.seen = seen
         self.retry = retry
         self.attemptsPerCall = max(1, attemptsPerCall)
     }
@@ -691,11 +688,17 @@ public final class PaymentFlowModel {
     }
 
     /// Records an offline payment once: if a previous run recorded it already, it is there.
+    /// Its receipt (which bill part it paid) is kept before its step is forgotten.
     private func recordOffline(_ attempt: PaymentAttempt, entityType: String) async throws {
         if try await records.entity(EntityKey(entityType, attempt.id)) == nil {
             try await records.record(ChangeDraft(entityType: entityType, entityID: attempt.id, fields: attempt.fields))
             await records.syncSoon()
         }
+        try await journal.keep(
+            PaymentReceipt(
+                id: attempt.id, orderID: attempt.orderID, partID: attempt.partID,
+                method: attempt.kind == .cash ? .cash : .offlineCard, amount: attempt.fields["amount"]?.intValue ?? 0,
+                tip: attempt.fields["tip"]?.intValue ?? 0, takenAtMs: clock.nowMs()))
         try await journal.finish(attempt.id)
     }
 
@@ -855,14 +858,32 @@ public final class PaymentFlowModel {
         return offers.filter { $0 != method || $0 == .cardPresent }
     }
 
-    /// Shows the answer and, once the payment has ended, forgets its journaled steps.
+    /// Shows the answer and, once the payment has ended, forgets its journaled steps (after
+    /// keeping its receipt, so a kill in between loses neither).
     private func settle(_ view: PaymentView) async {
         apply(view)
         // What the screen now shows (a late, stale answer does not undo a success).
-        if let shown = payment, shown.id == view.id { await seen?.note(shown) }
+        if let shown = payment, shown.id == view.id { await keepReceipt(shown) }
         guard view.state?.isEnded == true else { return }
         for attempt in (try? await journal.unfinished()) ?? [] where attempt.paymentID == view.id {
             try? await journal.finish(attempt.id)
+        }
+    }
+
+    /// An online payment's receipt: kept while it pays (the bill counts it, for this part),
+    /// dropped once it does not (never succeeded, or its bank transfer was reversed). Cash
+    /// through this screen is a synced entity with a receipt of its own (``recordOffline``).
+    private func keepReceipt(_ view: PaymentView) async {
+        guard let method = view.method, method != .cash else { return }
+        // A journal that cannot write now refused this payment's first step already; should
+        // it fail here alone, the bill shows this part unpaid until the order is marked paid.
+        if view.state == .succeeded, view.settlement != .reversed {
+            try? await journal.keep(
+                PaymentReceipt(
+                    id: view.id, orderID: view.orderID, partID: due.partID, method: .online, paidBy: method,
+                    amount: view.amount, tip: view.tip, takenAtMs: clock.nowMs()))
+        } else {
+            try? await journal.dropReceipt(view.id)
         }
     }
 

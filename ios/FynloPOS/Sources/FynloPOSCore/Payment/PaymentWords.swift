@@ -13,6 +13,26 @@ public enum PaymentWords {
         }
     }
 
+    /// A payment on the bill: "Cash", "Card taken offline", "Apple Pay"…
+    public static func paidBy(_ payment: RecordedPayment) -> String {
+        if payment.method == .offlineCard { return "Card taken offline" }
+        return payment.paidBy.map(method) ?? "Paid online"
+    }
+
+    /// An amount as staff type it ("12.50", "£12.5", "12") in minor units; `nil` if it is not
+    /// one (more than two decimals, letters, negative).
+    public static func minorUnits(_ text: String) -> Int? {
+        var text = text.trimmingCharacters(in: .whitespaces)
+        if let first = text.first, "£€$".contains(first) { text.removeFirst() }
+        let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(pieces.count), let units = Int(pieces[0]), units >= 0, pieces[0].allSatisfy(\.isNumber)
+        else { return nil }
+        guard pieces.count == 2 else { return units * 100 }
+        let decimals = pieces[1]
+        guard (1...2).contains(decimals.count), decimals.allSatisfy(\.isNumber), let pence = Int(decimals) else { return nil }
+        return units * 100 + (decimals.count == 1 ? pence * 10 : pence)
+    }
+
     public static func method(_ method: PaymentMethod) -> String {
         switch method {
         case .openBanking: "Pay by bank"

@@ -45,6 +45,63 @@ public final class RefundModel {
     /// The part of the journal this screen owns: refunds of this payment.
     private var partID: String { "refund:\(payment.id)" }
 
+    // MARK: What the screen shows
+
+    /// The payment in words: "Card, £25.00".
+    public var paymentWords: String {
+        "\(payment.method.map(PaymentWords.method) ?? "Payment"), \(PaymentWords.money(payment.charged, payment.currency))"
+    }
+
+    /// Where the refund stands, in words (`nil` before one was asked for).
+    public var words: String? {
+        switch stage {
+        case .choosing: nil
+        case .waitingForApproval: "Waiting for a manager's approval."
+        case .sending: "Sending the refund…"
+        case .answered(let refund): Self.outcome(refund, of: payment)
+        case .notRefunded(let why): why
+        }
+    }
+
+    /// Asking for approval or waiting for the server: the screen's controls wait too.
+    public var isWorking: Bool { stage == .waitingForApproval || stage == .sending }
+
+    /// The money has gone back, or is on its way: nothing more to do here.
+    public var isDone: Bool {
+        if case .answered(let refund) = stage { return refund.state != "failed" }
+        return false
+    }
+
+    /// A refund's answer in words.
+    public static func outcome(_ refund: RefundView, of payment: PaymentView) -> String {
+        let amount = PaymentWords.money(refund.amount, payment.currency)
+        switch refund.state {
+        case "succeeded" where payment.method == .cash:
+            return "Refunded \(amount): give it back in cash from the drawer."
+        case "succeeded":
+            return "Refunded \(amount) to the customer's \(payment.method == .openBanking ? "bank account" : "card")."
+        case "pending":
+            return "Refund of \(amount) on its way: the provider has not finished it yet."
+        default:
+            return "The refund of \(amount) failed\(refund.failureReason.map { " (\($0))" } ?? ""). Nothing went back."
+        }
+    }
+
+    /// ``refund(amount:reason:)`` for an amount as typed ("12.50"); empty refunds everything
+    /// still refundable.
+    public func refund(amountText: String, reason: String) async {
+        let text = amountText.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else {
+            await refund(amount: nil, reason: reason)
+            return
+        }
+        guard let amount = PaymentWords.minorUnits(text) else {
+            stage = .notRefunded("Type an amount such as 12.50, or leave it empty to refund everything.")
+            return
+        }
+        await refund(amount: amount, reason: reason)
+    }
+
     /// Refunds `amount` pence (`nil`: everything still refundable) for `reason`.
     public func refund(amount: Int?, reason: String) async {
         if let amount, !(1...payment.charged).contains(amount) {

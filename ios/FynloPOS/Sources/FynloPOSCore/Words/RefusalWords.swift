@@ -65,6 +65,7 @@ extension BillRefusal: CustomStringConvertible {
             "\(lines.count == 1 ? "One item is" : "\(lines.count) items are") in no part: put every item in a part."
         case .lineTwice: "An item is in two parts: each item goes in one part only."
         case .unknownLine: "That item is no longer on the order."
+        case .partPaid(let part): "\(part) has paid already."
         }
     }
 }

@@ -4,11 +4,19 @@ import FynloSyncCore
 import SwiftUI
 
 /// The bill: VAT, discounts, service charge and tip as the server prices them, what is paid
-/// and still due, and the split (whole, equally, by seat, by item), each part exact to the
-/// penny. Over ``BillModel``; each part's Pay opens the payment screen for that amount.
+/// and still due, the payments taken (each with its refund screen), and the split (whole,
+/// equally, by seat, by item), each part exact to the penny. Over ``BillModel``; each unpaid
+/// part's Pay opens the payment screen for what it still owes.
 struct BillView: View {
+    /// A refund screen's model as a sheet item.
+    struct Refunding: Identifiable {
+        let id = UUID()
+        let model: RefundModel
+    }
+
     @Environment(TillUI.self) private var till
     let pay: (PaymentDue) -> Void
+    @State private var refunding: Refunding?
     @State private var failure: String?
     @State private var ways = 2
     @State private var tipPounds = 0.0
@@ -32,6 +40,27 @@ struct BillView: View {
                         row("Paid", bill.paid)
                         if bill.tipsOnPayments > 0 { row("Tips on payments", bill.tipsOnPayments) }
                         row("Still to pay", bill.due).font(.title2.bold())
+                    }
+                    if !bill.payments.isEmpty {
+                        Section("Payments") {
+                            ForEach(bill.payments) { payment in
+                                HStack {
+                                    VStack(alignment: .leading) {
+                                        Text(PaymentWords.paidBy(payment))
+                                        if let part = bill.partLabel(of: payment) {
+                                            Text(part).font(.caption).foregroundStyle(.secondary)
+                                        }
+                                    }
+                                    Spacer()
+                                    Text(till.money(payment.amount + payment.tip)).monospacedDigit()
+                                    Button("Refund…") {
+                                        perform($failure) { refunding = Refunding(model: try await till.makeRefund(payment.id)) }
+                                    }
+                                    .buttonStyle(.bordered)
+                                    .touchTarget()
+                                }
+                            }
+                        }
                     }
                     Section("Service charge") {
                         Picker("Service charge", selection: Binding(
@@ -65,6 +94,13 @@ struct BillView: View {
             splitPanel.frame(width: 420)
         }
         .errorAlert($failure)
+        .sheet(item: $refunding) { item in
+            RefundView(model: item.model) {
+                refunding = nil
+                perform($failure) { try await bill.reload() }
+            }
+            .approvalLayer()
+        }
         .sheet(isPresented: $byItem) {
             ItemSplitSheet(lines: bill.order?.liveLines ?? []) { groups in
                 perform($failure) { try bill.split(.byItems(groups)) }
@@ -93,19 +129,23 @@ struct BillView: View {
                         Text(part.label).font(.headline)
                         Text("Goods \(till.money(part.goods)) · service \(till.money(part.serviceCharge))")
                             .font(.caption).foregroundStyle(.secondary)
+                        if part.paid > 0 {
+                            Text("Paid \(till.money(part.paid))").font(.caption).foregroundStyle(.green)
+                        }
                     }
                     Spacer()
-                    Button("Pay \(till.money(bill.parts.count == 1 ? bill.due : part.total))") {
-                        guard let order = bill.order else { return }
-                        // One part: whatever is still due; a part of a split: its share.
-                        let amount = bill.parts.count == 1 ? bill.due : part.total
-                        pay(PaymentDue(
-                            orderID: order.id, partID: bill.parts.count == 1 ? "whole" : part.id, amount: amount,
-                            currency: till.currency, label: "Order \(order.number) · \(part.label)"))
+                    // What the part still owes (the core's ``BillModel/paymentDue(for:currency:)``);
+                    // a paid part has nothing to pay.
+                    if let due = bill.paymentDue(for: part, currency: till.currency) {
+                        Button("Pay \(till.money(due.amount))") { pay(due) }
+                            .buttonStyle(TillButtonStyle(tint: .green))
+                            .frame(width: 170)
+                    } else {
+                        Label("Paid", systemImage: "checkmark.circle.fill")
+                            .font(.headline)
+                            .foregroundStyle(.green)
+                            .frame(width: 170, minHeight: Till.touch)
                     }
-                    .buttonStyle(TillButtonStyle(tint: .green))
-                    .frame(width: 170)
-                    .disabled(bill.due == 0)
                 }
                 .frame(minHeight: Till.bigTouch)
             }

@@ -59,6 +59,7 @@ struct TillShell: View {
     @State private var screen: Screen? = .floor
     @State private var paying: Paying?
     @State private var switching = false
+    @State private var drawerSettings = false
     @State private var failure: String?
 
     var body: some View {
@@ -85,6 +86,9 @@ struct TillShell: View {
         }
         .sheet(isPresented: $switching) {
             SignInView(session: till.session, switching: true) { switching = false }
+        }
+        .sheet(isPresented: $drawerSettings) {
+            DrawerPrinterView { drawerSettings = false }
         }
         .errorAlert($failure)
         // Every tap counts as activity for the idle lock.
@@ -125,6 +129,7 @@ struct TillShell: View {
                 }
                 Button("Lock") { Task { await till.session.lock() } }.touchTarget()
                 Button("Switch user") { switching = true }.touchTarget()
+                Button("Cash drawer…") { drawerSettings = true }.touchTarget()
                 Button("Sign out", role: .destructive) { Task { await till.session.signOut() } }.touchTarget()
             }
         }

@@ -4,8 +4,8 @@ import Observation
 import SwiftUI
 
 /// What the screens need once the iPad is enrolled: the core's models, one per screen, and
-/// the two things only the composition root can make (a payment screen's model for an
-/// amount, and the live updates' stream). The app builds it (FynloPOSApp's `TillComposition`,
+/// the things only the composition root can make (a payment screen's model for an amount,
+/// a refund screen's for a payment, and the live updates' stream). The app builds it (FynloPOSApp's `TillComposition`,
 /// or the core's composition root when it lands) and puts it in the environment.
 ///
 /// Nothing here decides anything: every action is a call on a core model.
@@ -24,12 +24,15 @@ public final class TillUI {
     /// The currency the restaurant prices in (orders carry pence only).
     public let currency: String
     public let makePayment: @MainActor (PaymentDue) -> PaymentFlowModel
+    /// The refund screen for a payment id (``Till/refund(paymentID:)``: it reads the payment).
+    public let makeRefund: @MainActor (String) async throws -> RefundModel
     public let liveEvents: @Sendable () async -> AsyncStream<LiveEvent>
 
     public init(
         session: StaffSession, approvals: Approvals, floor: FloorModel, menu: MenuModel, order: OrderEntryModel,
         bill: BillModel, sync: SyncStatusModel, currency: String = "GBP",
         makePayment: @escaping @MainActor (PaymentDue) -> PaymentFlowModel,
+        makeRefund: @escaping @MainActor (String) async throws -> RefundModel,
         liveEvents: @escaping @Sendable () async -> AsyncStream<LiveEvent>
     ) {
         self.session = session
@@ -41,6 +44,7 @@ public final class TillUI {
         self.sync = sync
         self.currency = currency
         self.makePayment = makePayment
+        self.makeRefund = makeRefund
         self.liveEvents = liveEvents
     }
 

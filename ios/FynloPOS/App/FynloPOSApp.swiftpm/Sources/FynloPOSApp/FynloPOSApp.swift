@@ -60,32 +60,23 @@ final class AppComposition {
     }
 
     func makeTill(_ device: DeviceCredentials) async throws -> TillUI {
-        let setup = setup
         let session = SessionTokens(device)
-        // A refreshed pair is kept in the Keychain, then read by every port at its next call.
-        let refresher = DeviceTokens(
-            access: device.accessToken, refresh: device.refreshToken, client: JSONHTTPClient(baseURL: serverURL)
-        ) { access, refresh in
-            try await setup.storeTokens(access: access, refresh: refresh)
-            await MainActor.run {
-                var renewed = session.credentials
-                renewed.accessToken = access
-                renewed.refreshToken = refresh
-                session.update(renewed)
-            }
-        }
-        await refresher.start()
+        // Refreshed at launch, every ten minutes and on a 401; a new pair is kept in the
+        // Keychain, then read by every port at its next call.
+        let deviceTokens = await TillComposition.makeDeviceTokens(
+            device: device, serverURL: serverURL, setup: setup, tokens: session)
         let folder = try FileManager.default.url(
             for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
         let core = try TillComposition.build(
             device: device, serverURL: serverURL, folder: folder, keychain: keychain, tokens: session,
-            makeTerminal: Self.cardTerminal, wallet: Self.wallet())
+            deviceTokens: deviceTokens, makeTerminal: Self.cardTerminal, wallet: Self.wallet(),
+            drawer: Self.cashDrawer())
         await core.start()
         let live = core.live
         let till = TillUI(
             session: core.staff, approvals: core.approvals, floor: core.floor, menu: core.menu, order: core.entry,
             bill: core.bill, sync: core.syncStatus, makePayment: { core.payment($0) },
-            liveEvents: { await live.events() })
+            makeRefund: { try await core.refund(paymentID: $0) }, liveEvents: { await live.events() })
         Task { @MainActor in
             for await mode in await live.modeUpdates() { till.liveWords = LiveUpdates.words(mode) }
         }
@@ -95,6 +86,16 @@ final class AppComposition {
             if core.staff.current != nil { await core.resumePayments() }
         }
         return till
+    }
+
+    /// The cash drawer, opened through the receipt printer whose address staff set in the
+    /// till's "Cash drawer…" sheet (read at each cash sale; none set: no drawer).
+    static func cashDrawer() -> (any CashDrawer)? {
+        #if canImport(Network)
+        return PrinterCashDrawer(link: NetworkPrinterLink.fromSettings())
+        #else
+        return nil
+        #endif
     }
 
     /// Stripe Terminal when the SDK is in the app (README, "Card in person"); without it the
