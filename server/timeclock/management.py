@@ -42,6 +42,14 @@ class JobRoleController(Controller):
     ) -> s.JobRole:
         return await services.create_job_role(restaurant_id=caller.restaurant_id, body=data)
 
+    @get("/{job_role_id:uuid}", summary="One job role", opt=allow(Permission.timeclock_view))
+    async def get_job_role(
+        self, caller: NamedDependency[Caller], job_role_id: FromPath[UUID]
+    ) -> s.JobRole:
+        return await services.get_job_role(
+            restaurant_id=caller.restaurant_id, job_role_id=job_role_id
+        )
+
     @patch(
         "/{job_role_id:uuid}",
         summary="Rename a job role, or archive it (no longer offered at clock-in)",
@@ -107,6 +115,14 @@ class BreakTypeController(Controller):
     ) -> s.BreakType:
         return await services.create_break_type(restaurant_id=caller.restaurant_id, body=data)
 
+    @get("/{break_type_id:uuid}", summary="One break type", opt=allow(Permission.timeclock_view))
+    async def get_break_type(
+        self, caller: NamedDependency[Caller], break_type_id: FromPath[UUID]
+    ) -> s.BreakType:
+        return await services.get_break_type(
+            restaurant_id=caller.restaurant_id, break_type_id=break_type_id
+        )
+
     @patch(
         "/{break_type_id:uuid}",
         summary="Change a break type, or archive it",
@@ -171,6 +187,20 @@ class ScheduleController(Controller):
     ) -> s.ScheduledShift:
         return await services.create_schedule(
             restaurant_id=caller.restaurant_id, at_location=caller.location_id, body=data
+        )
+
+    @get(
+        "/{scheduled_shift_id:uuid}",
+        summary="One scheduled shift",
+        opt=allow(Permission.timeclock_view),
+    )
+    async def get_schedule(
+        self, caller: NamedDependency[Caller], scheduled_shift_id: FromPath[UUID]
+    ) -> s.ScheduledShift:
+        return await services.get_schedule(
+            restaurant_id=caller.restaurant_id,
+            at_location=caller.location_id,
+            scheduled_shift_id=scheduled_shift_id,
         )
 
     @delete(

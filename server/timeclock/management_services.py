@@ -67,6 +67,18 @@ async def list_job_roles(*, restaurant_id: UUID, include_archived: bool) -> list
     return [s.JobRole(**dict(row)) for row in rows]
 
 
+async def get_job_role(*, restaurant_id: UUID, job_role_id: UUID) -> s.JobRole:
+    async with engine.connection() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_ROLE_COLUMNS} FROM job_roles WHERE id = $1 AND restaurant_id = $2",
+            job_role_id,
+            restaurant_id,
+        )
+    if row is None:
+        raise NotFound("no such job role")
+    return s.JobRole(**dict(row))
+
+
 async def create_job_role(*, restaurant_id: UUID, body: s.JobRoleCreate) -> s.JobRole:
     role_id = body.id or uuid4()
     async with _unit_of_work() as conn:
@@ -228,6 +240,18 @@ async def list_break_types(*, restaurant_id: UUID, include_archived: bool) -> li
     return [s.BreakType(**dict(row)) for row in rows]
 
 
+async def get_break_type(*, restaurant_id: UUID, break_type_id: UUID) -> s.BreakType:
+    async with engine.connection() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_BREAK_COLUMNS} FROM break_types WHERE id = $1 AND restaurant_id = $2",
+            break_type_id,
+            restaurant_id,
+        )
+    if row is None:
+        raise NotFound("no such break type")
+    return s.BreakType(**dict(row))
+
+
 async def create_break_type(*, restaurant_id: UUID, body: s.BreakTypeCreate) -> s.BreakType:
     break_id = body.id or uuid4()
     async with _unit_of_work() as conn:
@@ -338,6 +362,22 @@ async def list_schedules(
             employee_id,
         )
     return [s.ScheduledShift(**dict(row)) for row in rows]
+
+
+async def get_schedule(
+    *, restaurant_id: UUID, at_location: UUID | None, scheduled_shift_id: UUID
+) -> s.ScheduledShift:
+    async with engine.connection() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_SHIFT_COLUMNS} FROM scheduled_shifts WHERE id = $1 AND restaurant_id = $2"
+            " AND ($3::uuid IS NULL OR location_id = $3)",
+            scheduled_shift_id,
+            restaurant_id,
+            at_location,
+        )
+    if row is None:
+        raise NotFound("no such scheduled shift")
+    return s.ScheduledShift(**dict(row))
 
 
 async def create_schedule(

@@ -88,6 +88,14 @@ ACTIONS = [
         lambda client, headers, rows: client.get(JOB_ROLES, headers=headers),
     ),
     Action(
+        "read a job role",
+        MANAGERS,
+        200,
+        lambda client, headers, rows: client.get(
+            f"{JOB_ROLES}/{rows.job_role['id']}", headers=headers
+        ),
+    ),
+    Action(
         "create a job role",
         MANAGERS,
         201,
@@ -122,6 +130,14 @@ ACTIONS = [
         lambda client, headers, rows: client.get(BREAK_TYPES, headers=headers),
     ),
     Action(
+        "read a break type",
+        MANAGERS,
+        200,
+        lambda client, headers, rows: client.get(
+            f"{BREAK_TYPES}/{rows.break_type['id']}", headers=headers
+        ),
+    ),
+    Action(
         "create a break type",
         MANAGERS,
         201,
@@ -147,6 +163,14 @@ ACTIONS = [
         200,
         lambda client, headers, rows: client.get(
             SCHEDULES, params={"start": "2026-12-01", "end": "2026-12-31"}, headers=headers
+        ),
+    ),
+    Action(
+        "read a scheduled shift",
+        MANAGERS,
+        200,
+        lambda client, headers, rows: client.get(
+            f"{SCHEDULES}/{rows.scheduled[0]}", headers=headers
         ),
     ),
     Action(

@@ -45,6 +45,8 @@ async def test_a_job_role_is_created_renamed_archived_and_listed(
 
     listed = await ok(await client.get(JOB_ROLES, headers=tenant.headers))
     assert [role["name"] for role in listed] == ["Bartender"]
+    one = await ok(await client.get(f"{JOB_ROLES}/{kitchen['id']}", headers=tenant.headers))
+    assert (one["name"], one["archived"]) == ("Kitchen", True)
     everything = await ok(
         await client.get(JOB_ROLES, params={"include_archived": True}, headers=tenant.headers)
     )
@@ -128,6 +130,8 @@ async def test_another_restaurants_job_role_answers_as_a_missing_one(
     )
     assert_problem(ours, 404, "not_found")
     assert ours.json()["detail"] == missing.json()["detail"]
+    read = await client.get(f"{JOB_ROLES}/{theirs['id']}", headers=tenant.headers)
+    assert_problem(read, 404, "not_found")
     assert await ok(await client.get(JOB_ROLES, headers=tenant.headers)) == []
     assert await pulled(client, await make_ipad(app, tenant), "job_role", theirs["id"]) is None
     unchanged = await ok(await client.get(JOB_ROLES, headers=other_tenant.headers))
@@ -159,6 +163,9 @@ async def test_a_break_type_is_created_changed_archived_and_synced(
 
     listed = await ok(await client.get(BREAK_TYPES, headers=tenant.headers))
     assert [kind["name"] for kind in listed] == ["Meal"]
+    assert (
+        await ok(await client.get(f"{BREAK_TYPES}/{meal['id']}", headers=tenant.headers)) == changed
+    )
     state = await pulled(client, ipad, "break_type", meal["id"])
     assert state is not None and state["location_id"] is None
     assert state["data"] == {
@@ -205,5 +212,7 @@ async def test_a_break_type_name_is_unique_and_another_restaurants_is_missing(
         f"{BREAK_TYPES}/{theirs['id']}", json={"archived": True}, headers=tenant.headers
     )
     assert_problem(response, 404, "not_found")
+    read = await client.get(f"{BREAK_TYPES}/{theirs['id']}", headers=tenant.headers)
+    assert_problem(read, 404, "not_found")
     listed = await ok(await client.get(BREAK_TYPES, headers=other_tenant.headers))
     assert [(kind["name"], kind["archived"]) for kind in listed] == [("Smoke", False)]

@@ -75,6 +75,10 @@ async def test_a_shift_is_scheduled_listed_and_reaches_its_locations_ipads(
     assert created["job_role_id"] == role["id"]
 
     assert await listed(client, tenant.headers, start="2026-12-14", end="2026-12-14") == [created]
+    assert (
+        await ok(await client.get(f"{SCHEDULES}/{created['id']}", headers=tenant.headers))
+        == created
+    )
     state = await pulled(client, main_ipad, "scheduled_shift", created["id"])
     assert state is not None and state["location_id"] == str(tenant.location_id)
     assert state["data"] == {
@@ -268,6 +272,8 @@ async def test_another_restaurants_rows_answer_as_missing_ones(
 
     deleted = await client.delete(f"{SCHEDULES}/{their_shift['id']}", headers=tenant.headers)
     assert_problem(deleted, 404, "not_found")
+    read = await client.get(f"{SCHEDULES}/{their_shift['id']}", headers=tenant.headers)
+    assert_problem(read, 404, "not_found")
     assert await listed(client, tenant.headers, start="2026-12-14", end="2026-12-14") == []
     still = await listed(client, other_tenant.headers, start="2026-12-14", end="2026-12-14")
     assert [s["id"] for s in still] == [their_shift["id"]]
@@ -307,5 +313,8 @@ async def test_a_manager_on_an_ipad_plans_and_sees_its_location_only(
     assert_problem(elsewhere, 400, "validation_failed", field="location_id")
     removed = await client.delete(f"{SCHEDULES}/{at_annex['id']}", headers=on_ipad)
     assert_problem(removed, 404, "not_found")
+    assert_problem(
+        await client.get(f"{SCHEDULES}/{at_annex['id']}", headers=on_ipad), 404, "not_found"
+    )
     everywhere = await listed(client, tenant.headers, start="2026-12-14", end="2026-12-14")
     assert [s["id"] for s in everywhere] == [at_annex["id"], at_main["id"]]
