@@ -64,6 +64,7 @@ from server.sync import entities as _sync_entities  # noqa: F401 - registers syn
 from server.sync import lag
 from server.sync.controllers import SyncController
 from server.sync.device_status_controller import DeviceStatusController
+from server.timeclock.management import management as time_clock_management
 
 VERSION = "0.1.0"
 
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrderController,
             DeviceController,
             EmployeeController,
+            time_clock_management,
             list_audit,
             SyncController,
             DeviceStatusController,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -209,6 +209,12 @@ def refused_for_what_the_schema_cannot_state(
     if member in ("opened_from", "opened_to", "since", "until"):
         # 1970 to 9999 (docs/errors.md): JSON Schema bounds numbers, not instants.
         return breaks(check_instant, datetime.fromisoformat(query[member]), field=member)
+    if member in ("starts_at", "ends_at") and detail == "date out of range (1970 to 9999)":
+        # The same bounds on a scheduled shift's instants, in the body.
+        return breaks(check_instant, datetime.fromisoformat(body[member]), field=member)
+    if detail == "ends_at must be after starts_at, at most 24 hours later":
+        length = datetime.fromisoformat(body["ends_at"]) - datetime.fromisoformat(body["starts_at"])
+        return not timedelta(0) < length <= timedelta(hours=24)
     if detail == "min_choices must not exceed max_choices":
         return body.get("min_choices", 0) > body.get("max_choices", 1)
     if detail == "end must be on or after start, at most a year later":

@@ -297,6 +297,27 @@ async def new_conflict(world: World, tenant: Tenant) -> str:
     return str(listed.json()["items"][0]["id"])
 
 
+async def new_job_role(world: World, tenant: Tenant) -> str:
+    body = {"name": f"Role {next(world.numbers)}"}
+    return await created(world, tenant, "time-clock/job-roles", body)
+
+
+async def new_break_type(world: World, tenant: Tenant) -> str:
+    body = {"name": f"Break {next(world.numbers)}", "paid": False, "expected_minutes": 30}
+    return await created(world, tenant, "time-clock/break-types", body)
+
+
+async def new_scheduled_shift(world: World, tenant: Tenant) -> str:
+    # Each for a new employee, so that no two of a restaurant's overlap.
+    body = {
+        "employee_id": await new_employee(world, tenant),
+        "location_id": str(tenant.location_id),
+        "starts_at": "2026-12-14T09:00:00Z",
+        "ends_at": "2026-12-14T17:00:00Z",
+    }
+    return await created(world, tenant, "time-clock/schedules", body)
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
     "payment_id": new_payment,
@@ -311,6 +332,9 @@ MAKERS: Final[dict[str, Maker]] = {
     "device_id": new_device,
     "quarantine_id": new_quarantined,
     "conflict_id": new_conflict,
+    "job_role_id": new_job_role,
+    "break_type_id": new_break_type,
+    "scheduled_shift_id": new_scheduled_shift,
 }
 # Routes that only accept some rows of a kind: B's own control row is made to suit.
 CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
@@ -450,11 +474,39 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "label": "Probe",
     },
     ("POST", "/api/v1/sync/quarantine/{quarantine_id:int}/dismiss"): {"reason": "probe"},
+    ("POST", "/api/v1/time-clock/job-roles"): {"name": "Probe role"},
+    ("PATCH", "/api/v1/time-clock/job-roles/{job_role_id:uuid}"): {
+        "name": "Hijacked",
+        "archived": True,
+    },
+    ("POST", "/api/v1/time-clock/break-types"): {
+        "name": "Probe break",
+        "paid": False,
+        "expected_minutes": 30,
+    },
+    ("PATCH", "/api/v1/time-clock/break-types/{break_type_id:uuid}"): {
+        "name": "Hijacked",
+        "paid": True,
+        "archived": True,
+    },
+    ("POST", "/api/v1/time-clock/employees/{employee_id:uuid}/wage-rates"): {
+        "job_role_id": Own("job_role_id"),
+        "hourly_rate": 1200,
+        "effective_from": "2026-01-01",
+    },
+    ("POST", "/api/v1/time-clock/schedules"): {
+        "employee_id": Own("employee_id"),
+        "location_id": Own("location_id"),
+        "job_role_id": Own("job_role_id"),
+        "starts_at": "2026-12-14T09:00:00Z",
+        "ends_at": "2026-12-14T17:00:00Z",
+    },
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/availability"): {"location_id": Own("location_id")},
     ("GET", "/api/v1/payments/reports/daily"): {"start": "2026-11-01", "end": "2026-11-30"},
+    ("GET", "/api/v1/time-clock/schedules"): {"start": "2026-12-01", "end": "2026-12-31"},
 }
 
 # B's callers. Routes whose handler needs an enrolled iPad get one; the rest B's owner.

@@ -17,10 +17,11 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from server.auth.tables import Role
 from server.catalog.sync import availability_id
 from server.openapi_export import openapi_document
 from server.sync.reference_client import ReferenceDevice
-from tests.factories import Tenant, make_ipad, make_order
+from tests.factories import Tenant, make_employee, make_ipad, make_order
 from tests.integration.payments.api import pay
 from tests.integration.sync.test_push_rules import device
 
@@ -69,6 +70,11 @@ NOT_SYNCED = {
     "POST /api/v1/payments/{payment_id}/capture": "settles through ledger.settle_order",
     "POST /api/v1/payments/webhooks/open-banking": "settles through ledger.settle_order",
     "POST /api/v1/payments/webhooks/stripe": "settles through ledger.settle_order",
+    "POST /api/v1/time-clock/employees/{employee_id}/wage-rates": "pay is private: wage"
+    " rates are never synced to the iPads, which everyone at the till shares",
+    "DELETE /api/v1/time-clock/schedules/{scheduled_shift_id}": "a tombstone through"
+    " store.server_change (a removed shift is not shown, so this walk cannot check it);"
+    " walked in timeclock/test_management_schedules",
 }
 
 
@@ -229,6 +235,69 @@ async def _created_table(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
     body = {"location_id": str(ctx.tenant.location_id), "name": "Patio 1"}
     made = await ctx.call("POST", "/api/v1/tables", **body)
     return "floor_table", made["id"], body
+
+
+# The time clock's server-written entities (iPads cannot push them, so a stale edit is refused).
+CLOCK = "/api/v1/time-clock"
+
+
+async def _job_role(ctx: Ctx) -> None:
+    ctx.ids["job_role_id"] = (await ctx.call("POST", f"{CLOCK}/job-roles", name="Bar"))["id"]
+
+
+async def _break_type(ctx: Ctx) -> None:
+    made = await ctx.call(
+        "POST", f"{CLOCK}/break-types", name="Meal", paid=False, expected_minutes=30
+    )
+    ctx.ids["break_type_id"] = made["id"]
+
+
+def clock_changed(entity_type: str, path: str, id_name: str, **body: Any) -> Walk:
+    async def act(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+        await ctx.call("PATCH", path, **body)
+        return entity_type, ctx.ids[id_name], body
+
+    prepare = _job_role if id_name == "job_role_id" else _break_type
+    return Walk(act, undo={key: "stale" for key in body}, prepare=prepare)
+
+
+async def _scheduled(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    employee = str(await make_employee(ctx.tenant, role=Role.server))
+    times = {"starts_at": "2026-12-14T09:00:00Z", "ends_at": "2026-12-14T17:00:00Z"}
+    location = str(ctx.tenant.location_id)
+    made = await ctx.call(
+        "POST", f"{CLOCK}/schedules", employee_id=employee, location_id=location, **times
+    )
+    return "scheduled_shift", made["id"], {"employee_id": employee, **times}
+
+
+async def _clock_rules(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    rules = {
+        "auto_close_after_minutes": 600,
+        "early_clock_in_minutes": 10,
+        "late_after_minutes": 5,
+        "weekly_overtime_minutes": 2400,
+        "day_starts_at": "05:00",
+        "tip_pooling": "by_hours",
+    }
+    await ctx.call("PUT", f"{CLOCK}/settings", **rules)
+    return "time_clock_settings", str(ctx.tenant.restaurant_id), rules
+
+
+WALKS |= {
+    f"POST {CLOCK}/job-roles": created("job_role", f"{CLOCK}/job-roles", name="Floor"),
+    f"PATCH {CLOCK}/job-roles/{{job_role_id}}": clock_changed(
+        "job_role", f"{CLOCK}/job-roles/{{job_role_id}}", "job_role_id", name="Host"
+    ),
+    f"POST {CLOCK}/break-types": created(
+        "break_type", f"{CLOCK}/break-types", name="Rest", paid=True, expected_minutes=10
+    ),
+    f"PATCH {CLOCK}/break-types/{{break_type_id}}": clock_changed(
+        "break_type", f"{CLOCK}/break-types/{{break_type_id}}", "break_type_id", paid=True
+    ),
+    f"POST {CLOCK}/schedules": Walk(_scheduled, undo={"starts_at": "stale"}),
+    f"PUT {CLOCK}/settings": Walk(_clock_rules, undo={"tip_pooling": "none"}),
+}
 
 
 def mutating_routes() -> set[str]:
