@@ -64,6 +64,7 @@ from server.sync import entities as _sync_entities  # noqa: F401 - registers syn
 from server.sync import lag
 from server.sync.controllers import SyncController
 from server.sync.device_status_controller import DeviceStatusController
+from server.timeclock.shift_routes import ShiftController
 
 VERSION = "0.1.0"
 
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TerminalController,
             OrderPaymentsController,
             WebhookController,
+            ShiftController,
             PayerPages,
             realtime_socket,
         ],
