@@ -54,6 +54,9 @@ MAX_AHEAD = timedelta(minutes=5)
 """How far past the server's clock a punch may be dated: an iPad's clock a little fast is
 forgiven; a punch hours ahead would pay hours nobody worked."""
 MAX_DECLARED_TIPS = 1_000_000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No punch is dated before this: an iPad whose clock was reset (to 1970, or to nothing)
+would otherwise pay a shift on a day nobody worked, or one no period can read."""
 
 
 class PunchFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -76,6 +79,8 @@ def validate_punch(change: Change, current: Version | None, device: DeviceContex
         raise Rejected("invalid_fields", "device_id must be the pushing iPad's own")
     if fields.at.tzinfo is None:
         raise Rejected("invalid_fields", "at must carry a time zone offset")
+    if fields.at < EARLIEST:
+        raise Rejected("invalid_fields", "at is before 2000: the iPad's clock is wrong")
     if fields.at > datetime.now(UTC) + MAX_AHEAD:
         raise Rejected("punch_in_future", "the punch is dated more than 5 minutes ahead")
     if not 0 <= fields.declared_tips <= MAX_DECLARED_TIPS:
@@ -101,10 +106,12 @@ PUNCH_FIELDS = {
 }
 
 
-def admit_punch(change: ChangeIn, _current: Version | None, _facts: object) -> Admission:
-    """``change.actor`` is the proven maker by now (``authority.of`` runs first)."""
+def admit_punch(change: ChangeIn, current: Version | None, _facts: object) -> Admission:
+    """``change.actor`` is the proven maker by now (``authority.of`` runs first). A change
+    to a stored punch (refused by the spec whoever sends it) is the punched employee's own
+    when they send it, so they hear why it is refused rather than that a manager could."""
     maker = change.actor.employee_id if change.actor is not None else None
-    punched = change.fields.get("employee_id")
+    punched = change.fields.get("employee_id", current.data.get("employee_id") if current else None)
     conditions = (
         []
         if maker is not None and str(maker) == str(punched)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -50,6 +50,7 @@ from server.openapi_export import openapi_document
 from server.pagination import check_instant
 from server.payments.apple_pay import allowed_urls
 from server.settings import Settings
+from server.timeclock.sync import MAX_AHEAD
 from tests.e2e.processes import FYNLO, free_port, fynlo_env, stop, wait_for
 from tests.factories import make_tenant
 
@@ -215,6 +216,12 @@ def refused_for_what_the_schema_cannot_state(
     if detail == "ends_at must be after starts_at, at most 24 hours later":
         length = datetime.fromisoformat(body["ends_at"]) - datetime.fromisoformat(body["starts_at"])
         return not timedelta(0) < length <= timedelta(hours=24)
+    if member == "at" and case.path == "/api/v1/time-clock/corrections":
+        # A correction's time: 1970 to 9999, and no further ahead than a punch may be.
+        at = datetime.fromisoformat(body["at"])
+        return breaks(check_instant, at, field="at") or at > datetime.now(UTC) + MAX_AHEAD
+    if detail == "tips are declared when clocking out":
+        return bool(body.get("declared_tips")) and body.get("kind") != "clock_out"
     if detail == "min_choices must not exceed max_choices":
         return body.get("min_choices", 0) > body.get("max_choices", 1)
     if detail == "end must be on or after start, at most a year later":

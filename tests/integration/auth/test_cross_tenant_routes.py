@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from uuid import UUID, uuid4
 
@@ -41,10 +42,12 @@ from tests.factories import (
     make_ipad,
     make_order,
     make_tenant,
+    offline_sign_in,
     sign_in,
 )
 from tests.fakes.open_banking import start_open_banking_sandbox
 from tests.fakes.stripe import start_stripe_fake
+from tests.integration.sync.test_push_rules import change, push
 from tests.integration.sync.test_sync_remedies import logged_conflict, quarantined_discount
 
 # A TEST-NET-1 peer of our own, so this module's requests spend nobody else's budgets.
@@ -318,6 +321,35 @@ async def new_scheduled_shift(world: World, tenant: Tenant) -> str:
     return await created(world, tenant, "time-clock/schedules", body)
 
 
+async def new_shift(world: World, tenant: Tenant) -> str:
+    """A shift that is over (its hours no longer change), clocked on an iPad; answers the
+    clock-in's id, which is the shift's and the punch's."""
+    ipad = await make_ipad(world.app, tenant, name=f"Till {next(world.numbers)}")
+    ipad.signed_in = await offline_sign_in(ipad, await make_employee(tenant, role=Role.server))
+    assert ipad.signed_in is not None
+    now, clock_in = datetime.now(UTC), uuid4()
+    punches = [
+        change(
+            ipad,
+            seq,
+            "time_punch",
+            punch_id,
+            {
+                "employee_id": str(ipad.signed_in.employee_id),
+                "kind": kind,
+                "at": (now - timedelta(hours=hours_ago)).isoformat(),
+                "device_id": str(ipad.device_id),
+            },
+        )
+        for seq, (punch_id, kind, hours_ago) in enumerate(
+            [(clock_in, "clock_in", 3), (uuid4(), "clock_out", 2)], start=1
+        )
+    ]
+    answer = await push(world.http, ipad, punches)
+    assert [r["outcome"] for r in answer.json()["results"]] == ["applied"] * 2, answer.text
+    return str(clock_in)
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
     "payment_id": new_payment,
@@ -335,6 +367,8 @@ MAKERS: Final[dict[str, Maker]] = {
     "job_role_id": new_job_role,
     "break_type_id": new_break_type,
     "scheduled_shift_id": new_scheduled_shift,
+    "shift_id": new_shift,
+    "punch_id": new_shift,
 }
 # Routes that only accept some rows of a kind: B's own control row is made to suit.
 CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
@@ -501,12 +535,32 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "starts_at": "2026-12-14T09:00:00Z",
         "ends_at": "2026-12-14T17:00:00Z",
     },
+    ("POST", "/api/v1/time-clock/corrections"): {
+        "action": "add",
+        "employee_id": Own("employee_id"),
+        "location_id": Own("location_id"),
+        "kind": "clock_in",
+        "at": "2026-11-02T09:00:00Z",
+        "reason": "probe",
+    },
+}
+# Bodies whose members depend on each other (``openapi_variants``): the one for each slot.
+SLOT_BODIES: Final[dict[tuple[str, str, str], dict[str, Any]]] = {
+    ("POST", "/api/v1/time-clock/corrections", "punch_id"): {
+        "action": "void",
+        "punch_id": Own("punch_id"),
+        "reason": "probe",
+    },
 }
 # Required query parameters.
 QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/availability"): {"location_id": Own("location_id")},
     ("GET", "/api/v1/payments/reports/daily"): {"start": "2026-11-01", "end": "2026-11-30"},
     ("GET", "/api/v1/time-clock/schedules"): {"start": "2026-12-01", "end": "2026-12-31"},
+    **{
+        ("GET", f"/api/v1/time-clock/{listed}"): {"start": "2026-11-01", "end": "2026-11-30"}
+        for listed in ("shifts", "timesheets", "corrections")
+    },
 }
 
 # B's callers. Routes whose handler needs an enrolled iPad get one; the rest B's owner.
@@ -564,7 +618,8 @@ class Probe:
             query[slot.name] = subject
         body = None
         if endpoint.body_type is not None:
-            body = await self.resolve(BODIES[endpoint.key])
+            template = SLOT_BODIES.get((*endpoint.key, slot.name), BODIES[endpoint.key])
+            body = await self.resolve(template)
             if slot.where == "body":
                 body[slot.name] = [subject] if slot.many else subject
         return await self.world.http.request(
@@ -703,7 +758,8 @@ def test_every_id_a_route_takes_has_a_factory(app: Litestar) -> None:
     unused = sorted(set(MAKERS) - {kind_of(slot.name) for slot in found})
     assert unused == [], "factories for ids no route takes any more"
     stale = sorted(
-        {*BODIES, *QUERIES, *CONTROL_MAKERS} - {endpoint.key for endpoint in endpoints(app)}
+        {*BODIES, *QUERIES, *CONTROL_MAKERS, *((m, p) for m, p, _ in SLOT_BODIES)}
+        - {endpoint.key for endpoint in endpoints(app)}
     )
     assert stale == [], "bodies or queries for routes that no longer exist"
 

@@ -181,6 +181,23 @@ async def _paid_by_card(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
     return "order", str(order_id), {"status": "paid"}
 
 
+async def _employee(ctx: Ctx) -> None:
+    ctx.ids["employee_id"] = str(await make_employee(ctx.tenant, role=Role.server))
+
+
+async def _corrected(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    fields = {"action": "add", "kind": "clock_out", "reason": "Forgot to clock out"}
+    made = await ctx.call(
+        "POST",
+        "/api/v1/time-clock/corrections",
+        employee_id=ctx.ids["employee_id"],
+        location_id=str(ctx.tenant.location_id),
+        at="2026-11-02T17:00:00Z",
+        **fields,
+    )
+    return "time_punch_correction", made["id"], fields
+
+
 WALKS = {
     "POST /api/v1/categories": created("category", "/api/v1/categories", name="Mains"),
     "PATCH /api/v1/categories/{category_id}": changed(
@@ -222,6 +239,9 @@ WALKS = {
     "PUT /api/v1/availability": Walk(_eighty_six, undo={"sold_out": False}, prepare=_product),
     "POST /api/v1/orders/{order_id}/void": Walk(_void, undo={"status": "sent"}, prepare=_order),
     "POST /api/v1/payments": Walk(_paid_by_card, undo={"status": "voided"}, prepare=_order),
+    "POST /api/v1/time-clock/corrections": Walk(
+        _corrected, undo={"action": "void"}, prepare=_employee
+    ),
 }
 
 

@@ -28,7 +28,8 @@ from server.orders.sync import LineFields, OrderFields
 from server.payments.offline_cards import OfflineCardFields
 from server.payments.sync import CashPaymentFields
 from server.sync import registry
-from tests.factories import Ipad, Tenant, make_ipad, offline_sign_in, staff_member
+from server.timeclock.sync import PunchFields
+from tests.factories import Ipad, Tenant, make_employee, make_ipad, offline_sign_in, staff_member
 from tests.integration.sync.test_push_rules import line_fields, order_fields, prefix_of, push
 
 FIELDS_OF: dict[str, type[msgspec.Struct]] = {
@@ -38,6 +39,7 @@ FIELDS_OF: dict[str, type[msgspec.Struct]] = {
     "offline_card_payment": OfflineCardFields,
     "availability": AvailabilityFields,
     "table_state": TableStateFields,
+    "time_punch": PunchFields,
 }
 ACTORS: list[Actor] = [DEVICE, *Role]
 REFUSALS = {"not_permitted", "needs_approval"}
@@ -67,6 +69,10 @@ class World:
     sent_order: UUID
     open_line: UUID
     sent_line: UUID
+    punching: Ipad | None = None
+    """The actor's iPad: a punch names it, and by default whoever is signed in on it."""
+    colleague: UUID | None = None
+    """An employee other than the actor, for a punch made for someone else."""
 
 
 Sample = Callable[[World, str], tuple[str, UUID, dict[str, Any]]]
@@ -120,6 +126,24 @@ def _offline_card(w: World, _prefix: str) -> tuple[str, UUID, dict[str, Any]]:
 
 def _availability(**fields: Any) -> Sample:
     return lambda w, _prefix: ("availability", uuid4(), {"product_id": w.product, **fields})
+
+
+def _punch(*, for_colleague: bool = False, **fields: Any) -> Sample:
+    def sample(w: World, _prefix: str) -> tuple[str, UUID, dict[str, Any]]:
+        assert w.punching is not None and w.colleague is not None
+        signed_in = w.punching.signed_in
+        # A bare iPad names someone: the colleague (it may punch for nobody anyway).
+        whom = w.colleague if for_colleague or signed_in is None else signed_in.employee_id
+        body = {
+            "employee_id": str(whom),
+            "kind": "clock_in",
+            "at": "2026-11-26T09:00:00Z",
+            "device_id": str(w.punching.device_id),
+            **fields,
+        }
+        return "time_punch", uuid4(), body
+
+    return sample
 
 
 def _table(fields: dict[str, Any]) -> Sample:
@@ -181,6 +205,13 @@ SAMPLES: dict[tuple[str, str, str | None], Sample] = {
     ("table_state", "status", None): _table({"status": "seated"}),
     ("table_state", "covers", None): _table({"covers": 2}),
     ("table_state", "order_id", None): _table({"order_id": None}),
+    **{("time_punch", name, None): _punch() for name in ("employee_id", "kind", "at")},
+    ("time_punch", "employee_id", "someone_else"): _punch(for_colleague=True),
+    ("time_punch", "device_id", None): _punch(),
+    ("time_punch", "paid", None): _punch(kind="break_start", paid=True),
+    ("time_punch", "break_type_id", None): _punch(kind="break_start", break_type_id=None),
+    ("time_punch", "job_role_id", None): _punch(job_role_id=None),
+    ("time_punch", "declared_tips", None): _punch(kind="clock_out", declared_tips=500),
 }
 
 
@@ -281,11 +312,13 @@ async def test_each_field_answers_each_actor_as_the_permission_table_says(
         assert isinstance(actor, Role)
         ipad.signed_in = await offline_sign_in(ipad, await staff_member(tenant, actor))
     prefix = await prefix_of(ipad)
+    colleague = await make_employee(tenant, role=Role.server)
     wrong: list[str] = []
     for seq, ((entity_type, name, condition), sample) in enumerate(
         sorted(SAMPLES.items(), key=str), start=1
     ):
         w = await world(client, tenant, setup)
+        w.punching, w.colleague = ipad, colleague
         kind, entity_id, fields = sample(w, prefix)
         made_by_setup = entity_id in (w.open_order, w.sent_order, w.open_line, w.sent_line)
         clock = {str(setup.device_id): 1} if made_by_setup else {}
