@@ -64,6 +64,7 @@ from server.sync import entities as _sync_entities  # noqa: F401 - registers syn
 from server.sync import lag
 from server.sync.controllers import SyncController
 from server.sync.device_status_controller import DeviceStatusController
+from server.timeclock.report_routes import ReportController
 
 VERSION = "0.1.0"
 
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrderPaymentsController,
             WebhookController,
             PayerPages,
+            ReportController,
             realtime_socket,
         ],
         guards=[authenticate, authorize],
