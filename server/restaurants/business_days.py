@@ -4,7 +4,7 @@ A business day is the location's calendar day starting at the restaurant's ``day
 rather than midnight (``server.timeclock.services.business_day``: a sale or a shift at 01:30
 belongs to the evening before when the day starts at 04:00). Reports that add up money per
 day do it in SQL with ``business_day_sql``, the same rule on the location's wall clock;
-``tests/integration/timeclock/test_business_day_sql.py`` holds the two to each other,
+``tests/integration/timeclock/test_labour_reports_business_days.py`` holds the two to each other,
 across both clock changes.
 """
 

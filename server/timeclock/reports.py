@@ -30,6 +30,9 @@ from server.timeclock.services import (
 from server.timeclock.worked import Period, Worked, monday_of, place
 
 MAX_DAYS = 366
+READABLE = (date(1970, 1, 1), date(9998, 12, 31))
+"""The days shifts are read on, at most: no iPad punches before 1970 or in the future, and
+the instants of these days stay within Python's years whatever the zone."""
 PERIOD_REFUSED = "end must be on or after start, at most a year later"
 """Worded as ``GET /api/v1/payments/reports/daily`` words it: the same rule, the same answer."""
 
@@ -121,9 +124,12 @@ async def _worked(
         raise NotFound("no such location", field="location_id")
     if not zones:
         return []
+    earliest, latest = READABLE
+    low = min(max(first, earliest), latest)
+    high = max(min(period.end, latest), earliest)
     # The instants those days span at the earliest and the latest of the locations' zones.
-    starts = [day_bounds(first, zone, settings.day_starts_at)[0] for zone in zones.values()]
-    ends = [day_bounds(period.end, zone, settings.day_starts_at)[1] for zone in zones.values()]
+    starts = [day_bounds(low, zone, settings.day_starts_at)[0] for zone in zones.values()]
+    ends = [day_bounds(high, zone, settings.day_starts_at)[1] for zone in zones.values()]
     shifts = await derived_shifts(conn, restaurant_id, start=min(starts), end=max(ends), now=now)
     placed = place(shifts, zones=zones, day_starts_at=settings.day_starts_at, now=now)
     return [shift for shift in placed if first <= shift.day <= period.end]

@@ -326,3 +326,16 @@ async def test_a_bad_period_is_a_problem_naming_its_field(
     for kind in ("labour", "tips"):
         response = await report(client, tenant.headers, kind, start, end)
         assert_problem(response, 400, "validation_failed", field)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [("0001-01-01", "0001-01-07"), ("9999-12-25", "9999-12-31")]
+)
+async def test_the_first_and_last_days_a_date_can_be_are_empty_reports(
+    client: httpx.AsyncClient, tenant: Tenant, start: str, end: str
+) -> None:
+    await Week(tenant).write()
+    for kind in ("labour", "tips"):
+        response = await report(client, tenant.headers, kind, start, end)
+        assert response.status_code == 200, response.text
+        assert response.json()["employees"] == []
