@@ -77,7 +77,8 @@ class WithCsv(Operation):
                 schema=Schema(
                     type=OpenAPIType.STRING,
                     description="RFC 4180 CSV; the first column, `breakdown`, names the JSON"
-                    " list each row comes from; amounts in decimal pounds (`*_gbp`).",
+                    " list each row comes from; amounts in decimal units of the currency its header"
+                    " names (`labour_cost_gbp`: 12.34).",
                 )
             )
 

@@ -29,7 +29,6 @@ class Worked:
     started_at: datetime
     hours: Hours
     declared_tips: int = 0
-    still_open: bool = False
 
 
 def place(
@@ -50,7 +49,6 @@ def place(
             started_at=shift.started_at,
             hours=shift.seconds(now),
             declared_tips=shift.declared_tips,
-            still_open=shift.ended_at is None,
         )
         for shift in shifts
     ]

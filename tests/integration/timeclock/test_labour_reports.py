@@ -214,7 +214,7 @@ async def test_the_csv_holds_exactly_the_jsons_figures(
     )
     for response in (by_param, by_accept):
         assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("text/csv")
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert "labour-2026-10-19-2026-10-26.csv" in response.headers["content-disposition"]
     assert by_param.text == by_accept.text
     header = by_param.text.splitlines()[0].split(",")
