@@ -65,6 +65,7 @@ from server.sync import lag
 from server.sync.controllers import SyncController
 from server.sync.device_status_controller import DeviceStatusController
 from server.timeclock.management import management as time_clock_management
+from server.timeclock.report_routes import ReportController
 from server.timeclock.shift_routes import ShiftController
 
 VERSION = "0.1.0"
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             ShiftController,
             PayerPages,
+            ReportController,
             realtime_socket,
         ],
         guards=[authenticate, authorize],

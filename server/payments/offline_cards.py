@@ -41,12 +41,12 @@ from server.payments.fees import Method, fee_for
 from server.payments.in_person import OVER_OFFLINE_LIMIT
 from server.payments.quotes import schedule
 from server.payments.services import record_outcome
+from server.payments.sync import taken_by_maker
 from server.sync.registry import (
     DeviceContext,
     FieldRule,
     ProjectionRefused,
     Written,
-    always,
     register,
 )
 from server.sync.rules import Change, EntitySpec, Rejected, Version
@@ -237,7 +237,7 @@ OFFLINE_CARD_FIELDS = {
 register(
     OFFLINE_CARD_PAYMENT,
     tier=1,
-    admit=always(Permission.payments_take),
+    admit=taken_by_maker,
     fields=OFFLINE_CARD_FIELDS,
     validate=validate_offline_card,
     project=project_offline_cards,

@@ -7,6 +7,9 @@ fails those checks is quarantined with the reason (kept and shown to a manager, 
 dropped: the cash is in a drawer somewhere). Two iPads taking cash for the same order
 offline is accepted (the money is real) and shows as an overpayment in `fynlo reconcile`.
 A payment is never edited or deleted: a mistake is corrected with a refund.
+
+A payment is its maker's: the employee whose PIN signed the change took the money, and its
+tip (``taken_by_maker``). The ``employee_id`` the iPad sends is not proof of that.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from server.auth.permissions import Permission
 from server.payments import ledger
 from server.payments.fees import Method, fee_for
 from server.payments.quotes import schedule
+from server.sync.protocol import ChangeIn
 from server.sync.registry import (
+    Admission,
+    Correction,
     DeviceContext,
     FieldRule,
     ProjectionRefused,
     Written,
-    always,
     register,
 )
 from server.sync.rules import Change, EntitySpec, Rejected, Version
@@ -115,12 +120,34 @@ async def project_cash_payments(
 CASH_PAYMENT_FIELDS = {
     name: FieldRule(Permission.payments_take) for name in CashPaymentFields.__struct_fields__
 }
+_TAKING = Admission(frozenset({Permission.payments_take}))
+
+
+def taken_by_maker(change: ChangeIn, _current: Version | None, _facts: object) -> Admission:
+    """Money taken on an iPad needs ``payments.take``, and is the maker's: on REST a payment
+    carries the employee signed in (``caller.employee_id``), so here it carries the change's
+    proven maker (``change.actor``, checked by then). An ``employee_id`` left out or naming
+    someone else is set to the maker, and a manager sees the difference as a conflict: the
+    tip is the maker's (docs/time-clock.md, "Tips")."""
+    maker = change.actor.employee_id if change.actor is not None else None
+    if maker is None or _named(change.fields.get("employee_id")) == maker:
+        return _TAKING
+    return Admission(
+        _TAKING.needs, (Correction({"employee_id": str(maker)}, rule="taken_by_maker"),)
+    )
+
+
+def _named(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 register(
     CASH_PAYMENT,
     tier=1,
-    admit=always(Permission.payments_take),
+    admit=taken_by_maker,
     fields=CASH_PAYMENT_FIELDS,
     validate=validate_cash_payment,
     project=project_cash_payments,
