@@ -559,7 +559,7 @@ QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/time-clock/schedules"): {"start": "2026-12-01", "end": "2026-12-31"},
     **{
         ("GET", f"/api/v1/time-clock/{listed}"): {"start": "2026-11-01", "end": "2026-11-30"}
-        for listed in ("shifts", "timesheets", "corrections")
+        for listed in ("shifts", "timesheets", "corrections", "reports/labour", "reports/tips")
     },
 }
 
