@@ -55,6 +55,10 @@ class Permission(StrEnum):
     timeclock_manage = "timeclock.manage"
     wages_view = "wages.view"
     wages_manage = "wages.manage"
+    drawer_use = "drawer.use"
+    drawer_cash_movement = "drawer.cash_movement"
+    drawer_manage = "drawer.manage"
+    reports_close_day = "reports.close_day"
     approve = "auth.approve"
 
 
@@ -120,6 +124,13 @@ POLICY: dict[Permission, Rule] = {
     Permission.wages_view: Rule(_MANAGERS),
     # What people are paid is the owner's decision.
     Permission.wages_manage: Rule(frozenset({Role.owner})),
+    # Whoever takes cash opens, counts and closes a drawer (blind: the expected figure is the
+    # manager's); money in or out of the drawer for anything but a sale needs a manager.
+    Permission.drawer_use: Rule(_MANAGERS | _FRONT_OF_HOUSE),
+    Permission.drawer_cash_movement: Rule(_MANAGERS, with_approval=_FRONT_OF_HOUSE),
+    Permission.drawer_manage: Rule(_MANAGERS),
+    # A Z-report closes the business day for good: managers only.
+    Permission.reports_close_day: Rule(_MANAGERS),
 }
 
 # Only these roles sign in to the back office (with a password); staff use a PIN on an iPad.

@@ -24,6 +24,7 @@ APP_REGISTRY = AppRegistry(
         "server.sync.piccolo_app",
         "server.payments.piccolo_app",
         "server.timeclock.piccolo_app",
+        "server.cashup.piccolo_app",
     ]
 )
 

@@ -42,6 +42,8 @@ public enum PermissionTable {
     public static let pinSignIn = "auth.pin"
     public static let timeclockPunch = "timeclock.punch"
     public static let timeclockPunchOthers = "timeclock.punch_others"
+    public static let drawerUse = "drawer.use"
+    public static let drawerCashMovement = "drawer.cash_movement"
     public static let approve = "auth.approve"
 
     public static let rules: [String: Rule] = [
@@ -56,6 +58,8 @@ public enum PermissionTable {
         "auth.pin": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen], ipadAlone: true),
         "timeclock.punch": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen]),
         "timeclock.punch_others": Rule(allowed: [.owner, .manager], withApproval: [.cashier, .server, .kitchen]),
+        "drawer.use": Rule(allowed: [.owner, .manager, .cashier, .server]),
+        "drawer.cash_movement": Rule(allowed: [.owner, .manager], withApproval: [.cashier, .server]),
         "auth.approve": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen]),
     ]
 
