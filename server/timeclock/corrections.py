@@ -32,7 +32,7 @@ from server.wire import instant
 
 AUDIT_ACTION = "timeclock.correction"
 
-_ONLY_FOR_ADD = ("employee_id", "location_id", "kind", "paid", "declared_tips")
+_ONLY_FOR_ADD = ("employee_id", "location_id", "kind", "paid", "job_role_id", "declared_tips")
 
 
 def check_members(body: s.CorrectionCreate, *, now: datetime) -> None:
@@ -61,6 +61,8 @@ def check_members(body: s.CorrectionCreate, *, now: datetime) -> None:
             raise ValidationFailed("at must not be more than 5 minutes ahead", field="at")
     if body.declared_tips and body.kind is not Kind.clock_out:
         raise ValidationFailed("tips are declared when clocking out", field="declared_tips")
+    if body.job_role_id is not None and body.kind is not Kind.clock_in:
+        raise ValidationFailed("a role is chosen when clocking in", field="job_role_id")
 
 
 async def correct(*, caller: Caller, body: s.CorrectionCreate, now: datetime) -> s.Correction:
@@ -164,6 +166,7 @@ async def _added(conn: asyncpg.Connection, restaurant_id: UUID, body: s.Correcti
     for table, noun, field, row_id in (
         ("employees", "employee", "employee_id", body.employee_id),
         ("locations", "location", "location_id", body.location_id),
+        ("job_roles", "job role", "job_role_id", body.job_role_id),
     ):
         if row_id is not None and not await conn.fetchval(
             f"SELECT true FROM {table} WHERE id = $1 AND restaurant_id = $2",
@@ -178,6 +181,7 @@ async def _added(conn: asyncpg.Connection, restaurant_id: UUID, body: s.Correcti
         kind=body.kind,
         at=body.at,
         paid=bool(body.paid),
+        job_role_id=body.job_role_id,
         declared_tips=body.declared_tips or 0,
     )
 

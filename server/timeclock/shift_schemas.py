@@ -238,6 +238,7 @@ class CorrectionCreate(Input, kw_only=True):
                 "location_id",
                 "kind",
                 "paid",
+                "job_role_id",
                 "declared_tips",
             ),
         ),
@@ -252,6 +253,7 @@ class CorrectionCreate(Input, kw_only=True):
                 "location_id",
                 "kind",
                 "paid",
+                "job_role_id",
                 "declared_tips",
             ),
         ),
@@ -268,5 +270,7 @@ class CorrectionCreate(Input, kw_only=True):
     kind: Kind | None = None
     paid: bool | None = None
     """``add`` of a ``break_start``: whether the break is paid."""
+    job_role_id: UUID | None = None
+    """``add`` of a ``clock_in``: the role the shift is worked (and paid) in."""
     declared_tips: Annotated[int, Meta(ge=0, le=MAX_DECLARED_TIPS)] | None = None
     """``add`` of a ``clock_out``: cash tips declared, in minor units."""

@@ -222,6 +222,8 @@ def refused_for_what_the_schema_cannot_state(
         return breaks(check_instant, at, field="at") or at > datetime.now(UTC) + MAX_AHEAD
     if detail == "tips are declared when clocking out":
         return bool(body.get("declared_tips")) and body.get("kind") != "clock_out"
+    if detail == "a role is chosen when clocking in":
+        return body.get("job_role_id") is not None and body.get("kind") != "clock_in"
     if detail == "min_choices must not exceed max_choices":
         return body.get("min_choices", 0) > body.get("max_choices", 1)
     if detail == "end must be on or after start, at most a year later":

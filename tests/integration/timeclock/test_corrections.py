@@ -424,3 +424,44 @@ async def audited(client: httpx.AsyncClient, tenant: Tenant, punch_id: str) -> l
         for entry in response.json()["items"]
         if entry["action"] == "timeclock.correction" and entry["target_id"] == punch_id
     ]
+
+
+async def test_a_clock_in_added_in_a_role_is_paid_at_that_roles_rate(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    day = a_past_day()
+    sam = await staff_member(tenant, Role.server)
+    floor, bar = await job_role(tenant, "Floor"), await job_role(tenant, "Bar")
+    await wage_rate(tenant, sam, floor, 1150, day)
+    await wage_rate(tenant, sam, bar, 1300, day)  # the later rate: what a role-less shift gets
+    common = {"employee_id": sam, "location_id": tenant.location_id, "reason": "Paper rota"}
+    added = await correct(
+        client, tenant.headers, action="add", kind="clock_in", at=local(day, "09:00"),
+        job_role_id=floor, **common,
+    )  # fmt: skip
+    assert added.status_code == 201, added.text
+    assert added.json()["after"]["job_role_id"] == str(floor)
+    out = await correct(
+        client, tenant.headers, action="add", kind="clock_out", at=local(day, "11:00"), **common
+    )
+    assert out.status_code == 201, out.text
+
+    [shift] = (await shifts(client, tenant.headers, day, day))["items"]
+    assert shift["job_role"]["id"] == str(floor)
+    assert (shift["wage"]["hourly_rate"], shift["wage"]["pay"]) == (1150, 2300)
+
+    # A role on anything but a clock-in, and another restaurant's role, are refused by name.
+    on_clock_out = await correct(
+        client, tenant.headers, action="add", kind="clock_out", at=local(day, "12:00"),
+        job_role_id=floor, **common,
+    )  # fmt: skip
+    assert on_clock_out.status_code == 400, on_clock_out.text
+    assert on_clock_out.json()["field"] == "job_role_id"
+    theirs = await job_role(other_tenant, "Floor")
+    foreign = await correct(
+        client, tenant.headers, action="add", kind="clock_in", at=local(day, "13:00"),
+        job_role_id=theirs, **common,
+    )  # fmt: skip
+    assert foreign.status_code == 400, foreign.text
+    refused = (foreign.json()["detail"], foreign.json()["field"])
+    assert refused == ("no such job role", "job_role_id")
