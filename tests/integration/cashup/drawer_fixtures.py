@@ -102,6 +102,7 @@ async def cash_sale(
         "tendered": amount + tip,
         "currency": "GBP",
         "taken_at": wire_time(at),
+        "employee_id": employee_of(till),
     }
     return payment_id, till.change("cash_payment", payment_id, fields)
 
