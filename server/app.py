@@ -27,6 +27,7 @@ from server.auth.controllers import AuthController, jwks
 from server.auth.dependencies import PUBLIC, authenticate, authorize, provide_caller
 from server.auth.keys import SigningKeys
 from server.auth.ratelimit import limiter_from_settings
+from server.cashup.drawer_routes import drawer_routes
 from server.catalog.controllers import (
     AvailabilityController,
     CategoryController,
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeviceController,
             EmployeeController,
             time_clock_management,
+            drawer_routes,
             list_audit,
             SyncController,
             DeviceStatusController,

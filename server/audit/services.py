@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from server.audit.schemas import AuditEntryOut
@@ -59,6 +61,37 @@ async def record_system_event(
             target_id=target_id,
             details=details or {},
         )
+    )
+
+
+async def record_in(
+    conn: asyncpg.Connection,
+    *,
+    restaurant_id: UUID,
+    action: str,
+    actor_kind: str,
+    actor_id: UUID | None,
+    device_id: UUID | None = None,
+    approved_by: UUID | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append what an employee did on an iPad, in ``conn``'s transaction (a sync push's, which
+    is not Piccolo's): the entry stands or falls with the change it records."""
+    await conn.execute(
+        "INSERT INTO audit_log (restaurant_id, at, action, actor_kind, actor_id, device_id,"
+        " approved_by, target_type, target_id, details)"
+        " VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9)",
+        restaurant_id,
+        action,
+        actor_kind,
+        actor_id,
+        device_id,
+        approved_by,
+        target_type,
+        target_id,
+        json.dumps(details or {}),
     )
 
 

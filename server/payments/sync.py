@@ -14,7 +14,7 @@ tip (``taken_by_maker``). The ``employee_id`` the iPad sends is not proof of tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -144,6 +144,22 @@ def _named(value: object) -> UUID | None:
         return None
 
 
+async def mark_taking_ipad(
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    applied: Sequence[object],
+    _before: Mapping[UUID, Version | None],
+) -> list[tuple[int, str, str]]:
+    """Mark the batch's cash payments with the iPad that took them, as REST does: the cash
+    is in the drawer session open on that iPad (docs/cash-up.md). Never refused."""
+    await conn.execute(
+        "UPDATE payments SET device_id = $2 WHERE id = ANY($1::uuid[]) AND device_id IS NULL",
+        [change.entity_id for change in applied],  # type: ignore[attr-defined]
+        device.device_id,
+    )
+    return []
+
+
 register(
     CASH_PAYMENT,
     tier=1,
@@ -151,4 +167,5 @@ register(
     fields=CASH_PAYMENT_FIELDS,
     validate=validate_cash_payment,
     project=project_cash_payments,
+    after=mark_taking_ipad,
 )

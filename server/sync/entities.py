@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import server.cashup.drawer_sync
 import server.catalog.sync
 import server.floor.sync
 import server.orders.sync

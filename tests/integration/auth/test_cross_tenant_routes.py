@@ -350,6 +350,30 @@ async def new_shift(world: World, tenant: Tenant) -> str:
     return str(clock_in)
 
 
+async def new_drawer(world: World, tenant: Tenant) -> str:
+    body = {"name": f"Drawer {next(world.numbers)}", "location_id": str(tenant.location_id)}
+    return await created(world, tenant, "cash-up/drawers", body)
+
+
+async def new_drawer_session(world: World, tenant: Tenant) -> str:
+    """A drawer opened on an iPad with a £10 float; answers the session's id."""
+    drawer_id = await new_drawer(world, tenant)
+    ipad = await make_ipad(world.app, tenant, name=f"Till {next(world.numbers)}")
+    ipad.signed_in = await offline_sign_in(ipad, await make_employee(tenant, role=Role.manager))
+    assert ipad.signed_in is not None
+    session_id = uuid4()
+    opening = {
+        "drawer_id": drawer_id,
+        "float_counts": {"1000": 1},
+        "at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "device_id": str(ipad.device_id),
+        "employee_id": str(ipad.signed_in.employee_id),
+    }
+    answer = await push(world.http, ipad, [change(ipad, 1, "drawer_open", session_id, opening)])
+    assert [r["outcome"] for r in answer.json()["results"]] == ["applied"], answer.text
+    return str(session_id)
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
     "payment_id": new_payment,
@@ -369,6 +393,8 @@ MAKERS: Final[dict[str, Maker]] = {
     "scheduled_shift_id": new_scheduled_shift,
     "shift_id": new_shift,
     "punch_id": new_shift,
+    "drawer_id": new_drawer,
+    "session_id": new_drawer_session,
 }
 # Routes that only accept some rows of a kind: B's own control row is made to suit.
 CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
@@ -535,6 +561,12 @@ BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "starts_at": "2026-12-14T09:00:00Z",
         "ends_at": "2026-12-14T17:00:00Z",
     },
+    ("POST", "/api/v1/cash-up/drawers"): {
+        "name": "Probe drawer",
+        "location_id": Own("location_id"),
+    },
+    ("PATCH", "/api/v1/cash-up/drawers/{drawer_id:uuid}"): {"archived": True},
+    ("PUT", "/api/v1/cash-up/settings"): {"over_short_threshold": 100},
     ("POST", "/api/v1/time-clock/corrections"): {
         "action": "add",
         "employee_id": Own("employee_id"),
@@ -557,6 +589,7 @@ QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("GET", "/api/v1/availability"): {"location_id": Own("location_id")},
     ("GET", "/api/v1/payments/reports/daily"): {"start": "2026-11-01", "end": "2026-11-30"},
     ("GET", "/api/v1/time-clock/schedules"): {"start": "2026-12-01", "end": "2026-12-31"},
+    ("GET", "/api/v1/cash-up/drawer-sessions"): {"start": "2026-11-01", "end": "2026-11-30"},
     **{
         ("GET", f"/api/v1/time-clock/{listed}"): {"start": "2026-11-01", "end": "2026-11-30"}
         for listed in ("shifts", "timesheets", "corrections", "reports/labour", "reports/tips")

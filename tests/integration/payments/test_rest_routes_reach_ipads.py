@@ -72,6 +72,8 @@ NOT_SYNCED = {
     "POST /api/v1/payments/webhooks/stripe": "settles through ledger.settle_order",
     "POST /api/v1/time-clock/employees/{employee_id}/wage-rates": "pay is private: wage"
     " rates are never synced to the iPads, which everyone at the till shares",
+    "PUT /api/v1/cash-up/settings": "the over/short threshold is the server's: it flags a"
+    " session when it is closed; iPads read the result in drawer_session",
     "DELETE /api/v1/time-clock/schedules/{scheduled_shift_id}": "a tombstone through"
     " store.server_change (a removed shift is not shown, so this walk cannot check it);"
     " walked in timeclock/test_management_schedules",
@@ -317,6 +319,36 @@ WALKS |= {
     ),
     f"POST {CLOCK}/schedules": Walk(_scheduled, undo={"starts_at": "stale"}),
     f"PUT {CLOCK}/settings": Walk(_clock_rules, undo={"tip_pooling": "none"}),
+}
+
+
+# Cash-up drawers, server-written (iPads cannot push them, so a stale edit is refused).
+CASHUP = "/api/v1/cash-up"
+
+
+async def _drawer(ctx: Ctx) -> None:
+    made = await ctx.call(
+        "POST", f"{CASHUP}/drawers", name="Back bar", location_id=str(ctx.tenant.location_id)
+    )
+    ctx.ids["drawer_id"] = made["id"]
+
+
+async def _created_drawer(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    location = str(ctx.tenant.location_id)
+    made = await ctx.call("POST", f"{CASHUP}/drawers", name="Front till", location_id=location)
+    return "cash_drawer", made["id"], {"name": "Front till", "archived": False}
+
+
+async def _renamed_drawer(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    await ctx.call("PATCH", f"{CASHUP}/drawers/{{drawer_id}}", name="Till 2", archived=True)
+    return "cash_drawer", ctx.ids["drawer_id"], {"name": "Till 2", "archived": True}
+
+
+WALKS |= {
+    f"POST {CASHUP}/drawers": Walk(_created_drawer, undo={"name": "stale"}),
+    f"PATCH {CASHUP}/drawers/{{drawer_id}}": Walk(
+        _renamed_drawer, undo={"archived": False}, prepare=_drawer
+    ),
 }
 
 

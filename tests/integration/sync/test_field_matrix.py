@@ -22,6 +22,7 @@ from litestar import Litestar
 
 from server.auth.permissions import DEVICE, Actor, Permission, decide
 from server.auth.tables import Role
+from server.cashup.drawer_sync import CloseFields, MovementFields, OpenFields
 from server.catalog.sync import AvailabilityFields
 from server.floor.sync import TableStateFields
 from server.orders.sync import LineFields, OrderFields
@@ -40,6 +41,9 @@ FIELDS_OF: dict[str, type[msgspec.Struct]] = {
     "availability": AvailabilityFields,
     "table_state": TableStateFields,
     "time_punch": PunchFields,
+    "drawer_open": OpenFields,
+    "drawer_movement": MovementFields,
+    "drawer_close": CloseFields,
 }
 ACTORS: list[Actor] = [DEVICE, *Role]
 REFUSALS = {"not_permitted", "needs_approval"}
@@ -146,6 +150,38 @@ def _punch(*, for_colleague: bool = False, **fields: Any) -> Sample:
     return sample
 
 
+DRAWER_STEPS: dict[str, dict[str, Any]] = {
+    "drawer_open": {"drawer_id": str(uuid4()), "float_counts": {"1000": 1}},
+    "drawer_movement": {
+        "session_id": str(uuid4()),
+        "kind": "paid_out",
+        "amount": 100,
+        "reason": "window cleaner",
+    },
+    "drawer_close": {"session_id": str(uuid4()), "counts": {"1000": 1}},
+}
+
+
+def _drawer_step(entity_type: str) -> Sample:
+    """A drawer step on the actor's iPad, made by whoever is signed in (a bare iPad names a
+    colleague). The drawer or session it names does not exist: only the permission refusals
+    count here, and they come first."""
+
+    def sample(w: World, _prefix: str) -> tuple[str, UUID, dict[str, Any]]:
+        assert w.punching is not None and w.colleague is not None
+        signed_in = w.punching.signed_in
+        whom = w.colleague if signed_in is None else signed_in.employee_id
+        body = {
+            **DRAWER_STEPS[entity_type],
+            "at": "2026-11-26T09:00:00Z",
+            "device_id": str(w.punching.device_id),
+            "employee_id": str(whom),
+        }
+        return entity_type, uuid4(), body
+
+    return sample
+
+
 def _table(fields: dict[str, Any]) -> Sample:
     return lambda w, _prefix: ("table_state", uuid4(), fields)
 
@@ -212,6 +248,15 @@ SAMPLES: dict[tuple[str, str, str | None], Sample] = {
     ("time_punch", "break_type_id", None): _punch(kind="break_start", break_type_id=None),
     ("time_punch", "job_role_id", None): _punch(job_role_id=None),
     ("time_punch", "declared_tips", None): _punch(kind="clock_out", declared_tips=500),
+    **{
+        (entity_type, name, None): _drawer_step(entity_type)
+        for entity_type, struct in (
+            ("drawer_open", OpenFields),
+            ("drawer_movement", MovementFields),
+            ("drawer_close", CloseFields),
+        )
+        for name in struct.__struct_fields__
+    },
 }
 
 
