@@ -209,16 +209,16 @@ def differences(stored: s.DayFigures, again: s.DayFigures) -> list[str]:
     ]
 
 
-def sales_rows(
-    lines: Iterable[SoldLine],
-    key: Callable[[SoldLine], str | None],
-    name: Callable[[str | None], str],
-) -> list[s.SalesRow]:
-    """One row per key, in the order of ``name`` then key; every amount a plain sum."""
-    grouped: dict[str | None, list[SoldLine]] = defaultdict(list)
+Group = Callable[[SoldLine], tuple[str | None, str]]
+"""A line's row: its key (an id, an hour; None when there is none) and the row's name."""
+
+
+def sales_rows(lines: Iterable[SoldLine], group: Group) -> list[s.SalesRow]:
+    """One row per key and name, ordered by name then key; every amount a plain sum."""
+    grouped: dict[tuple[str | None, str], list[SoldLine]] = defaultdict(list)
     for line in lines:
-        grouped[key(line)].append(line)
-    rows = [_row(k, name(k), group) for k, group in grouped.items()]
+        grouped[group(line)].append(line)
+    rows = [_row(key, name, members) for (key, name), members in grouped.items()]
     return sorted(rows, key=lambda row: (row.name, row.key or ""))
 
 

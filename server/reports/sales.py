@@ -6,7 +6,6 @@ so a period's totals equal the sum of its days' Z-report figures."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from server.db.engine import connection
 from server.errors import NotFound, ValidationFailed
 from server.reports import day_figures, day_queries
 from server.reports import schemas as s
-from server.reports.day_figures import SoldLine
+from server.reports.day_figures import Group, SoldLine
 from server.reports.day_queries import Scope
 from server.timeclock.services import load_settings
 
@@ -51,8 +50,8 @@ async def sales_report(
     async with connection() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         scope, currency = await _scope(conn, restaurant_id, location_id, start, end)
         lines = day_figures.sold_lines(await day_queries.sales(conn, scope))
-        key, name = await _grouping(conn, restaurant_id, by)
-    rows = day_figures.sales_rows(lines, key, name)
+        group = await _grouping(conn, restaurant_id, by)
+    rows = day_figures.sales_rows(lines, group)
     return s.SalesReport(
         start=start,
         end=end,
@@ -64,42 +63,37 @@ async def sales_report(
     )
 
 
-async def _grouping(
-    conn: asyncpg.Connection, restaurant_id: UUID, by: s.SalesBy
-) -> tuple[Callable[[SoldLine], str | None], Callable[[str | None], str]]:
-    """How lines are keyed and what a key is called. Products are named as sold (the line's
-    name); categories and employees as they are named now."""
+async def _grouping(conn: asyncpg.Connection, restaurant_id: UUID, by: s.SalesBy) -> Group:
+    """Which row a line belongs to. Products are keyed by id and named as sold (the line's
+    name); a line sold without a product (an open item) by its name alone. Categories and
+    employees are named as they are named now; a line without one is ``uncategorised`` or
+    ``unattributed``."""
     if by is s.SalesBy.hour:
-        return (
-            lambda line: f"{line.sale.local_hour:02d}",
-            lambda key: f"{key}:00-{key}:59",
-        )
+        return lambda line: (f"{line.sale.local_hour:02d}", f"{line.sale.local_hour:02d}:00")
     if by is s.SalesBy.product:
-        named: dict[str | None, str] = {}
 
-        def product(line: SoldLine) -> str | None:
+        def product(line: SoldLine) -> tuple[str | None, str]:
             facts = line.sale.lines[line.line_id]
-            key = str(facts.product_id) if facts.product_id is not None else None
-            named.setdefault(key, facts.name if key is not None else "open items")
-            return key
+            return (None if facts.product_id is None else str(facts.product_id)), facts.name
 
-        return product, lambda key: named[key]
-    table, column = ("categories", "category_id") if by is s.SalesBy.category else ("employees", "")
+        return product
+    table = "categories" if by is s.SalesBy.category else "employees"
     rows = await conn.fetch(f"SELECT id, name FROM {table} WHERE restaurant_id = $1", restaurant_id)
-    names = {str(row["id"]): row["name"] for row in rows}
-    nobody = "uncategorised" if column else "unattributed"
-    if column:
+    names = {str(row["id"]): str(row["name"]) for row in rows}
+    if by is s.SalesBy.category:
 
-        def category(line: SoldLine) -> str | None:
+        def category(line: SoldLine) -> tuple[str | None, str]:
             found = line.sale.lines[line.line_id].category_id
-            return None if found is None else str(found)
+            key = None if found is None else str(found)
+            return key, names.get(key or "", "uncategorised")
 
-        return category, lambda key: names.get(key or "", nobody)
+        return category
 
-    def employee(line: SoldLine) -> str | None:
-        return None if line.sale.employee_id is None else str(line.sale.employee_id)
+    def employee(line: SoldLine) -> tuple[str | None, str]:
+        key = None if line.sale.employee_id is None else str(line.sale.employee_id)
+        return key, names.get(key or "", "unattributed")
 
-    return employee, lambda key: names.get(key or "", nobody)
+    return employee
 
 
 async def vat_return(

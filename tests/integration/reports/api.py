@@ -52,8 +52,8 @@ async def closed_drawer(
         "INSERT INTO drawer_sessions (id, restaurant_id, location_id, drawer_id, currency,"
         " opened_at, opened_by, opening_float, status, closed_at, closed_by, counted_cash,"
         " expected_cash, over_short, flagged) VALUES ($1, $2, $3, $4, 'GBP',"
-        " $5::timestamptz - interval '8 hours', $6, 10000, 'closed', $5, $6, $7, $8, $7 - $8,"
-        " false)",
+        " $5::timestamptz - interval '8 hours', $6, 10000, 'closed', $5, $6, $7, $8,"
+        " $7::bigint - $8::bigint, false)",
         session_id,
         tenant.restaurant_id,
         tenant.location_id,

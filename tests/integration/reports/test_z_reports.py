@@ -144,7 +144,7 @@ async def test_another_restaurants_report_and_location_answer_as_missing(
     client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     with clock_at(LATER):
-        theirs = (await close_day(client, other_tenant.headers, other_tenant.location_id, MONDAY))
+        theirs = await close_day(client, other_tenant.headers, other_tenant.location_id, MONDAY)
         mine = await close_day(client, tenant.headers, other_tenant.location_id, MONDAY)
     assert_problem(mine, 404, "not_found", "location_id")
     read = await client.get(f"/api/v1/reports/z/{theirs.json()['id']}", headers=tenant.headers)
