@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from server.reporting_csv import Column, Section, render
+from server.reporting_csv import Column, Kind, Section, render
 from server.reports import schemas as s
 from server.wire import Wire
 
@@ -58,7 +58,7 @@ def _summary(figures: s.DayFigures, number: int | None) -> DaySummary:
     )
 
 
-_MONEY = "money"
+_MONEY: Kind = "money"
 _DAY_COLUMNS = [
     Column("number"),
     Column("location_id"),

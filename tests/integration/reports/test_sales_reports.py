@@ -18,6 +18,8 @@ from tests.integration.timeclock.report_fixtures import paid_order, payment
 
 FIRST = date(2026, 11, 9)
 DAYS = [FIRST, FIRST + timedelta(1)]
+SECOND_NIGHT = local(DAYS[1], "02:10")
+SECOND_NOON = local(DAYS[1], "13:05")
 
 
 async def trade(tenant: Tenant) -> None:
@@ -50,9 +52,10 @@ async def trade(tenant: Tenant) -> None:
             server,
             "card",
         ),
-        (local(FIRST + timedelta(1), "02:10"), [_line(None, "Wine", 799, 1, 2000)], {}, None, "cash"),
-        (local(FIRST + timedelta(1), "13:05"), [_line(cake, "Cake", 455, 1, 500)], {}, server, "open_banking"),
-    ]  # fmt: skip
+        # 02:10 the next morning: still the first business day.
+        (SECOND_NIGHT, [_line(None, "Wine", 799, 1, 2000)], {}, None, "cash"),
+        (SECOND_NOON, [_line(cake, "Cake", 455, 1, 500)], {}, server, "open_banking"),
+    ]
     for number, (at, lines, discount, employee, method) in enumerate(sales):
         order = await paid_order(tenant, at, [], **discount)
         await sql("DELETE FROM order_lines WHERE order_id = $1", order)  # the factory's Tea
@@ -106,7 +109,7 @@ async def test_every_breakdown_adds_up_to_the_z_reports_and_its_csv_to_its_json(
             (await close_day(client, tenant.headers, tenant.location_id, day)).json()["figures"]
             for day in DAYS
         ]
-    sales = (await report(client, tenant.headers, "sales", start=DAYS[0], end=DAYS[1], by=by))
+    sales = await report(client, tenant.headers, "sales", start=DAYS[0], end=DAYS[1], by=by)
     body = sales.json()
     assert body["totals"] == {
         "key": None,
@@ -137,10 +140,12 @@ async def test_the_breakdowns_by_hand(client: httpx.AsyncClient, tenant: Tenant)
         got = (
             await report(client, tenant.headers, "sales", start=DAYS[0], end=DAYS[1], by=by)
         ).json()
-        return {r["name"]: (r["quantity"], r["gross"], r["discounts"], r["vat"]) for r in got["rows"]}
+        return {
+            r["name"]: (r["quantity"], r["gross"], r["discounts"], r["vat"]) for r in got["rows"]
+        }
 
-    # Order 2: tea 300 + cakes 910 = 1210, 15% off = 181.5 -> 182, shared 300:910 ->
-    # 45.12 and 136.88 -> 45 and 137 (137 has the larger remainder... 0.88 > 0.12).
+    # Order 2: tea 300 + cakes 910 = 1210, 15% off = 181.5 -> 182, shared 300:910 by
+    # largest remainder: 45.12 and 136.88 -> 45 and 137.
     # VAT: tea 255 at 20% -> 42.5 -> 43; cakes 773 at 5% -> 36.81 -> 37.
     assert await rows("product") == {
         "Cake": (3, 1365, 137, 37 + 22),  # 455 at 5%: 21.67 -> 22

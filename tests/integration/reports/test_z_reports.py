@@ -4,7 +4,7 @@ never changed, reproducible, corrected only by later days; who may close and rea
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import uuid4
 
 import asyncpg
@@ -13,6 +13,7 @@ import pytest
 from litestar import Litestar
 
 from server.auth.tables import Role
+from server.timeclock.services import business_day
 from tests.factories import Tenant, make_ipad, sign_in, staff_member
 from tests.integration.reports.api import clock_at, close_day, report, sql, x_report
 from tests.integration.timeclock.punch_fixtures import local
@@ -102,10 +103,9 @@ async def test_the_issued_report_never_changes_and_a_later_refund_counts_on_its_
         issued["figures"],
     )
     assert issued["figures"]["refunded"] == 0
-    today = await x_report(
-        client, tenant.headers, tenant.location_id, (datetime.now(UTC) - timedelta(hours=4)).date()
-    )
-    assert today["figures"]["refunds"] == [{"method": "card", "refunds": 1, "amount": 400}]
+    today = business_day(datetime.now(UTC), "Europe/London", time(4))
+    later = await x_report(client, tenant.headers, tenant.location_id, today)
+    assert later["figures"]["refunds"] == [{"method": "card", "refunds": 1, "amount": 400}]
 
 
 async def test_a_sale_dated_a_closed_day_that_arrives_later_shows_as_a_difference(
