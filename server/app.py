@@ -58,6 +58,7 @@ from server.payments.setup import payments_running
 from server.realtime.hub import Hub
 from server.realtime.setup import channels_plugin, realtime_running
 from server.realtime.socket import realtime_socket
+from server.reports.routes import ReportsController
 from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ShiftController,
             PayerPages,
             ReportController,
+            ReportsController,
             realtime_socket,
         ],
         guards=[authenticate, authorize],

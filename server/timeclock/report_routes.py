@@ -1,42 +1,27 @@
-"""Labour and tips reports over HTTP: JSON, or CSV with the same figures.
-
-CSV when asked by ``?format=csv`` or by ``Accept: text/csv`` (``format`` wins when both are
-sent). Hours need ``reports.view``; pay (labour cost and labour as a share of sales) also
-needs ``wages.view``, without which those members are null and their CSV columns left out.
+"""Labour and tips reports over HTTP: JSON, or CSV with the same figures
+(``server.reporting``). Hours need ``reports.view``; pay (labour cost and labour as a share
+of sales) also needs ``wages.view``, without which those members are null and their CSV
+columns left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.enums import MediaType
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromQuery, QueryParameter
-from litestar.serialization import default_serializer
-from litestar.types import Serializer
 
+from server import reporting
 from server.auth.dependencies import allow
 from server.auth.permissions import Permission, decide
 from server.auth.tokens import Caller
+from server.reporting import Report, WithCsv, wants_csv
 from server.timeclock import csv_format, reports
 from server.timeclock import report_schemas as s
 
-CSV = "text/csv"
-R = TypeVar("R")
-
-Format = Annotated[
-    s.ReportFormat | None,
-    QueryParameter(
-        name="format",
-        description="`csv` for CSV (as `Accept: text/csv` asks); JSON otherwise.",
-    ),
-]
 End = Annotated[
     date, QueryParameter(description="Business day, on or after `start`, at most 366 days later")
 ]
@@ -44,49 +29,6 @@ Location = Annotated[
     UUID | None,
     QueryParameter(description="One location (an iPad always reports its own); all if left out"),
 ]
-
-
-class Report(Response[R]):
-    """A report as JSON, or as its CSV when ``as_csv`` is given (the same figures)."""
-
-    def __init__(self, report: R, *, as_csv: Callable[[R], str] | None, filename: str) -> None:
-        headers = (
-            {} if as_csv is None else {"Content-Disposition": f'attachment; filename="{filename}"'}
-        )
-        super().__init__(
-            report, media_type=MediaType.JSON if as_csv is None else CSV, headers=headers
-        )
-        self._as_csv = as_csv
-
-    def render(
-        self, content: Any, media_type: str, enc_hook: Serializer = default_serializer
-    ) -> bytes:
-        if self._as_csv is not None:
-            return self._as_csv(content).encode()
-        return super().render(content, media_type, enc_hook)
-
-
-@dataclass
-class WithCsv(Operation):
-    """The document's 200 answer offers ``text/csv`` beside JSON."""
-
-    def __post_init__(self) -> None:
-        ok = (self.responses or {}).get("200")
-        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
-            ok.content[CSV] = OpenAPIMediaType(
-                schema=Schema(
-                    type=OpenAPIType.STRING,
-                    description="RFC 4180 CSV; the first column, `breakdown`, names the JSON"
-                    " list each row comes from; amounts in decimal units of the currency its header"
-                    " names (`labour_cost_gbp`: 12.34).",
-                )
-            )
-
-
-def _wants_csv(request: Request[Any, Any, Any], report_format: s.ReportFormat | None) -> bool:
-    if report_format is not None:
-        return report_format is s.ReportFormat.csv
-    return request.accept.best_match([MediaType.JSON, CSV], default=MediaType.JSON) == CSV
 
 
 class ReportController(Controller):
@@ -111,7 +53,7 @@ class ReportController(Controller):
         start: FromQuery[date],
         end: End,
         location_id: Location = None,
-        report_format: Format = None,
+        report_format: reporting.Format = None,
     ) -> Report[s.LabourReport]:
         costs_visible = (
             caller.role is not None and decide(Permission.wages_view, caller.role) == "allow"
@@ -126,7 +68,7 @@ class ReportController(Controller):
         )
         return Report(
             report,
-            as_csv=csv_format.labour if _wants_csv(request, report_format) else None,
+            as_csv=csv_format.labour if wants_csv(request, report_format) else None,
             filename=f"labour-{start}-{end}.csv",
         )
 
@@ -147,7 +89,7 @@ class ReportController(Controller):
         start: FromQuery[date],
         end: End,
         location_id: Location = None,
-        report_format: Format = None,
+        report_format: reporting.Format = None,
     ) -> Report[s.TipsReport]:
         report = await reports.tips_report(
             restaurant_id=caller.restaurant_id,
@@ -158,6 +100,6 @@ class ReportController(Controller):
         )
         return Report(
             report,
-            as_csv=csv_format.tips if _wants_csv(request, report_format) else None,
+            as_csv=csv_format.tips if wants_csv(request, report_format) else None,
             filename=f"tips-{start}-{end}.csv",
         )

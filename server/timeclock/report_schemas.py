@@ -5,16 +5,10 @@ carries the same figures (``server.timeclock.csv_format``)."""
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
 from server.wire import Wire
-
-
-class ReportFormat(StrEnum):
-    json = "json"
-    csv = "csv"
 
 
 class LabourFigures(Wire, kw_only=True):

@@ -232,6 +232,9 @@ def refused_for_what_the_schema_cannot_state(
     if detail == "location_id is required from the back office":
         # A drawer's location: the iPad's own on an iPad, so only the back office names it.
         return body.get("location_id") is None
+    if detail == "location_id is required":
+        # The X-report: an iPad reports its own location, a back-office caller names one.
+        return "location_id" not in query
     if detail == "tendered must cover the amount and the tip":
         return bool(body["tendered"] < body["amount"] + body.get("tip", 0))
     return False

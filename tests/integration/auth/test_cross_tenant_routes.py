@@ -374,6 +374,12 @@ async def new_drawer_session(world: World, tenant: Tenant) -> str:
     return str(session_id)
 
 
+async def new_z_report(world: World, tenant: Tenant) -> str:
+    """A Z-report of a day long over, at a new location of the tenant's (one a location)."""
+    body = {"location_id": await new_location(world, tenant), "business_day": "2020-01-06"}
+    return await created(world, tenant, "reports/z", body)
+
+
 Maker = Callable[[World, Tenant], Awaitable[str]]
 MAKERS: Final[dict[str, Maker]] = {
     "payment_id": new_payment,
@@ -395,6 +401,7 @@ MAKERS: Final[dict[str, Maker]] = {
     "punch_id": new_shift,
     "drawer_id": new_drawer,
     "session_id": new_drawer_session,
+    "report_id": new_z_report,
 }
 # Routes that only accept some rows of a kind: B's own control row is made to suit.
 CONTROL_MAKERS: Final[dict[tuple[str, str], Maker]] = {
@@ -475,6 +482,10 @@ class BReader:
 # Bodies valid for B with B's own rows, so that only the probed id can make them fail.
 BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/auth/pin"): {"employee_id": Own("employee_id"), "pin": PIN},
+    ("POST", "/api/v1/reports/z"): {
+        "location_id": Own("location_id"),
+        "business_day": "2020-01-06",
+    },
     ("POST", "/api/v1/auth/approvals"): {
         "employee_id": Own("employee_id"),
         "pin": PIN,
@@ -593,6 +604,12 @@ QUERIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     **{
         ("GET", f"/api/v1/time-clock/{listed}"): {"start": "2026-11-01", "end": "2026-11-30"}
         for listed in ("shifts", "timesheets", "corrections", "reports/labour", "reports/tips")
+    },
+    ("GET", "/api/v1/reports/x"): {"location_id": Own("location_id")},
+    ("GET", "/api/v1/reports/sales"): {"start": "2026-11-01", "end": "2026-11-30", "by": "product"},
+    **{
+        ("GET", f"/api/v1/reports/{listed}"): {"start": "2026-11-01", "end": "2026-11-30"}
+        for listed in ("z", "vat", "platform-fees")
     },
 }
 
