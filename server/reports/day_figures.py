@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from server.cashup.drawers import DrawerDay
 from server.money import allocate_largest_remainder
 from server.orders.pricing import OrderTotals
 from server.reports import schemas as s
 from server.reports.day_queries import (
-    DrawerClosed,
     RefundMade,
     Sale,
     Taking,
@@ -133,7 +133,7 @@ class DayRows:
     takings: list[Taking]
     refunds: list[RefundMade]
     voids: list[VoidMade]
-    drawers: list[DrawerClosed]
+    drawers: list[DrawerDay]
 
 
 def day_figures(
@@ -188,6 +188,12 @@ def day_figures(
             s.DrawerFigure(
                 session_id=d.session_id,
                 drawer_id=d.drawer_id,
+                drawer_name=d.drawer_name,
+                opening_float=d.opening_float,
+                cash_sales=d.cash_sales,
+                cash_refunds=d.cash_refunds,
+                paid_in=d.paid_in,
+                paid_out=d.paid_out,
                 expected_cash=d.expected_cash,
                 counted_cash=d.counted_cash,
                 over_short=d.over_short,

@@ -10,7 +10,7 @@ restaurant's ``day_starts_at``), at the instant docs/reports.md names for it:
   succeeded (``server.payments.tips.TAKEN_AT``);
 - a refund when it succeeded (its first applied ``refund_succeeded`` event);
 - a void when it was recorded (``order_voids.voided_at``);
-- a drawer session when it was closed.
+- a drawer session when it was closed (``server.cashup.drawers.drawer_summary``).
 """
 
 from __future__ import annotations
@@ -110,18 +110,6 @@ class VoidMade:
     voided_by: UUID | None
     approved_by: UUID | None
     voided_at: datetime
-
-
-@dataclass(frozen=True)
-class DrawerClosed:
-    location_id: UUID
-    day: date
-    session_id: UUID
-    drawer_id: UUID
-    expected_cash: int
-    counted_cash: int
-    over_short: int
-    flagged: bool
 
 
 _PAID_AT = "coalesce(o.closed_at, o.opened_at)"
@@ -225,25 +213,6 @@ async def voids(conn: asyncpg.Connection, scope: Scope) -> list[VoidMade]:
         *scope.args(),
     )
     return [VoidMade(**dict(row)) for row in rows]
-
-
-async def _drawer_lines(conn: asyncpg.Connection, scope: Scope) -> list[DrawerClosed]:
-    """Drawer sessions closed on the days: what ``server.cashup.drawers.drawer_summary``
-    answers once it exists (this reads its table until then, and only here)."""
-    rows = await conn.fetch(
-        f"SELECT s.location_id, {_day('s.closed_at')} AS day, s.id AS session_id, s.drawer_id,"
-        " s.expected_cash, s.counted_cash, s.over_short, s.flagged"
-        " FROM drawer_sessions s JOIN locations l ON l.id = s.location_id"
-        + _WHERE.format(alias="s")
-        + " AND s.status = 'closed'"
-        + _near("s.closed_at")
-        + f" AND {_day('s.closed_at')} BETWEEN $3 AND $4 ORDER BY s.closed_at, s.id",
-        *scope.args(),
-    )
-    return [DrawerClosed(**dict(row)) for row in rows]
-
-
-drawers = _drawer_lines
 
 
 async def open_orders(

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from server.cashup.drawers import drawer_summary
 from server.errors import NotFound
 from server.reports import day_figures, day_queries
 from server.reports import schemas as s
@@ -55,7 +56,9 @@ async def figures(
         takings=await day_queries.takings(conn, scope),
         refunds=await day_queries.refunds(conn, scope),
         voids=await day_queries.voids(conn, scope),
-        drawers=await day_queries.drawers(conn, scope),
+        drawers=await drawer_summary(
+            conn, restaurant_id, where.location_id, day, day, where.day_starts_at
+        ),
     )
     starts_at, ends_at = where.bounds(day)
     return day_figures.day_figures(

@@ -63,10 +63,18 @@ class MethodRefunds(Wire, kw_only=True):
 
 
 class DrawerFigure(Wire, kw_only=True):
-    """A drawer session closed on the day: ``over_short = counted_cash - expected_cash``."""
+    """A drawer session closed on the day (docs/cash-up.md): ``expected_cash = opening_float +
+    cash_sales - cash_refunds + paid_in - paid_out`` and ``over_short = counted_cash -
+    expected_cash``."""
 
     session_id: UUID
     drawer_id: UUID
+    drawer_name: str
+    opening_float: int
+    cash_sales: int
+    cash_refunds: int
+    paid_in: int
+    paid_out: int
     expected_cash: int
     counted_cash: int
     over_short: int

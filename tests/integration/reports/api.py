@@ -10,13 +10,12 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 
 from server.db.engine import DB
 from server.reports import routes
-from tests.factories import Tenant
 
 
 @contextmanager
@@ -34,36 +33,6 @@ async def sql(query: str, *args: Any) -> Any:
     assert DB.pool is not None
     async with DB.pool.acquire() as conn:
         return await conn.fetchval(query, *args)
-
-
-async def closed_drawer(
-    tenant: Tenant, employee: UUID, *, closed_at: datetime, expected: int, counted: int
-) -> UUID:
-    """A drawer session closed at ``closed_at``, written as the cash-up would leave it."""
-    drawer_id, session_id = uuid4(), uuid4()
-    await sql(
-        "INSERT INTO cash_drawers (id, restaurant_id, location_id, name) VALUES ($1, $2, $3, $4)",
-        drawer_id,
-        tenant.restaurant_id,
-        tenant.location_id,
-        f"Drawer {drawer_id.hex[:4]}",
-    )
-    await sql(
-        "INSERT INTO drawer_sessions (id, restaurant_id, location_id, drawer_id, currency,"
-        " opened_at, opened_by, opening_float, status, closed_at, closed_by, counted_cash,"
-        " expected_cash, over_short, flagged) VALUES ($1, $2, $3, $4, 'GBP',"
-        " $5::timestamptz - interval '8 hours', $6, 10000, 'closed', $5, $6, $7, $8,"
-        " $7::bigint - $8::bigint, false)",
-        session_id,
-        tenant.restaurant_id,
-        tenant.location_id,
-        drawer_id,
-        closed_at,
-        employee,
-        counted,
-        expected,
-    )
-    return session_id
 
 
 async def close_day(

@@ -1,9 +1,8 @@
 """A trading day through the real paths, closed with a Z-report equal to figures worked out
 by hand: orders pushed from an iPad, cash through sync, a card through the fake Stripe (its
 fee reported by webhook), pay by bank through the sandbox, a split bill, tips, a discount,
-a service charge, a refund, a void approved by a manager, and a drawer over by 50p.
-
-The drawer session is written as a row (the cash-up helper's sync entities replace it)."""
+a service charge, a refund, a void approved by a manager, and a drawer opened, paid out of
+and closed on the iPad, over by 50p."""
 
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from tests.fakes.stripe import StripeFake
 from tests.integration.api.test_void_limits import SERVER_PIN, approval, on_ipad, void
 from tests.integration.payments.api import bank_reference, pay, payer_starts, refund
 from tests.integration.payments.test_qr import age
-from tests.integration.reports.api import clock_at, close_day, closed_drawer, csv_rows, report
+from tests.integration.reports.api import clock_at, close_day, csv_rows, report
 from tests.integration.sync.test_push_rules import change, line_fields, order_fields, prefix_of
 from tests.integration.sync.test_push_rules import push as push_changes
 from tests.integration.timeclock.punch_fixtures import wire_time
@@ -75,6 +74,22 @@ async def test_a_trading_day_closes_to_the_figures_worked_out_by_hand(
         }
         return change(till, next(seq), "cash_payment", uuid4(), fields)
 
+    def drawer(entity_type: str, entity_id: UUID, **fields: Any) -> dict[str, Any]:
+        steps = {"device_id": str(till.device_id), "employee_id": str(manager), **fields}
+        return change(till, next(seq), entity_type, entity_id, steps)
+
+    # The drawer opened with a counted float of £100: a £50 note, two £20s and a £10.
+    session = uuid4()
+    drawer_id = await client.post(
+        "/api/v1/cash-up/drawers",
+        json={"name": "Front till", "location_id": str(tenant.location_id)},
+        headers=tenant.headers,
+    )
+    assert drawer_id.status_code == 201, drawer_id.text
+    opened_at = wire_time(now - timedelta(minutes=5))
+    counts = {"5000": 1, "2000": 2, "1000": 1}
+    opening = {"drawer_id": drawer_id.json()["id"], "float_counts": counts, "at": opened_at}
+    await push([drawer("drawer_open", session, **opening)])
     # A: two flat whites (20%) and a croissant (0%), cash with a £1 tip.
     a, a_order = order(1)
     await push(
@@ -129,9 +144,14 @@ async def test_a_trading_day_closes_to_the_figures_worked_out_by_hand(
     server = await on_ipad(app, tenant, Role.server, SERVER_PIN)
     voided = await void(client, await approval(client, server, manager, DEFAULT_PIN), d)
     assert voided.status_code == 200, voided.text
-    # The drawer: float £100 + cash £8.90 + £1 tip + £7 = £116.90 expected, £117.40 counted.
-    session = await closed_drawer(
-        tenant, manager, closed_at=datetime.now(UTC), expected=11690, counted=11740
+    # £3 paid out for milk; then the blind count: float £100 + cash £8.90 + £1 tip + £7 - £3
+    # = £113.90 expected, £114.40 counted (£100 as opened, five £2s, four £1s, two 20ps).
+    paid_out = {"session_id": str(session), "kind": "paid_out", "amount": 300}
+    paid_out |= {"reason": "Milk from the corner shop", "at": wire_time(datetime.now(UTC))}
+    counted = counts | {"200": 5, "100": 4, "20": 2}
+    closing = {"session_id": str(session), "counts": counted, "at": wire_time(datetime.now(UTC))}
+    await push(
+        [drawer("drawer_movement", uuid4(), **paid_out), drawer("drawer_close", uuid4(), **closing)]
     )
 
     starts_at, ends_at = day_bounds(day, LONDON, datetime.min.time().replace(hour=4))
@@ -230,9 +250,15 @@ async def test_a_trading_day_closes_to_the_figures_worked_out_by_hand(
         "drawers": [
             {
                 "session_id": str(session),
-                "drawer_id": z["figures"]["drawers"][0]["drawer_id"],
-                "expected_cash": 11690,
-                "counted_cash": 11740,
+                "drawer_id": drawer_id.json()["id"],
+                "drawer_name": "Front till",
+                "opening_float": 10000,
+                "cash_sales": 1690,  # A 890 + 100 tip, C 700
+                "cash_refunds": 0,
+                "paid_in": 0,
+                "paid_out": 300,
+                "expected_cash": 11390,
+                "counted_cash": 11440,
                 "over_short": 50,
                 "flagged": False,
             }
