@@ -17,6 +17,9 @@ from server import events
 from server.auth import offline
 from server.auth.passwords import hash_password
 from server.auth.tables import Role, User
+from server.auth.tokens import Caller
+from server.cashup import drawers_manage
+from server.cashup.drawers_schemas import DrawerCreate
 from server.catalog import services as catalog
 from server.catalog.schemas import (
     CategoryCreate,
@@ -203,6 +206,12 @@ async def _load() -> None:
                 id=_id(f"table:{n}"), location_id=LOCATION_ID, name=str(n), seats=4 if n % 3 else 6
             ),
         )
+    # The till's cash drawer, added as the owner would: staff open it with a counted float.
+    owner = Caller(restaurant_id=rid, role=Role.owner, user_id=_OWNER_ID)
+    await drawers_manage.create_drawer(
+        caller=owner,
+        body=DrawerCreate(id=_id("drawer:front"), name="Front till", location_id=LOCATION_ID),
+    )
     cooking = _id("group:cooking")
     extras = _id("group:extras")
     await catalog.create_modifier_group(

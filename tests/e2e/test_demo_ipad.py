@@ -1,4 +1,5 @@
-"""An iPad enrolled on `make run` bootstraps the whole demo: menu, floor plan and orders.
+"""An iPad enrolled on `make run` bootstraps the whole demo: menu, floor plan, orders and the
+cash drawer.
 
 The demo is loaded through the back office's services and the sync store (issue 12), so
 what a manager sees is what the iPad pulls; nothing the loader writes bypasses the feed.
@@ -58,6 +59,8 @@ def test_an_ipad_enrolled_on_make_run_pulls_the_menu_floor_and_orders(data_dir: 
         "A-0001": "paid", "A-0002": "paid", "A-0003": "sent", "A-0004": "open",
     }  # fmt: skip
     assert kinds["order_line"] == 10 and kinds["cash_payment"] == 2, kinds
+    [drawer] = [s["data"] for s in states if s["entity_type"] == "cash_drawer"]
+    assert drawer == {"name": "Front till", "archived": False}
     ribeye = next(s for s in states if s["data"].get("name") == "Ribeye steak"
                   and s["entity_type"] == "product")  # fmt: skip
     assert len(ribeye["data"]["modifier_group_ids"]) == 2
