@@ -6,9 +6,13 @@ Exit codes: 0 balanced, 1 differences, 2 could not run, 3 nothing to compare.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import os
+import pty
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -18,11 +22,17 @@ import pytest
 
 from server.payments.providers.base import NewPayment
 from server.settings import Settings
-from tests.e2e.processes import free_port
+from tests.e2e.processes import FYNLO, free_port
 from tests.factories import Tenant, make_order
 from tests.fakes.open_banking import OpenBankingSandbox
 from tests.fakes.stripe import StripeFake
-from tests.integration.cli.commands import Ran, database_env, fynlo, providers_env
+from tests.integration.cli.commands import (
+    COMMAND_SECONDS,
+    Ran,
+    database_env,
+    fynlo,
+    providers_env,
+)
 from tests.integration.payments.api import pay
 from tests.integration.payments.test_reconcile import a_day_of_trade
 
@@ -84,9 +94,9 @@ async def test_a_day_that_balances_exits_0_and_says_what_it_compared(
     no_terminal_codes(ran)
     lines = ran.out.splitlines()
     assert "  cash          ours 1, checked against their orders (no provider books)" in lines
-    assert (
-        "  open_banking  ours 1 (£25.00), provider 1 (£25.00), difference £0.00" in lines
-    ), ran.out
+    assert "  open_banking  ours 1 (£25.00), provider 1 (£25.00), difference £0.00" in lines, (
+        ran.out
+    )
     assert "  stripe        ours 2 (£18.00), provider 2 (£18.00), difference £0.00" in lines
     assert lines[-1] == "BALANCED: 7 payments and refunds compared, no differences"
 
@@ -319,3 +329,39 @@ async def test_bad_arguments_exit_2_before_touching_anything(
     assert ran.code == 2, ran
     assert says in ran.err, ran.err
     assert "Traceback" not in ran.err and ran.out == ""
+
+
+def in_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """``fynlo ARGS`` with stdout and stderr on a pseudo-terminal, as a person runs it."""
+    main, child = pty.openpty()
+    try:
+        process = subprocess.Popen([FYNLO, *args], env=env, stdout=child, stderr=child)
+        os.close(child)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO: the command has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        return process.wait(timeout=COMMAND_SECONDS), shown.decode(errors="replace")
+    finally:
+        os.close(main)
+
+
+async def test_in_a_terminal_it_shows_progress_and_colour(
+    tenant: Tenant, settings: Settings
+) -> None:
+    env = database_env(settings, TERM="xterm-256color", COLUMNS="100")
+    env.pop("NO_COLOR", None)
+
+    code, shown = await asyncio.to_thread(
+        in_a_terminal, "reconcile", *window(), "--restaurant", str(tenant.restaurant_id), env=env
+    )
+
+    assert code == 3, shown
+    assert "\x1b[?25l" in shown, shown  # rich's progress display hides the cursor meanwhile
+    assert "NOTHING TO COMPARE" in shown
+    assert "\x1b[0m" in shown.split("NOTHING TO COMPARE")[1], shown  # the verdict is coloured
