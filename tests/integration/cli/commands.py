@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +25,11 @@ class Ran:
 
 
 def database_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    """The tests' database and a scratch data folder (no `make run` state in it)."""
+    """The tests' database and an empty data folder of its own: no `make run` state in it,
+    not even from a ``fynlo serve`` with fakes that another test runs on the tests' folder."""
     return fynlo_env(
         FYNLO_DATABASE_URL=settings.database_url or "",
-        FYNLO_DATA_DIR=str(settings.data_dir),
+        FYNLO_DATA_DIR=tempfile.mkdtemp(prefix="fynlo-cli-"),
         **overrides,
     )
 
