@@ -1,11 +1,13 @@
-"""``fynlo db migrate`` and ``fynlo db status``."""
+"""``fynlo db migrate`` and ``fynlo db status``, and how every command finds the database."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import click
 
 from server.db import engine
 from server.db.cluster import running_dsn
@@ -15,18 +17,20 @@ from server.settings import get_settings
 T = TypeVar("T")
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("db", help="database schema")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("migrate", help="apply pending migrations").set_defaults(run=run_migrate)
-    actions.add_parser("status", help="list pending migrations").set_defaults(run=run_status)
-
-
 def database_url() -> str | None:
     """``FYNLO_DATABASE_URL``, else the private cluster a running ``make run`` serves from
     ``FYNLO_DATA_DIR/postgres``: every ``fynlo`` command finds the database the same way."""
     settings = get_settings()
     return settings.database_url or running_dsn(settings.data_dir / "postgres")
+
+
+def without_password(url: str) -> str:
+    """A DSN fit to print: its password, if any, as ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 NO_DATABASE = (
@@ -48,15 +52,27 @@ async def connected(work: Callable[[], Awaitable[T]]) -> T:
         await engine.close_pool()
 
 
-def run_migrate(args: argparse.Namespace) -> int:
+@click.group(name="db")
+def db_group() -> None:
+    """Database schema: apply or list migrations."""
+
+
+@db_group.command(name="migrate")
+def run_migrate() -> int:
+    """Apply pending migrations."""
     asyncio.run(connected(migrate))
-    print("migrations applied")
+    click.echo("migrations applied")
     return 0
 
 
-def run_status(args: argparse.Namespace) -> int:
+@db_group.command(name="status")
+def run_status() -> int:
+    """List pending migrations; exits 1 if any are pending."""
     pending = asyncio.run(connected(pending_migrations))
     for migration in pending:
-        print(f"pending {migration}")
-    print(f"{len(pending)} pending")
+        click.echo(f"pending {migration}")
+    click.echo(f"{len(pending)} pending")
     return 1 if pending else 0
+
+
+COMMANDS = (db_group,)

@@ -3,11 +3,9 @@ fresh unpaid orders to walk through a payment (``--order``)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
-from typing import Any
 
+import click
 import msgspec
 
 from server.cli.db import connected, database_url
@@ -15,43 +13,49 @@ from server.demo import CREDENTIALS, DemoCredentials, fresh_credentials, load_de
 from server.money import format_money
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("demo", help="demo credentials and data")
-    parser.add_argument("--json", action="store_true", help="print the demo credentials as JSON")
-    parser.add_argument("--load", action="store_true", help="load the demo restaurant if missing")
-    parser.add_argument(
-        "--order",
-        action="store_true",
-        help="create a fresh unpaid order at the demo location and print its id and amount",
-    )
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.load:
+@click.command(name="demo", short_help="Demo credentials and data.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the demo credentials (or, with --order, the new order) as JSON.",
+)
+@click.option("--load", is_flag=True, help="Load the demo restaurant if it is missing.")
+@click.option(
+    "--order",
+    is_flag=True,
+    help="Create a fresh unpaid order at the demo location and print its id and amount.",
+)
+def demo_command(as_json: bool, load: bool, order: bool) -> int:
+    """Demo credentials and data: the back-office logins, the employees' PINs and a fresh
+    iPad enrolment code (the code needs the database)."""
+    if load:
         loaded = asyncio.run(connected(load_demo))
-        print("demo data loaded" if loaded else "demo data already present")
-    if args.order:
-        return _new_order(as_json=args.json)
+        click.echo("demo data loaded" if loaded else "demo data already present")
+    if order:
+        return _new_order(as_json=as_json)
     credentials = _with_enrolment_code()
-    if args.json:
-        print(msgspec.json.encode(credentials).decode())
-    elif not args.load:
-        print(describe(credentials))
+    if as_json:
+        click.echo(msgspec.json.encode(credentials).decode())
+    elif not load:
+        click.echo(describe(credentials))
     return 0
+
+
+COMMANDS = (demo_command,)
 
 
 def _new_order(*, as_json: bool) -> int:
     try:
         order = asyncio.run(connected(new_order))
     except LookupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        click.echo(f"error: {exc}", err=True)
         return 1
     if as_json:
-        print(msgspec.json.encode(order).decode())
+        click.echo(msgspec.json.encode(order).decode())
     else:
         due = format_money(order.amount, order.currency)
-        print(f"Order {order.number} ({order.id}): {due} to pay")
+        click.echo(f"Order {order.number} ({order.id}): {due} to pay")
     return 0
 
 

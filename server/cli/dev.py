@@ -6,7 +6,6 @@ loads the demo data once, and serves; Ctrl-C or SIGTERM stops the server, then t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -14,11 +13,11 @@ import signal
 import socket
 import sys
 from types import FrameType
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+import click
 import uvicorn
 
+from server.cli.db import without_password
 from server.cli.demo import describe
 from server.db import engine
 from server.db.cluster import PostgresCluster, PostgresNotInstalled
@@ -34,16 +33,12 @@ class Stopped(Exception):
     """SIGTERM arrived: before the server was up, or re-raised by uvicorn after it stopped."""
 
 
-def register(commands: Any) -> None:
-    commands.add_parser("dev", help="private database + demo data + server").set_defaults(
-        run=run_dev
-    )
-    commands.add_parser("serve", help="serve against FYNLO_DATABASE_URL").set_defaults(
-        run=run_serve
-    )
-
-
-def run_dev(args: argparse.Namespace) -> int:
+@click.command(name="dev", short_help="Private database + demo data + server (make run).")
+def run_dev() -> int:
+    """What `make run` runs: a private PostgreSQL under FYNLO_DATA_DIR (unless
+    FYNLO_DATABASE_URL is set), migrations, the demo data once, the fake payment providers
+    (unless real ones are configured), and the server on FYNLO_HOST:FYNLO_PORT. Ctrl-C stops
+    the server, then the database. Refused in production."""
     settings = get_settings()
     if settings.environment == "production":
         print("fynlo dev loads demo data and is refused in production; use `fynlo serve`.")
@@ -88,7 +83,10 @@ def _use_fake_providers_unless_configured() -> None:
     get_settings.cache_clear()
 
 
-def run_serve(args: argparse.Namespace) -> int:
+@click.command(name="serve", short_help="Serve against FYNLO_DATABASE_URL.")
+def run_serve() -> int:
+    """Serve against FYNLO_DATABASE_URL (production and tests): no private database, no
+    demo data, no migrations (run `fynlo db migrate` first)."""
     if not get_settings().database_url:
         print("error: FYNLO_DATABASE_URL is not set", file=sys.stderr)
         return 2
@@ -157,7 +155,7 @@ def _banner(credentials: DemoCredentials, cluster: PostgresCluster | None) -> No
         )
     else:
         database = (
-            f"  database {_without_password(settings.database_url or '')} (FYNLO_DATABASE_URL)\n"
+            f"  database {without_password(settings.database_url or '')} (FYNLO_DATABASE_URL)\n"
         )
     print(
         f"\nFynlo POS is starting on {base}\n"
@@ -175,9 +173,4 @@ def _banner(credentials: DemoCredentials, cluster: PostgresCluster | None) -> No
     )
 
 
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+COMMANDS = (run_dev, run_serve)

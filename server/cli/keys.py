@@ -10,12 +10,11 @@ See "Rotating signing keys" in docs/security.md.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+import click
 import msgspec
 
 from server.auth import keys
@@ -23,28 +22,6 @@ from server.auth.approvals import APPROVAL_TTL_SECONDS
 from server.auth.tokens import LEEWAY_SECONDS
 from server.errors import FynloError
 from server.settings import Settings, get_settings
-
-
-def register(commands: Any) -> None:
-    parser = commands.add_parser("keys", help="token signing keys and their rotation")
-    parser.add_argument(
-        "--file",
-        type=Path,
-        help="key file (default: FYNLO_SIGNING_KEY_FILE, else under FYNLO_DATA_DIR/keys/)",
-    )
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("add-next", help="publish a new key that verifies but does not sign yet")
-    actions.add_parser("promote", help="sign with the next key; the old one keeps verifying")
-    retire = actions.add_parser("retire", help="delete keys whose tokens have all expired")
-    retire.add_argument("kids", nargs="*", metavar="KID", help="only these retiring keys")
-    retire.add_argument(
-        "--force",
-        action="store_true",
-        help="for a leaked key: retire it now, rejecting every token it signed",
-    )
-    listing = actions.add_parser("list", help="kids, states and dates (no private parts)")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(run=run)
 
 
 def longest_token_lifetime(settings: Settings) -> timedelta:
@@ -60,73 +37,129 @@ def longest_token_lifetime(settings: Settings) -> timedelta:
     return timedelta(seconds=max(lifetimes) + LEEWAY_SECONDS)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    path: Path = args.file or settings.key_file
-    if not path.exists():
-        print(f"no key file at {path}; the server creates one when it first starts")
-        return 1
-    try:
-        return _ACTIONS[args.action](path, settings, args)
-    except FynloError as exc:
-        print(f"refused: {exc.detail}")
-        return 1
-    except OSError as exc:  # a read-only mount, say: edit a copy with --file
-        print(f"cannot update {path}: {exc}")
-        return 1
+@click.group(name="keys", short_help="Token signing keys and their rotation.")
+@click.option(
+    "--file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Key file (default: FYNLO_SIGNING_KEY_FILE, else under FYNLO_DATA_DIR/keys/).",
+)
+@click.pass_context
+def keys_group(context: click.Context, file: Path | None) -> None:
+    """Token signing keys and their rotation (see "Rotating signing keys" in
+    docs/security.md). Each action exits 1 if the key file is missing or the change is
+    refused."""
+    context.obj = file
 
 
-def add_next(path: Path, settings: Settings, args: argparse.Namespace) -> int:
+def _on_key_file(action: Callable[[Path, Settings], int]) -> Callable[[click.Context], int]:
+    """Run ``action`` on the key file, answering 1 with why when it cannot."""
+
+    def run(context: click.Context) -> int:
+        settings = get_settings()
+        path: Path = context.obj or settings.key_file
+        if not path.exists():
+            click.echo(f"no key file at {path}; the server creates one when it first starts")
+            return 1
+        try:
+            return action(path, settings)
+        except FynloError as exc:
+            click.echo(f"refused: {exc.detail}")
+            return 1
+        except OSError as exc:  # a read-only mount, say: edit a copy with --file
+            click.echo(f"cannot update {path}: {exc}")
+            return 1
+
+    return run
+
+
+@keys_group.command(name="add-next")
+@click.pass_context
+def add_next_command(context: click.Context) -> int:
+    """Publish a new key that verifies at once but does not sign yet."""
+    return _on_key_file(add_next)(context)
+
+
+def add_next(path: Path, settings: Settings) -> int:
     now = keys.utc_now()
     added = keys.update_key_file(path, lambda stored: keys.add_next(stored, now=now))[-1]
-    print(f"added next key {added.kid}: published and verifying, signing after `promote`")
-    print("servers accept it within seconds; promote once clients caching our JWKS refetch it")
+    click.echo(f"added next key {added.kid}: published and verifying, signing after `promote`")
+    click.echo("servers accept it within seconds; promote once clients caching our JWKS refetch it")
     return 0
 
 
-def promote(path: Path, settings: Settings, args: argparse.Namespace) -> int:
+@keys_group.command(name="promote")
+@click.pass_context
+def promote_command(context: click.Context) -> int:
+    """Sign with the next key; the old one keeps verifying until its tokens expire."""
+    return _on_key_file(promote)(context)
+
+
+def promote(path: Path, settings: Settings) -> int:
     now, window = keys.utc_now(), longest_token_lifetime(settings)
     stored = keys.update_key_file(
         path, lambda stored: keys.promote(stored, now=now, keep_verifying=window)
     )
     for key in stored:
         if key.state == keys.KeyState.current:
-            print(f"key {key.kid} signs from now on (servers follow within seconds)")
+            click.echo(f"key {key.kid} signs from now on (servers follow within seconds)")
         elif key.record.demoted_at == now:
-            print(f"key {key.kid} keeps verifying {_until(key)}; then `fynlo keys retire`")
+            click.echo(f"key {key.kid} keeps verifying {_until(key)}; then `fynlo keys retire`")
     return 0
 
 
-def retire(path: Path, settings: Settings, args: argparse.Namespace) -> int:
+@keys_group.command(name="retire")
+@click.argument("kids", nargs=-1, metavar="[KID]...")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="For a leaked key: retire it now, rejecting every token it signed.",
+)
+@click.pass_context
+def retire_command(context: click.Context, kids: tuple[str, ...], force: bool) -> int:
+    """Delete keys whose tokens have all expired; KID names only these retiring keys."""
+    return _on_key_file(lambda path, settings: retire(path, list(kids), force=force))(context)
+
+
+def retire(path: Path, kids: list[str], *, force: bool) -> int:
     now = keys.utc_now()
     dropped: list[keys.StoredKey] = []
 
     def drop(stored: list[keys.StoredKey]) -> list[keys.StoredKey]:
-        kept, gone = keys.retire(stored, now=now, kids=args.kids, force=args.force)
+        kept, gone = keys.retire(stored, now=now, kids=kids, force=force)
         dropped.extend(gone)
         return kept
 
     kept = keys.update_key_file(path, drop)
     for key in dropped:
         early = key.verifies_at(now)
-        print(f"retired key {key.kid}" + (": its tokens are rejected from now on" if early else ""))
+        click.echo(
+            f"retired key {key.kid}" + (": its tokens are rejected from now on" if early else "")
+        )
     for key in kept:
         if key.state == keys.KeyState.retiring:
-            print(f"kept key {key.kid}: it verifies tokens {_until(key)}")
+            click.echo(f"kept key {key.kid}: it verifies tokens {_until(key)}")
     if not dropped:
-        print("no key was due to retire")
+        click.echo("no key was due to retire")
     return 0
 
 
-def list_keys(path: Path, settings: Settings, args: argparse.Namespace) -> int:
+@keys_group.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def list_command(context: click.Context, as_json: bool) -> int:
+    """Kids, states and dates of the keys (never a private part)."""
+    return _on_key_file(lambda path, settings: list_keys(path, as_json=as_json))(context)
+
+
+def list_keys(path: Path, *, as_json: bool) -> int:
     stored, _ = keys.read_key_file(path)
     rows = [_describe(key) for key in stored]
-    if args.json:
-        print(msgspec.json.encode(rows).decode())
+    if as_json:
+        click.echo(msgspec.json.encode(rows).decode())
         return 0
-    print(f"{'KID':<34} {'STATE':<9} {'CREATED':<20} {'PROMOTED':<20} RETIRE AFTER")
+    click.echo(f"{'KID':<34} {'STATE':<9} {'CREATED':<20} {'PROMOTED':<20} RETIRE AFTER")
     for row in rows:
-        print(
+        click.echo(
             f"{row['kid']:<34} {row['state']:<9} {row['created_at'] or '-':<20} "
             f"{row['promoted_at'] or '-':<20} {row['retire_after'] or '-'}"
         )
@@ -155,9 +188,4 @@ def _until(key: keys.StoredKey) -> str:
     return "until retired with --force" if after is None else f"until {_iso(after)}"
 
 
-_ACTIONS: dict[str, Callable[[Path, Settings, argparse.Namespace], int]] = {
-    "add-next": add_next,
-    "promote": promote,
-    "retire": retire,
-    "list": list_keys,
-}
+COMMANDS = (keys_group,)

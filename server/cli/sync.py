@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from datetime import timedelta
-from typing import Any
+
+import click
 
 from server.cli.db import connected
 from server.restaurants.tables import Restaurant
@@ -13,15 +13,15 @@ from server.settings import get_settings
 from server.sync.feed import purge_tombstones
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("sync", help="sync engine maintenance")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("gc", help="purge tombstones every active iPad has pulled").set_defaults(
-        run=run_gc
-    )
+@click.group(name="sync")
+def sync_group() -> None:
+    """Sync engine maintenance."""
 
 
-def run_gc(args: argparse.Namespace) -> int:
+@sync_group.command(name="gc")
+def run_gc() -> int:
+    """Purge tombstones every active iPad has pulled (older than
+    FYNLO_SYNC_MAX_OFFLINE_DAYS); run daily."""
     window = timedelta(days=get_settings().sync_max_offline_days)
 
     async def purge_all() -> int:
@@ -30,5 +30,8 @@ def run_gc(args: argparse.Namespace) -> int:
             total += await purge_tombstones(restaurant_id=row["id"], max_offline=window)
         return total
 
-    print(f"purged {asyncio.run(connected(purge_all))} tombstones")
+    click.echo(f"purged {asyncio.run(connected(purge_all))} tombstones")
     return 0
+
+
+COMMANDS = (sync_group,)

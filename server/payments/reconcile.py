@@ -14,6 +14,7 @@ evidence for a person to act on, kept with the run for the back office
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,10 +51,21 @@ class Report:
     ours_net: dict[str, int] = field(default_factory=dict)
     theirs_net: dict[str, int] = field(default_factory=dict)
     fees_recorded: int = 0
+    ours_count: dict[str, int] = field(default_factory=dict)
+    """Our succeeded payments and refunds in the window, by provider (cash too: checked
+    against their orders)."""
+    theirs_count: dict[str, int] = field(default_factory=dict)
+    """Movements each provider's books list in the window."""
 
     @property
     def balanced(self) -> bool:
         return not self.findings and self.ours_net == self.theirs_net
+
+    @property
+    def compared_nothing(self) -> bool:
+        """No payment of ours in the window and no provider listed any: "balanced" would
+        only mean nobody looked at anything."""
+        return not any(self.ours_count.values()) and not any(self.theirs_count.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +75,8 @@ class Report:
             "ours_net": self.ours_net,
             "theirs_net": self.theirs_net,
             "fees_recorded": self.fees_recorded,
+            "ours_count": self.ours_count,
+            "theirs_count": self.theirs_count,
             "findings": [
                 {k: (str(v) if isinstance(v, UUID) else v) for k, v in f.__dict__.items()}
                 for f in self.findings
@@ -70,15 +84,30 @@ class Report:
         }
 
 
+def ledger_providers() -> list[str]:
+    """The installed providers that keep books we can read (cash does not)."""
+    return [name for name, p in gateway.current().providers.items() if hasattr(p, "ledger")]
+
+
 async def reconcile(
-    since: datetime, until: datetime, *, restaurant_id: UUID | None = None
+    since: datetime,
+    until: datetime,
+    *,
+    restaurant_id: UUID | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> Report:
     """Reconcile every provider for the window; ``restaurant_id`` narrows it to one restaurant
-    (the provider's movements that are another restaurant's are left out)."""
+    (the provider's movements that are another restaurant's are left out). ``step`` hears
+    each stage as it starts (a provider's name, then ``our books``), for a progress display."""
     report = Report(since=since, until=until)
-    for name, provider in gateway.current().providers.items():
-        if hasattr(provider, "ledger"):
-            await _reconcile_provider(name, provider, report, restaurant_id)  # type: ignore[arg-type]
+    for name in ledger_providers():
+        if step is not None:
+            step(name)
+        provider = gateway.current().providers[name]
+        await _reconcile_provider(name, provider, report, restaurant_id)  # type: ignore[arg-type]
+    if step is not None:
+        step("our books")
+    report.ours_count = await ours_in_window(since, until, restaurant_id)
     await _check_our_books(report, restaurant_id)
     await reconcile_runs.record(report, restaurant_id)
     return report
@@ -94,6 +123,7 @@ async def _reconcile_provider(
     if restaurant_id is not None:
         entries = await _not_elsewhere(name, entries, restaurant_id)
     in_window = [e for e in entries if report.since <= e.at < report.until]
+    report.theirs_count[name] = len(in_window)
     report.theirs_net[name] = sum(e.amount if e.kind == "payment" else -e.amount for e in in_window)
     async with connection() as conn:
         payments = await conn.fetch(
@@ -310,6 +340,26 @@ async def _not_elsewhere(
         )
     owner = {row["reference"]: row["restaurant_id"] for row in owners}
     return [e for e in entries if owner.get(e.reference, restaurant_id) == restaurant_id]
+
+
+async def ours_in_window(
+    since: datetime, until: datetime, restaurant_id: UUID | None
+) -> dict[str, int]:
+    """Our succeeded payments and refunds in the window, counted by provider."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT provider, count(*)::int AS n FROM ("
+            " SELECT provider FROM payments WHERE state = 'succeeded'"
+            " AND succeeded_at >= $1 AND succeeded_at < $2"
+            " AND ($3::uuid IS NULL OR restaurant_id = $3)"
+            " UNION ALL SELECT p.provider FROM refunds r JOIN payments p ON p.id = r.payment_id"
+            " WHERE r.state = 'succeeded' AND r.updated_at >= $1 AND r.updated_at < $2"
+            " AND ($3::uuid IS NULL OR p.restaurant_id = $3)) moved GROUP BY provider",
+            since,
+            until,
+            restaurant_id,
+        )
+    return {row["provider"]: row["n"] for row in rows}
 
 
 def _disagreement(row: Any) -> Finding:
