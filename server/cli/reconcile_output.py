@@ -2,7 +2,7 @@
 
 JSON amounts are minor units (pence), as in the API; CSV writes them as decimal pounds under
 a header naming the currency (``ours_net_gbp``), the way every Fynlo CSV does
-(``server/timeclock/csv_format.py``); text shows money as ``£12.34``.
+(``server/reporting_csv.py``); text shows money as ``£12.34``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgspec
 
 from server.money import format_money
 from server.payments.reconcile import Report
-from server.timeclock.csv_format import Column, Section, render
+from server.reporting_csv import Column, Section, render
 
 Outcome = Literal["balanced", "differences", "nothing_compared"]
 
