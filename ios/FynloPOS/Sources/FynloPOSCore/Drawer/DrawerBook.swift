@@ -43,6 +43,14 @@ public struct DrawerResult: Sendable, Hashable {
     public var overShort: Int
     public var threshold: Int
     public var flagged: Bool
+
+    public init(countedCash: Int, expectedCash: Int, overShort: Int, threshold: Int, flagged: Bool) {
+        self.countedCash = countedCash
+        self.expectedCash = expectedCash
+        self.overShort = overShort
+        self.threshold = threshold
+        self.flagged = flagged
+    }
 }
 
 /// A drawer session opened on this iPad.
