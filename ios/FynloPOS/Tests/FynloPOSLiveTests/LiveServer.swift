@@ -35,6 +35,20 @@ enum LiveServer {
         return token
     }
 
+    /// The demo owner's back-office token (`FYNLO_SYNC_OWNER_EMAIL`/`_PASSWORD`).
+    static func ownerToken() async throws -> String {
+        let reply = try await client().send(
+            "POST", "/api/v1/auth/login",
+            body: [
+                "email": .string(environment["FYNLO_SYNC_OWNER_EMAIL"] ?? ""),
+                "password": .string(environment["FYNLO_SYNC_OWNER_PASSWORD"] ?? ""),
+            ])
+        guard reply.status == 200, let token = reply.body?["access_token"].stringValue else {
+            throw Failure("owner login answered \(reply.status): tests/swift_harness.py sets FYNLO_SYNC_OWNER_EMAIL/_PASSWORD")
+        }
+        return token
+    }
+
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ description: String) { self.description = description }

@@ -18,6 +18,9 @@ import Observation
 //    ``Till/entry``), the bill is split (``Till/bill``), and each part is paid on its own
 //    payment screen (``Till/payment(for:)``). Every write goes into the store's outbox and
 //    syncs when it can, so the network may be down for any of it.
+// 5. The cash drawer (``Till/drawer``): opened with a counted float at the start of the day,
+//    paid into and out of with a reason (a manager approving a cashier's), counted blind
+//    and closed at the end; a manager then reads the server's over/short.
 
 /// Everything an enrolled iPad talks to: its store, the server's APIs, the card reader, the
 /// wallet and the drawer, and time and ids. The app builds them over HTTP, the Keychain and
@@ -122,6 +125,9 @@ public final class Till {
     public let menu: MenuModel
     public let entry: OrderEntryModel
     public let bill: BillModel
+    /// The cash drawer's sessions on this iPad: float, paid-ins and -outs, the blind count.
+    /// (``TillPorts/drawer`` is the printer that kicks the drawer open at a cash sale.)
+    public let drawer: DrawerModel
 
     /// Every payment this iPad holds: synced cash and offline cards, and the online ones its
     /// payment screens saw succeed (the journal's receipts: the bill and voids count them,
@@ -162,6 +168,10 @@ public final class Till {
         menu = MenuModel(records: records, locationID: credentials.locationID)
         entry = OrderEntryModel(records: records, orders: orders)
         bill = BillModel(records: records, orders: orders, payments: payments)
+        let staff = staff
+        drawer = DrawerModel(
+            records: records, approvals: gate, deviceID: credentials.deviceID, signedIn: { staff.current },
+            clock: ports.clock, ids: ports.ids)
 
         syncStatus = SyncStatusModel(monitor: engine, records: records, clock: ports.clock)
         let engine = engine

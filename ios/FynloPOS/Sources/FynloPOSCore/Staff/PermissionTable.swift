@@ -44,6 +44,7 @@ public enum PermissionTable {
     public static let timeclockPunchOthers = "timeclock.punch_others"
     public static let drawerUse = "drawer.use"
     public static let drawerCashMovement = "drawer.cash_movement"
+    public static let drawerManage = "drawer.manage"
     public static let approve = "auth.approve"
 
     public static let rules: [String: Rule] = [
@@ -60,6 +61,7 @@ public enum PermissionTable {
         "timeclock.punch_others": Rule(allowed: [.owner, .manager], withApproval: [.cashier, .server, .kitchen]),
         "drawer.use": Rule(allowed: [.owner, .manager, .cashier, .server]),
         "drawer.cash_movement": Rule(allowed: [.owner, .manager], withApproval: [.cashier, .server]),
+        "drawer.manage": Rule(allowed: [.owner, .manager]),
         "auth.approve": Rule(allowed: [.owner, .manager, .cashier, .server, .kitchen]),
     ]
 

@@ -60,6 +60,7 @@ struct TillShell: View {
     @State private var paying: Paying?
     @State private var switching = false
     @State private var drawerSettings = false
+    @State private var cashUp = false
     @State private var failure: String?
 
     var body: some View {
@@ -89,6 +90,10 @@ struct TillShell: View {
         }
         .sheet(isPresented: $drawerSettings) {
             DrawerPrinterView { drawerSettings = false }
+        }
+        .sheet(isPresented: $cashUp) {
+            DrawerView(model: till.drawer) { cashUp = false }
+                .approvalLayer()
         }
         .errorAlert($failure)
         // Every tap counts as activity for the idle lock.
@@ -129,6 +134,7 @@ struct TillShell: View {
                 }
                 Button("Lock") { Task { await till.session.lock() } }.touchTarget()
                 Button("Switch user") { switching = true }.touchTarget()
+                Button("Float and count…") { cashUp = true }.touchTarget()
                 Button("Cash drawer…") { drawerSettings = true }.touchTarget()
                 Button("Sign out", role: .destructive) { Task { await till.session.signOut() } }.touchTarget()
             }
@@ -172,6 +178,7 @@ struct TillShell: View {
             try await till.menu.reload()
             if let order = till.order.order { try await till.order.load(order.id) }
             try await till.bill.reload()
+            try await till.drawer.reload()
         }
     }
 }

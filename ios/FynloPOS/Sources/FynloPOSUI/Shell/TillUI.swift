@@ -18,6 +18,8 @@ public final class TillUI {
     public let menu: MenuModel
     public let order: OrderEntryModel
     public let bill: BillModel
+    /// The cash drawer's float, paid-ins and -outs and blind count (``Till/drawer``).
+    public let drawer: DrawerModel
     public let sync: SyncStatusModel
     /// The live updates' mode in words (``LiveUpdates/words(_:)``), kept current by the app.
     public var liveWords = ""
@@ -30,7 +32,7 @@ public final class TillUI {
 
     public init(
         session: StaffSession, approvals: Approvals, floor: FloorModel, menu: MenuModel, order: OrderEntryModel,
-        bill: BillModel, sync: SyncStatusModel, currency: String = "GBP",
+        bill: BillModel, drawer: DrawerModel, sync: SyncStatusModel, currency: String = "GBP",
         makePayment: @escaping @MainActor (PaymentDue) -> PaymentFlowModel,
         makeRefund: @escaping @MainActor (String) async throws -> RefundModel,
         liveEvents: @escaping @Sendable () async -> AsyncStream<LiveEvent>
@@ -41,6 +43,7 @@ public final class TillUI {
         self.menu = menu
         self.order = order
         self.bill = bill
+        self.drawer = drawer
         self.sync = sync
         self.currency = currency
         self.makePayment = makePayment

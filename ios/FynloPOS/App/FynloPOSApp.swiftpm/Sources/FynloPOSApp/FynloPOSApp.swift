@@ -75,7 +75,7 @@ final class AppComposition {
         let live = core.live
         let till = TillUI(
             session: core.staff, approvals: core.approvals, floor: core.floor, menu: core.menu, order: core.entry,
-            bill: core.bill, sync: core.syncStatus, makePayment: { core.payment($0) },
+            bill: core.bill, drawer: core.drawer, sync: core.syncStatus, makePayment: { core.payment($0) },
             makeRefund: { try await core.refund(paymentID: $0) }, liveEvents: { await live.events() })
         Task { @MainActor in
             for await mode in await live.modeUpdates() { till.liveWords = LiveUpdates.words(mode) }
