@@ -176,7 +176,25 @@ class CashupPages(Controller):
     async def confirm_close(self, request: Req, caller: NamedDependency[Caller]) -> Template:
         query = request.query_params
         chosen = await _chosen(caller, query.get("location"), query.get("day"))
-        return _page(request, "cashup_close.html", caller, active="cash-up", refused=None, **chosen)
+        day: date = chosen["day"]
+        closed = await z_reports.list_reports(
+            restaurant_id=caller.restaurant_id,
+            location_id=chosen["where"].location_id,
+            start=day,
+            end=day,
+        )
+        # Said before asking, in the words the close itself would answer with.
+        refused = None
+        if closed.reports:
+            number = closed.reports[0].number
+            refused = cashup_views.refusal_words(
+                DayAlreadyClosed(number=number), day, chosen["ends_at"]
+            )
+        elif not chosen["day_over"]:
+            refused = cashup_views.refusal_words(DayNotOver(), day, chosen["ends_at"])
+        return _page(
+            request, "cashup_close.html", caller, active="cash-up", refused=refused, **chosen
+        )
 
     @post("/close", opt=allow(Permission.reports_close_day), status_code=303)
     async def close_day(self, request: Req, caller: NamedDependency[Caller]) -> Redirect | Template:

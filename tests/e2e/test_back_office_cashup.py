@@ -17,12 +17,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from litestar import Litestar
-from playwright.async_api import Request, Route
+from playwright.async_api import Page, Request, Route
 
 from server.auth.tables import Role
 from server.timeclock.services import business_day, day_bounds
 from tests.e2e.test_back_office import (  # noqa: F401 (fixtures)
     LOCAL_HOST,
+    PASSWORD,
     Browser,
     browser,
     csrf_of,
@@ -207,6 +208,30 @@ async def test_a_bad_day_or_location_answers_in_words(
 # --- in Chromium ----------------------------------------------------------------------------
 
 
+async def other_manager_on(browser: Browser, url: str, email: str) -> Page:  # noqa: F811
+    """A second browser context (its own cookies) signed in as ``email`` and showing ``url``,
+    kept to 127.0.0.1 like the first."""
+    chromium = browser.page.context.browser
+    assert chromium is not None
+    page = await (await chromium.new_context(viewport={"width": 1180, "height": 820})).new_page()
+
+    async def only_this_host(route: Route, request: Request) -> None:
+        if urlsplit(request.url).hostname == LOCAL_HOST:
+            await route.continue_()
+        else:
+            browser.blocked.append(request.url)
+            await route.abort()
+
+    await page.route("**/*", only_this_host)
+    await page.goto(f"{browser.base_url}/office/login")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/office/devices")
+    await page.goto(url)
+    return page
+
+
 @pytest.mark.browser
 async def test_the_cash_up_page_in_a_browser(
     manager: Tenant,
@@ -225,21 +250,12 @@ async def test_the_cash_up_page_in_a_browser(
     await browser.screenshot(tmp_path / "cash-up-session.png")
     await browser.page.go_back()
 
-    # A second manager's tab has the confirmation open too.
-    second = await browser.page.context.new_page()
-
-    async def only_this_host(route: Route, request: Request) -> None:
-        if urlsplit(request.url).hostname == LOCAL_HOST:
-            await route.continue_()
-        else:
-            browser.blocked.append(request.url)
-            await route.abort()
-
-    await second.route("**/*", only_this_host)
     await browser.page.click("text=Issue Z-report")
-    await second.goto(browser.page.url)
     assert "cannot be undone" in await browser.page.inner_text("main")
     await browser.screenshot(tmp_path / "cash-up-confirm.png")
+    # A second manager, in another browser, has the same confirmation open.
+    second = await other_manager_on(browser, browser.page.url, await with_password(manager))
+
     await browser.page.click("button.danger")
     await browser.page.wait_for_selector("h1:has-text('Z-report 1')")
     assert "gives the same figures" in await browser.page.inner_text("main")
@@ -249,7 +265,16 @@ async def test_the_cash_up_page_in_a_browser(
     await second.wait_for_selector("[role=alert]")
     assert "already closed by Z-report 1" in await second.inner_text("[role=alert]")
     await second.screenshot(path=str(tmp_path / "cash-up-closed-twice.png"), full_page=True)
+    await second.context.close()
+    # Asked again later, the confirmation says so before anything is sent.
+    await browser.page.go_back()
+    assert "already closed by Z-report 1" in await browser.page.inner_text("[role=alert]")
+    assert await browser.page.locator("button.danger").count() == 0
 
+    await browser.page.goto(f"{browser.base_url}/office/cash-up")
+    assert "Closed by Z-report 1" in await browser.page.inner_text(".day-status")
+    await browser.screenshot(tmp_path / "cash-up-closed.png")
+    await browser.page.click("tr.z-report >> text=Z-report 1")
     async with browser.page.expect_download() as waiting:
         await browser.page.click("text=Download CSV")
     download = await waiting.value
