@@ -20,6 +20,8 @@ from litestar import Litestar
 from playwright.async_api import Page, Request, Route
 
 from server.auth.tables import Role
+from server.db.engine import connection
+from server.office import cashup_reads
 from server.timeclock.services import business_day, day_bounds
 from tests.e2e.test_back_office import (  # noqa: F401 (fixtures)
     LOCAL_HOST,
@@ -31,7 +33,17 @@ from tests.e2e.test_back_office import (  # noqa: F401 (fixtures)
     office_sign_in,
     with_password,
 )
-from tests.factories import Tenant, make_ipad, make_tenant, offline_sign_in, sign_in, staff_member
+from tests.factories import (
+    DEFAULT_PIN,
+    Tenant,
+    make_ipad,
+    make_order,
+    make_tenant,
+    offline_sign_in,
+    sign_in,
+    staff_member,
+)
+from tests.integration.api.test_void_limits import SERVER_PIN, approval, on_ipad, void
 from tests.integration.cashup.drawer_fixtures import (
     add_drawer,
     approved,
@@ -165,6 +177,28 @@ async def test_the_day_shows_its_drawer_its_payments_by_order_and_closes_once(
     assert download.text == api.text  # the API's own CSV, through the office session
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert [r["drawer_name"] for r in rows if r["breakdown"] == "drawer"] == ["Front drawer"]
+
+
+async def test_today_is_still_trading_and_its_void_names_who_approved_it(
+    app: Litestar, client: httpx.AsyncClient, manager: Tenant
+) -> None:
+    order = await make_order(manager, seq=1, lines=[("Steak", 2400, 1, 2000)])
+    server = await on_ipad(app, manager, Role.server, SERVER_PIN)
+    boss = await staff_member(manager, Role.manager)
+    voided = await void(client, await approval(client, server, boss, DEFAULT_PIN), order)
+    assert voided.status_code == 200, voided.text
+    async with connection() as conn:
+        who = await cashup_reads.names(conn, manager.restaurant_id, {boss, server.employee_id})
+
+    await office_sign_in(client, await with_password(manager))
+    today = yesterday() + timedelta(days=1)
+    page = await client.get("/office/cash-up", params={"day": today.isoformat()})
+    assert "Still trading: the day ends at" in page.text
+    assert "Issue Z-report" not in page.text and "X-report: the day so far" in page.text
+    voids = re.search(r'<table class="list voids">(.*?)</table>', page.text, re.S)
+    assert voids, page.text
+    assert f"Order T-0001 £24.00 {who[server.employee_id]} {who[boss]}" in text_of(voids.group(1))
+    assert "Voids: 1 for £24.00" in page.text
 
 
 async def test_another_restaurants_session_and_report_answer_as_missing_ones(
