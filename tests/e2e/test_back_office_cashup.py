@@ -157,6 +157,10 @@ async def test_the_day_shows_its_drawer_its_payments_by_order_and_closes_once(
     z_page = await client.get(closed.headers["location"])
     assert "Z-report 1:" in z_page.text and "gives the same figures" in z_page.text
 
+    audit = (await client.get("/api/v1/audit", headers=manager.headers)).json()
+    entries = audit["items"] if isinstance(audit, dict) else audit
+    assert [e["action"] for e in entries].count("close_day") == 1, entries
+
     again = await client.post("/office/cash-up/close", data=form | {"day": str(traded.day)})
     assert again.status_code == 409
     assert "is already closed by Z-report 1." in text_of(again.text)
