@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -26,7 +26,7 @@ from server.cashup import drawers_read
 from server.db.engine import connection
 from server.errors import NotFound, ValidationFailed
 from server.office import cashup_reads, cashup_views, session
-from server.office.controllers import _field, _page
+from server.office.rendering import Req, form_field, render
 from server.reporting import Report
 from server.reports import csv_formats, days, z_reports
 from server.reports import schemas as s
@@ -34,7 +34,6 @@ from server.reports.errors import DayAlreadyClosed, DayNotOver
 from server.reports.routes import CLOCK
 from server.reports.sales import MAX_DAYS
 
-Req = Request[Any, Any, Any]
 HERE = f"{session.PREFIX}/cash-up"
 
 
@@ -120,7 +119,7 @@ class CashupPages(Controller):
         people = {p.opened_by for p in sessions.items} | {p.closed_by for p in sessions.items}
         people |= {z.issued_by for z in issued.reports}
         traced["names"] |= await _names(caller, people)
-        return _page(
+        return render(
             request,
             "cashup.html",
             caller,
@@ -161,7 +160,7 @@ class CashupPages(Controller):
         people |= {m.employee_id for m in detail.movements} | {
             m.approved_by for m in detail.movements
         }
-        return _page(
+        return render(
             request,
             "cashup_session.html",
             caller,
@@ -192,7 +191,7 @@ class CashupPages(Controller):
             )
         elif not chosen["day_over"]:
             refused = cashup_views.refusal_words(DayNotOver(), day, chosen["ends_at"])
-        return _page(
+        return render(
             request, "cashup_close.html", caller, active="cash-up", refused=refused, **chosen
         )
 
@@ -200,15 +199,15 @@ class CashupPages(Controller):
     async def close_day(self, request: Req, caller: NamedDependency[Caller]) -> Redirect | Template:
         await session.require_csrf(request)
         chosen = await _chosen(
-            caller, await _field(request, "location"), await _field(request, "day")
+            caller, await form_field(request, "location"), await form_field(request, "day")
         )
-        if not await _field(request, "day"):
+        if not await form_field(request, "day"):
             raise ValidationFailed("choose the business day to close", field="day")
         body = s.CloseDay(location_id=chosen["where"].location_id, business_day=chosen["day"])
         try:
             report = await z_reports.close_day(caller=caller, body=body, now=CLOCK.now())
         except (DayNotOver, DayAlreadyClosed) as refused:
-            page = _page(
+            page = render(
                 request,
                 "cashup_close.html",
                 caller,
@@ -234,7 +233,7 @@ class CashupPages(Controller):
             where = await days.place(conn, caller.restaurant_id, report.location_id)
         traced = await _traced(caller, where, report.figures)
         traced["names"] |= await _names(caller, {report.issued_by})
-        return _page(
+        return render(
             request,
             "cashup_z.html",
             caller,
