@@ -321,3 +321,37 @@ async def test_the_cash_up_page_in_a_browser(
     assert saved.name == "z-report-1.csv"
     assert saved.read_text().startswith("breakdown,")
     print(f"screenshots in {tmp_path}")
+
+
+async def test_the_demo_managers_cash_up_shows_the_demo_day(client: httpx.AsyncClient) -> None:
+    """``make run``'s demo: its manager signs in and reads Soho's day so far, its cash sales
+    traced to their orders and the orders still open."""
+    from server import demo
+
+    await demo.load_demo()
+    login = next(x for x in demo.CREDENTIALS.logins if x.role is Role.manager)
+    form = await client.get("/office/login")
+    signed_in = await client.post(
+        "/office/login",
+        data={"email": login.email, "password": login.password, "csrf": csrf_of(form.text)},
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    async with connection() as conn:
+        taken = await conn.fetch(
+            "SELECT coalesce(offline_stored_at, succeeded_at, created_at) AS at FROM payments"
+            " WHERE location_id = $1 AND method = 'cash' AND state = 'succeeded'",
+            demo.LOCATION_ID,
+        )
+    # The demo trades just before now: near 04:00 its sales may fall either side of the day.
+    days = [business_day(row["at"], ZONE, DAY_STARTS) for row in taken]
+    day = max(days)
+    page = await client.get("/office/cash-up", params={"day": day.isoformat()})
+    assert page.status_code == 200, page.text
+    assert re.search(r"<option [^>]*selected>Soho</option>", page.text), page.text
+    cash = re.search(
+        r'id="method-cash">.*?<tr class="trace"><td colspan="8">(.*?)</td>', page.text, re.S
+    )
+    assert cash, page.text
+    assert len(taken) == 2  # the two paid baskets
+    assert len(re.findall(r"Order \S+ £\d+\.\d\d", cash.group(1))) == days.count(day)
+    assert "Orders still open (2)" in page.text
