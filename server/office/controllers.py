@@ -12,19 +12,20 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.auth import ratelimit, services, sessions
 from server.auth.dependencies import PUBLIC, allow
-from server.auth.permissions import DEVICE, Permission, decide
+from server.auth.permissions import Permission
 from server.auth.schemas import LoginRequest
 from server.auth.tokens import Caller
 from server.devices import services as devices
 from server.errors import NotAuthenticated, RateLimited, ValidationFailed
 from server.office import charts, filters, session, views
+from server.office.rendering import Req, form_field, render
 from server.pagination import decode_id_cursor
 from server.payments import attention, reconcile_runs
 from server.payments.errors import NothingToAcknowledge
@@ -33,31 +34,12 @@ from server.settings import get_settings
 from server.sync import activity, device_status, lag, remedies, reports
 from server.sync.reports import CONFLICT_STATES, QUARANTINE_STATES
 
-Req = Request[Any, Any, Any]
 LIST_LIMIT = 100
-
-
-def _page(request: Req, name: str, caller: Caller | None, **context: Any) -> Template:
-    return Template(
-        template_name=name,
-        context={
-            "csrf": request.cookies.get(session.CSRF_COOKIE, ""),
-            "caller": caller,
-            "may": (lambda p: caller is not None and decide(p, caller.role or DEVICE) == "allow"),
-            "Permission": Permission,
-            **context,
-        },
-    )
-
-
-async def _field(request: Req, name: str) -> str:
-    value = (await request.form()).get(name, "")
-    return value.strip() if isinstance(value, str) else ""
 
 
 async def _back(request: Req, path: str) -> Redirect:
     """303 to the list ``path`` as the form's page showed it (its filters and page)."""
-    return Redirect(filters.back(await _field(request, "back"), path), status_code=303)
+    return Redirect(filters.back(await form_field(request, "back"), path), status_code=303)
 
 
 class OfficeController(Controller):
@@ -72,7 +54,7 @@ class OfficeController(Controller):
 
     @get("/login", opt=PUBLIC)
     async def login_form(self, request: Req) -> Template:
-        page = _page(request, "login.html", None, error=None, email="")
+        page = render(request, "login.html", None, error=None, email="")
         if not request.cookies.get(session.CSRF_COOKIE):
             csrf = session.new_csrf_cookie()
             page.context["csrf"] = csrf.value
@@ -82,7 +64,7 @@ class OfficeController(Controller):
     @post("/login", opt=PUBLIC, status_code=303)
     async def login(self, request: Req) -> Template | Redirect:
         await session.require_csrf(request)
-        email, password = await _field(request, "email"), await _field(request, "password")
+        email, password = await form_field(request, "email"), await form_field(request, "password")
         limiter: ratelimit.RateLimiter = request.app.state.limiter
         address = ratelimit.client_address(request)
         try:
@@ -97,7 +79,7 @@ class OfficeController(Controller):
                 source=address,
             )
         except (NotAuthenticated, RateLimited, ValidationFailed) as refused:
-            page = _page(request, "login.html", None, error=refused.detail, email=email)
+            page = render(request, "login.html", None, error=refused.detail, email=email)
             page.status_code = 401
             return page
         return Redirect(
@@ -139,18 +121,18 @@ class OfficeController(Controller):
     @get("/devices", opt=allow(Permission.sync_view))
     async def devices_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
         context = await self._devices(request, caller)
-        return _page(request, "devices.html", caller, active="devices", **context)
+        return render(request, "devices.html", caller, active="devices", **context)
 
     @get("/devices/live", opt=allow(Permission.sync_view))
     async def devices_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_devices.html", caller, **await self._devices(request, caller))
+        return render(request, "_devices.html", caller, **await self._devices(request, caller))
 
     @get("/devices/{device_id:uuid}/revoke", opt=allow(Permission.devices_manage))
     async def confirm_revoke(
         self, request: Req, caller: NamedDependency[Caller], device_id: FromPath[UUID]
     ) -> Template:
         device = await devices.get_device(restaurant_id=caller.restaurant_id, device_id=device_id)
-        return _page(request, "revoke.html", caller, active="devices", device=device)
+        return render(request, "revoke.html", caller, active="devices", device=device)
 
     @post("/devices/{device_id:uuid}/revoke", opt=allow(Permission.devices_manage), status_code=303)
     async def revoke_device(
@@ -187,11 +169,13 @@ class OfficeController(Controller):
     @get("/quarantine", opt=allow(Permission.sync_view))
     async def quarantine_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
         context = await self._quarantine(request, caller)
-        return _page(request, "quarantine.html", caller, active="quarantine", **context)
+        return render(request, "quarantine.html", caller, active="quarantine", **context)
 
     @get("/quarantine/live", opt=allow(Permission.sync_view))
     async def quarantine_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_quarantine.html", caller, **await self._quarantine(request, caller))
+        return render(
+            request, "_quarantine.html", caller, **await self._quarantine(request, caller)
+        )
 
     @post(
         "/quarantine/{quarantine_id:int}/dismiss",
@@ -202,7 +186,7 @@ class OfficeController(Controller):
         self, request: Req, caller: NamedDependency[Caller], quarantine_id: FromPath[int]
     ) -> Redirect:
         await session.require_csrf(request)
-        reason = (await _field(request, "reason"))[:500]
+        reason = (await form_field(request, "reason"))[:500]
         if not reason:
             raise ValidationFailed("say why the change is dismissed", field="reason")
         await remedies.dismiss(caller=caller, quarantine_id=quarantine_id, reason=reason)
@@ -243,11 +227,11 @@ class OfficeController(Controller):
     @get("/conflicts", opt=allow(Permission.sync_view))
     async def conflicts_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
         context = await self._conflicts(request, caller)
-        return _page(request, "conflicts.html", caller, active="conflicts", **context)
+        return render(request, "conflicts.html", caller, active="conflicts", **context)
 
     @get("/conflicts/live", opt=allow(Permission.sync_view))
     async def conflicts_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_conflicts.html", caller, **await self._conflicts(request, caller))
+        return render(request, "_conflicts.html", caller, **await self._conflicts(request, caller))
 
     @post(
         "/conflicts/{conflict_id:int}/acknowledge",
@@ -294,11 +278,11 @@ class OfficeController(Controller):
     @get("/activity", opt=allow(Permission.sync_view))
     async def activity_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
         context = await self._activity(request, caller)
-        return _page(request, "activity.html", caller, active="activity", **context)
+        return render(request, "activity.html", caller, active="activity", **context)
 
     @get("/activity/live", opt=allow(Permission.sync_view))
     async def activity_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_activity.html", caller, **await self._activity(request, caller))
+        return render(request, "_activity.html", caller, **await self._activity(request, caller))
 
     # --- payments ---------------------------------------------------------------------------
 
@@ -316,11 +300,11 @@ class OfficeController(Controller):
     @get("/payments", opt=allow(Permission.payments_manage))
     async def payments_page(self, request: Req, caller: NamedDependency[Caller]) -> Template:
         context = await self._payments(caller)
-        return _page(request, "payments.html", caller, active="payments", **context)
+        return render(request, "payments.html", caller, active="payments", **context)
 
     @get("/payments/live", opt=allow(Permission.payments_manage))
     async def payments_live(self, request: Req, caller: NamedDependency[Caller]) -> Template:
-        return _page(request, "_payments.html", caller, **await self._payments(caller))
+        return render(request, "_payments.html", caller, **await self._payments(caller))
 
     @post(
         "/payments/{payment_id:uuid}/acknowledge",
@@ -331,7 +315,7 @@ class OfficeController(Controller):
         self, request: Req, caller: NamedDependency[Caller], payment_id: FromPath[UUID]
     ) -> Redirect:
         await session.require_csrf(request)
-        if not await _field(request, "note"):
+        if not await form_field(request, "note"):
             raise ValidationFailed("say what you decided", field="note")
         item = await attention.acknowledge(
             restaurant_id=caller.restaurant_id,

@@ -17,6 +17,7 @@ from server.auth.dependencies import PUBLIC
 from server.errors import ClientError, NotAuthenticated
 from server.money import format_money
 from server.office import session
+from server.office.cashup_pages import CashupPages
 from server.office.controllers import OfficeController
 from server.office.views import FINDING_ACTIONS
 
@@ -54,6 +55,7 @@ def office_router() -> Router:
         session.PREFIX,
         route_handlers=[
             OfficeController,
+            CashupPages,
             create_static_files_router(
                 path="/static",
                 directories=[HERE / "static"],
