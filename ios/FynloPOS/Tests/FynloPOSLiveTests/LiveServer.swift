@@ -25,28 +25,46 @@ enum LiveServer {
 
     /// The demo manager's back-office token.
     static func managerToken() async throws -> String {
-        guard let email = environment["FYNLO_SYNC_MANAGER_EMAIL"], let password = environment["FYNLO_SYNC_MANAGER_PASSWORD"]
-        else { throw Failure("FYNLO_SYNC_MANAGER_EMAIL and FYNLO_SYNC_MANAGER_PASSWORD must be set") }
-        let reply = try await client().send(
-            "POST", "/api/v1/auth/login", body: ["email": .string(email), "password": .string(password)])
-        guard reply.status == 200, let token = reply.body?["access_token"].stringValue else {
-            throw Failure("manager login answered \(reply.status)")
-        }
-        return token
+        try await tokens.token(
+            email: environment["FYNLO_SYNC_MANAGER_EMAIL"] ?? "",
+            password: environment["FYNLO_SYNC_MANAGER_PASSWORD"] ?? "")
     }
 
     /// The demo owner's back-office token (`FYNLO_SYNC_OWNER_EMAIL`/`_PASSWORD`).
     static func ownerToken() async throws -> String {
-        let reply = try await client().send(
-            "POST", "/api/v1/auth/login",
-            body: [
-                "email": .string(environment["FYNLO_SYNC_OWNER_EMAIL"] ?? ""),
-                "password": .string(environment["FYNLO_SYNC_OWNER_PASSWORD"] ?? ""),
-            ])
-        guard reply.status == 200, let token = reply.body?["access_token"].stringValue else {
-            throw Failure("owner login answered \(reply.status): tests/swift_harness.py sets FYNLO_SYNC_OWNER_EMAIL/_PASSWORD")
+        try await tokens.token(
+            email: environment["FYNLO_SYNC_OWNER_EMAIL"] ?? "",
+            password: environment["FYNLO_SYNC_OWNER_PASSWORD"] ?? "")
+    }
+
+    /// One sign-in per account for the whole run: the suites run in parallel, and the
+    /// server counts every sign-in in flight from one address as a try until it succeeds
+    /// (`server/auth/throttle.py`), so a burst of them would be throttled like a guesser's.
+    /// An access token lasts 15 minutes, longer than the run.
+    private static let tokens = Tokens()
+
+    private actor Tokens {
+        private var signedIn: [String: Task<String, Error>] = [:]
+
+        func token(email: String, password: String) async throws -> String {
+            if let pending = signedIn[email] { return try await pending.value }
+            let signIn = Task { () async throws -> String in
+                guard !email.isEmpty, !password.isEmpty else {
+                    throw Failure("tests/swift_harness.py sets the FYNLO_SYNC_*_EMAIL and _PASSWORD logins")
+                }
+                let reply = try await LiveServer.client().send(
+                    "POST", "/api/v1/auth/login", body: ["email": .string(email), "password": .string(password)])
+                guard reply.status == 200, let token = reply.body?["access_token"].stringValue else {
+                    throw Failure("login of \(email) answered \(reply.status)")
+                }
+                return token
+            }
+            signedIn[email] = signIn
+            do { return try await signIn.value } catch {
+                signedIn[email] = nil  // the next test tries again rather than reading this failure
+                throw error
+            }
         }
-        return token
     }
 
     struct Failure: Error, CustomStringConvertible {

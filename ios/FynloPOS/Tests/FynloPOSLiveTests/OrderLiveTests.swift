@@ -76,7 +76,7 @@ struct OrderLiveTests {
         #expect(await engine.requestSync() == .synced)
         let refused = await store.deadLetters().map { "\($0.change.entityType) \($0.reason) \($0.detail ?? "")" }
         #expect(refused.isEmpty, "\(refused)")
-        let manager = try await managerToken(client)
+        let manager = try await LiveServer.managerToken()
         let reply = try await client.send("GET", "/api/v1/orders/\(order.id)", bearer: manager)
         let server = try #require(reply.body)
         let totals = order.totals
@@ -99,13 +99,5 @@ struct OrderLiveTests {
         try await floor.reload()
         #expect(floor.table(main)?.status == .ordered && floor.table(other)?.orderID == order.id)
         print("live order \(order.number): total due \(totals.totalDue), lines \(order.lines.count)")
-    }
-
-    private func managerToken(_ client: JSONHTTPClient) async throws -> String {
-        let env = LiveServer.environment
-        let reply = try await client.send(
-            "POST", "/api/v1/auth/login",
-            body: ["email": .string(env["FYNLO_SYNC_MANAGER_EMAIL"] ?? ""), "password": .string(env["FYNLO_SYNC_MANAGER_PASSWORD"] ?? "")])
-        return try #require(reply.body?["access_token"].stringValue)
     }
 }

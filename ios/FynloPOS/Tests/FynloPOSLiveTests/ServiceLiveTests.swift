@@ -341,16 +341,7 @@ enum BackOffice {
     /// reader, and a one-time code to enrol the iPad there.
     static func openLocation() async throws -> Location {
         let client = try LiveServer.client()
-        let env = LiveServer.environment
-        let login = try await client.send(
-            "POST", "/api/v1/auth/login",
-            body: [
-                "email": .string(env["FYNLO_SYNC_OWNER_EMAIL"] ?? ""),
-                "password": .string(env["FYNLO_SYNC_OWNER_PASSWORD"] ?? ""),
-            ])
-        let owner = try #require(
-            login.body?["access_token"].stringValue,
-            "owner login answered \(login.status): tests/swift_harness.py sets FYNLO_SYNC_OWNER_EMAIL/_PASSWORD")
+        let owner = try await LiveServer.ownerToken()
         let name = "Service test \(UUID().uuidString.prefix(8))"
         let location = try await created(client.send("POST", "/api/v1/locations", body: ["name": .string(name)], bearer: owner))
         let id = try #require(location["id"].stringValue)
