@@ -13,7 +13,7 @@ Everything stays on 127.0.0.1 and is bounded. A throwaway PostgreSQL with the de
 3. **Fynlo, open model.** ``READS_BENCH_RATE`` requests a second (default 1,000) of the same
    mix for ``READS_BENCH_OPEN_SECONDS`` (default 10), each timed from when it was due.
 
-Prints a markdown report with the targets of issue 20 (item 3): the mix at ≥ 0.5 × the floor,
+Prints a markdown report with the targets of issue 20 (item 3): the mix at ≥ 0.5 x the floor,
 and p99 ≤ 10 ms at 1,000 req/s offered. Exit 0 when figures were produced (met or not), 1
 when the run broke, 143/130 on SIGTERM/Ctrl-C.
 """
@@ -21,6 +21,7 @@ when the run broke, 143/130 on SIGTERM/Ctrl-C.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import signal
@@ -37,7 +38,7 @@ import httpx
 import uvloop
 
 from load import machine, processes
-from load.http_client import Client, now
+from load.http_client import Client
 from load.load_models import Tally, closed, open_rate, percentile_ms
 from server.auth.tables import Role
 from server.db.cluster import PostgresCluster
@@ -180,9 +181,28 @@ def _serving(
         processes.stop(server)
 
 
-def _base_env() -> dict[str, str]:
-    import os
+@contextmanager
+def _profiled(server: int, seconds: int) -> Iterator[None]:
+    """With ``READS_BENCH_PROFILE=<file>``, py-spy samples the server for the block (raw
+    collapsed stacks, idle included); it must be installed in this venv."""
+    output = os.environ.get("READS_BENCH_PROFILE")
+    if not output:
+        yield
+        return
+    argv = [str(BIN / "py-spy"), "record", "--pid", str(server), "--duration", str(seconds)]
+    argv += ["--rate", "250", "--idle", "--format", "raw", "--output", output]
+    with open(f"{output}.log", "w") as log:
+        spy = processes.start(argv, cwd=REPO, env=dict(os.environ), log=log)
+    try:
+        yield
+    finally:
+        try:
+            spy.wait(timeout=seconds + processes.STOP_SECONDS)
+        finally:
+            processes.stop(spy)
 
+
+def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")}
 
 
@@ -203,14 +223,15 @@ async def _fynlo_phases(
         await closed(
             client, mix, connections=connections, seconds=WARM_UP_SECONDS, max_requests=MAX_REQUESTS
         )
-        mixed = await _phase(
-            "mixed reads",
-            server,
-            postmaster,
-            closed(
-                client, mix, connections=connections, seconds=seconds, max_requests=MAX_REQUESTS
-            ),
-        )
+        with _profiled(server, seconds):
+            mixed = await _phase(
+                "mixed reads",
+                server,
+                postmaster,
+                closed(
+                    client, mix, connections=connections, seconds=seconds, max_requests=MAX_REQUESTS
+                ),
+            )
         singles = []
         for name in WEIGHTS:
             alone = [pair for pair in mix if pair[0] == name]
@@ -341,7 +362,7 @@ def _report(results: Results, started: datetime) -> str:
         "",
         "| Target (issue 20, item 3) | Measured | |",
         "|---|---:|---|",
-        f"| mixed reads ≥ {TARGET_RATIO} × bare Litestar | {ratio:.2f} × "
+        f"| mixed reads ≥ {TARGET_RATIO} x bare Litestar | {ratio:.2f} x "
         f"({mixed.tally.rate:,.0f} / {floor.tally.rate:,.0f} req/s) | {_verdict(ratio_ok)} |",
         f"| p99 ≤ {TARGET_P99_MS:g} ms at {results.rate} req/s offered, no errors | "
         f"{_ms(open_p99)} ms, {opened.tally.failed} errors | {_verdict(p99_ok)} |",
