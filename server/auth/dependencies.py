@@ -45,6 +45,16 @@ def allow(permission: Permission) -> dict[str, Any]:
     return {"permission": permission}
 
 
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The app's one guard: ``authenticate``, then ``authorize``.
+
+    One guard rather than two because Litestar copies the route handler for every guard it
+    calls, on every request (docs/performance.md, "Authenticated reads").
+    """
+    await authenticate(connection, handler)
+    await authorize(connection, handler)
+
+
 async def authenticate(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
