@@ -52,7 +52,7 @@ format: $(BIN)/fynlo ## Reformat the code and fix what ruff can
 	$(BIN)/ruff format .
 
 bench: $(BIN)/fynlo ## Run the benchmarks and print the figures for docs/performance.md
-	$(BIN)/python -m load.bench && $(BIN)/python -m load.sync_bench && $(BIN)/python -m load.payments_bench && $(BIN)/python -m load.realtime_bench
+	$(BIN)/python -m load.bench && $(BIN)/python -m load.reads_bench && $(BIN)/python -m load.sync_bench && $(BIN)/python -m load.payments_bench && $(BIN)/python -m load.realtime_bench
 
 migrations: $(BIN)/fynlo ## Generate migrations for model changes: make migrations APP=orders
 	$(BIN)/piccolo migrations new $(APP) --auto --desc="$(or $(DESC),schema change)"

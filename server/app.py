@@ -24,7 +24,7 @@ from server import domain_metrics
 from server.audit.controllers import list_audit
 from server.audit.middleware import AuditMiddleware
 from server.auth.controllers import AuthController, jwks
-from server.auth.dependencies import PUBLIC, authenticate, authorize, provide_caller
+from server.auth.dependencies import PUBLIC, guard, provide_caller
 from server.auth.keys import SigningKeys
 from server.auth.ratelimit import limiter_from_settings
 from server.cashup.drawer_routes import drawer_routes
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportsController,
             realtime_socket,
         ],
-        guards=[authenticate, authorize],
+        guards=[guard],
         dependencies={"caller": Provide(provide_caller)},
         middleware=[RequestContextMiddleware, metrics.middleware, AuditMiddleware],
         exception_handlers={Exception: problem_response},

@@ -26,8 +26,8 @@ from litestar.handlers.base import BaseRouteHandler
 from server.auth import approvals
 from server.auth.keys import SigningKeys
 from server.auth.permissions import DEVICE, Permission, decide
-from server.auth.tables import User
 from server.auth.tokens import Caller, TokenKind, access_caller, verify
+from server.db import engine
 from server.devices.schemas import Device
 from server.devices.tables import Device as DeviceRow
 from server.errors import Forbidden, NotAuthenticated
@@ -43,6 +43,16 @@ LAST_SEEN_EVERY_SECONDS = 60
 def allow(permission: Permission) -> dict[str, Any]:
     """Route ``opt`` declaring the permission a route needs."""
     return {"permission": permission}
+
+
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The app's one guard: ``authenticate``, then ``authorize``.
+
+    One guard rather than two because Litestar copies the route handler for every guard it
+    calls, on every request (docs/performance.md, "Authenticated reads").
+    """
+    await authenticate(connection, handler)
+    await authorize(connection, handler)
 
 
 async def authenticate(
@@ -121,6 +131,9 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return caller
 
 
+_CURRENT_USER_SQL = "SELECT role, active FROM users WHERE id = $1 AND restaurant_id = $2"
+
+
 async def _require_current_user(caller: Caller) -> None:
     """The back-office user is still active and still has the role their token names.
 
@@ -128,11 +141,10 @@ async def _require_current_user(caller: Caller) -> None:
     takes effect at their next request rather than when their access token runs out. A
     refresh then issues a token with the role they have now.
     """
-    row = (
-        await User.select(User.role, User.active)
-        .where((User.id == caller.user_id) & (User.restaurant_id == caller.restaurant_id))
-        .first()
-    )
+    # A fixed statement on asyncpg directly: Piccolo would build its SQL text anew on every
+    # request, which cost more CPU than the read itself (docs/performance.md).
+    async with engine.connection() as conn:
+        row = await conn.fetchrow(_CURRENT_USER_SQL, caller.user_id, caller.restaurant_id)
     if row is None or not row["active"] or row["role"] != caller.role:
         raise NotAuthenticated("this account was disabled or its role changed; sign in again")
 

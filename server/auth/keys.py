@@ -342,12 +342,19 @@ class SigningKeys:
         kid = token.headers().get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidKeyIdError("the token names no key")
+        key = self.verifying_key(kid)
+        if key is None:
+            raise InvalidKeyIdError("the token names a key we do not hold")
+        return key
+
+    def verifying_key(self, kid: object) -> ECKey | None:
+        """The key that verifies tokens naming ``kid`` now, if we hold one."""
+        if not isinstance(kid, str) or not kid:
+            return None
         self._check_file()
         key = self._verifying().get(kid)
         if key is None and self._reload_for_unknown_kid():
             key = self._verifying().get(kid)
-        if key is None:
-            raise InvalidKeyIdError("the token names a key we do not hold")
         return key
 
     def public_jwks(self) -> dict[str, Any]:

@@ -19,8 +19,10 @@ from uuid import UUID
 import msgspec
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, GuestProtocol
 from joserfc.jwt import JWTClaimsRegistry
 
+from server.auth import signature_cache
 from server.auth.keys import ALGORITHM, SigningKeys
 from server.auth.tables import Role
 from server.errors import NotAuthenticated
@@ -111,15 +113,34 @@ def issue(
 def verify(keys: SigningKeys, token: str, kind: TokenKind, *, issuer: str) -> Claims:
     """The claims of a valid, current token of exactly ``kind``; anything else is a 401."""
     try:
-        decoded = jwt.decode(token, keys.resolve, algorithms=[ALGORITHM])
-        if decoded.header.get("typ") != kind.value:
+        header, claims = _verified_parts(keys, token)
+        if header.get("typ") != kind.value:
             raise NotAuthenticated("wrong token type")
-        _rules(issuer).validate(decoded.claims)
-        return msgspec.convert(decoded.claims, Claims, strict=False)
+        _rules(issuer).validate(claims)
+        return msgspec.convert(claims, Claims, strict=False)
     except NotAuthenticated:
         raise
     except (JoseError, msgspec.ValidationError, KeyError, ValueError, TypeError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc
+
+
+def _verified_parts(keys: SigningKeys, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of a token whose signature holds under one of our keys now."""
+    seen = signature_cache.lookup(token)
+    if seen is not None and keys.verifying_key(seen.header.get("kid")) is seen.key:
+        return seen.header, seen.claims
+    used: list[ECKey] = []
+
+    def resolve(guest: GuestProtocol) -> ECKey:
+        key = keys.resolve(guest)
+        used.append(key)
+        return key
+
+    decoded = jwt.decode(token, resolve, algorithms=[ALGORITHM])
+    signature_cache.remember(
+        token, signature_cache.Verified(decoded.header, decoded.claims, used[0])
+    )
+    return decoded.header, decoded.claims
 
 
 def issue_access_token(keys: SigningKeys, caller: Caller, *, issuer: str, ttl: int) -> str:

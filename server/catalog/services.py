@@ -20,7 +20,7 @@ from server.catalog.tables import (
     Product,
     ProductModifierGroup,
 )
-from server.db import scoped
+from server.db import plain, scoped
 from server.db.engine import DB
 from server.errors import ValidationFailed
 from server.pagination import Page, Position
@@ -307,12 +307,10 @@ async def _products(restaurant_id: UUID, rows: list[scoped.Row]) -> list[s.Produ
     """Product rows with their currency and modifier groups, in two queries for the page."""
     if not rows:
         return []
-    links = (
-        await ProductModifierGroup.select(
-            ProductModifierGroup.product_id, ProductModifierGroup.group_id
-        )
-        .where(ProductModifierGroup.product_id.is_in([row["id"] for row in rows]))
-        .order_by(ProductModifierGroup.position)
+    links = await plain.fetch(
+        "SELECT product_id, group_id FROM product_modifier_groups"
+        " WHERE product_id = ANY($1::uuid[]) ORDER BY position",
+        [row["id"] for row in rows],
     )
     groups: dict[UUID, list[UUID]] = {}
     for link in links:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -119,8 +120,14 @@ def _serve() -> None:
     from server.app import create_app
 
     settings = get_settings()
+    app = create_app(settings)
+    # The app's routes, schemas and modules live as long as the process: moved out of the
+    # collector's reach, a full collection walks only what requests made, not all of it
+    # (a full collection over the whole heap stalled reads for tens of ms; docs/performance.md).
+    gc.collect()
+    gc.freeze()
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -15,6 +15,7 @@ from piccolo.columns import Column
 from piccolo.columns.combination import Where, WhereRaw
 from piccolo.table import Table
 
+from server.db import plain
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Position, encode_cursor
 
@@ -28,10 +29,10 @@ def _owned(table: type[Table], restaurant_id: UUID, row_id: UUID) -> Condition:
 
 async def get_or_raise(table: type[Table], *, restaurant_id: UUID, row_id: UUID) -> Row:
     """The row with this id in this restaurant, or ``NotFound``."""
-    row: Row | None = await table.select().where(_owned(table, restaurant_id, row_id)).first()
-    if row is None:
+    rows = await plain.fetch(plain.by_id_sql(table), row_id, restaurant_id)
+    if not rows:
         raise NotFound(f"no such {_noun(table)}")
-    return row
+    return rows[0]
 
 
 async def require_reference(
@@ -88,22 +89,30 @@ async def page(
 ) -> tuple[list[Row], str | None]:
     """One keyset page ordered by ``(sort, id)``; the cursor names the last row returned."""
     id_column = table._meta.primary_key
-    where: Condition = table.restaurant_id == restaurant_id  # type: ignore[attr-defined]
-    for condition in filters:
-        where = where & condition
+    clauses: list[str] = []
+    args: list[Any] = []
+    if filters:
+        # Only the caller's filters go through Piccolo (the rest of the text is fixed).
+        combined = filters[0]
+        for condition in filters[1:]:
+            combined = combined & condition
+        text, filter_args = combined.querystring.compile_string(engine_type="postgres")
+        clauses.append(text)
+        args.extend(filter_args)
+    args.append(restaurant_id)
+    clauses.append(f'"restaurant_id" = ${len(args)}')
+    sort_name, id_name = sort._meta.db_column_name, id_column._meta.db_column_name
+    direction = "DESC" if newest_first else "ASC"
     if after is not None:
+        args += [after.at, after.id]
         op = "<" if newest_first else ">"
-        keys = f'"{sort._meta.db_column_name}", "{id_column._meta.db_column_name}"'
-        where = where & WhereRaw(
-            f"({keys}) {op} ({{}}, {{}})",
-            after.at,
-            after.id,
-        )
-    rows: list[Row] = (
-        await table.select()
-        .where(where)
-        .order_by(sort, id_column, ascending=not newest_first)
-        .limit(limit + 1)
+        clauses.append(f'("{sort_name}", "{id_name}") {op} (${len(args) - 1}, ${len(args)})')
+    args.append(limit + 1)
+    rows = await plain.fetch(
+        f'SELECT {plain.columns(table)} FROM "{table._meta.tablename}"'
+        f" WHERE {' AND '.join(clauses)}"
+        f' ORDER BY "{sort_name}" {direction}, "{id_name}" {direction} LIMIT ${len(args)}',
+        *args,
     )
     if len(rows) <= limit:
         return rows, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import asyncpg
 import msgspec
 
 from server.auth.tables import Role
-from server.db import scoped
+from server.db import plain, scoped
 from server.errors import Conflict, NotFound
 from server.orders import pricing, void_limits
 from server.orders import schemas as s
@@ -67,18 +68,20 @@ async def list_orders(
     return Page(items=msgspec.convert(rows, list[s.OrderSummary]), next_cursor=cursor)
 
 
+_LINES_SQL = (
+    f"SELECT {plain.columns(OrderLine)} FROM order_lines"
+    " WHERE order_id = $1 AND restaurant_id = $2 ORDER BY position, created_at"
+)
+
+
 async def get_order(
     *, restaurant_id: UUID, order_id: UUID, location_id: UUID | None = None
 ) -> s.Order:
     """An order with its lines and a fresh VAT breakdown."""
     row = await _get_visible(restaurant_id, order_id, location_id)
-    lines = await (
-        OrderLine.select()
-        .where((OrderLine.order_id == order_id) & (OrderLine.restaurant_id == restaurant_id))
-        .order_by(OrderLine.position)
-        .order_by(OrderLine.created_at)
-        .output(load_json=True)
-    )
+    lines = await plain.fetch(_LINES_SQL, order_id, restaurant_id)
+    for line in lines:
+        line["modifiers"] = json.loads(line["modifiers"]) if line["modifiers"] else []
     totals = price(row, lines)
     line_totals = {line.line_id: line.total for line in totals.lines}
     return s.Order(

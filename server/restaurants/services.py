@@ -6,19 +6,19 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from server.db import scoped
+from server.db import plain, scoped
 from server.errors import NotFound, ValidationFailed
 from server.pagination import Page, Position
 from server.restaurants import schemas as s
-from server.restaurants.tables import Location, Restaurant
+from server.restaurants.tables import Location
 
 
 async def currency_of(restaurant_id: UUID) -> str:
     """The ISO 4217 currency every amount of this restaurant is in."""
-    row = await Restaurant.select(Restaurant.currency).where(Restaurant.id == restaurant_id).first()
-    if row is None:
+    rows = await plain.fetch("SELECT currency FROM restaurants WHERE id = $1", restaurant_id)
+    if not rows:
         raise NotFound("no such restaurant")
-    return str(row["currency"])
+    return str(rows[0]["currency"])
 
 
 async def list_locations(
