@@ -1,7 +1,8 @@
 """Pooled connections are handed on without asyncpg's session reset (``server/db/engine.py``),
-so no server code may leave session state on one: this fails when some starts to. (A
-plain ``SET x = ...`` reads like an ``UPDATE``'s ``SET`` here; ``SET x TO`` and ``SET SESSION`` are
-caught.)"""
+so no server code may leave session state on one: this fails when some starts to. (A plain
+``SET x = ...`` reads like an ``UPDATE``'s ``SET``, so ``=`` is caught for the settings a
+server would change (timeouts, search_path, role …) and dotted custom ones, ``x.y``; ``SET x
+TO`` and ``SET SESSION`` always.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ SESSION_STATE = {
     "session advisory lock": re.compile(r"pg_(try_)?advisory_lock(_shared)?\s*\(", re.I),
     "LISTEN": re.compile(r"\bLISTEN\s+\w|add_listener\(", re.I),
     "SET without LOCAL": re.compile(
-        r"""(^|["';])\s*SET\s+(SESSION\s+)?(?!LOCAL\b)[\w.]+\s+TO\b|(^|["';])\s*SET\s+SESSION\b""",
+        r"""(^|["';])\s*SET\s+(SESSION\s+)?(?!LOCAL\b)[\w.]+\s+TO\b|(^|["';])\s*SET\s+SESSION\b"""
+        r"""|(^|["';])\s*SET\s+(\w+\.\w+|\w*timeout|search_path|timezone|role|work_mem"""
+        r"""|application_name|session_authorization)\s*=""",
         re.I,
     ),
     "set_config for the session": re.compile(r"set_config\([^)]*,\s*false\s*\)", re.I),
@@ -45,6 +48,9 @@ def test_the_check_sees_session_state() -> None:
         'await conn.execute("SET statement_timeout TO 0")',
         'await conn.execute("SET SESSION statement_timeout = 0")',
         "select set_config('app.rid', $1, false)",
+        'await conn.execute("SET lock_timeout = 0")',
+        'await conn.execute("SET app.tenant = 1")',
     ):
         assert any(p.search(sample) for p in SESSION_STATE.values()), sample
-    assert not any(p.search('"SET LOCAL statement_timeout = 0"') for p in SESSION_STATE.values())
+    for harmless in ('"SET LOCAL statement_timeout = 0"', '"UPDATE orders SET status = $1"'):
+        assert not any(p.search(harmless) for p in SESSION_STATE.values()), harmless
