@@ -1,39 +1,85 @@
-"""Password and PIN hashing with argon2id (argon2-cffi's defaults, RFC 9106's second choice).
+"""Password and PIN hashing: argon2id at OWASP's minimum, off the event loop, a few at a time.
 
-One hash costs about a quarter of a second of CPU and 64 MiB, on purpose. It runs in a
-worker thread so the event loop keeps serving everyone else meanwhile, and at most
-``_PARALLEL_HASHES`` run at once so a burst of sign-ins cannot exhaust memory.
+Parameters (``PARAMETERS``): argon2id with 19 MiB of memory, 2 passes and 1 lane, the
+minimum the OWASP Password Storage Cheat Sheet states
+(https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id).
+One hash costs about 30 ms of one core here; ``docs/security.md`` ("Password and PIN
+storage") says why these and not argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes: about
+400 ms here).
+
+argon2-cffi releases the GIL while it hashes, so a worker thread hashes while the loop goes
+on serving everyone else. At most one hash per core runs at once (``HASHING``): a burst of
+sign-ins waits its turn in the loop, where waiting costs nothing, instead of starting a
+hundred threads that would take the cores from the loop and hold 19 MiB each.
+
+A hash made with older parameters still verifies; ``Checked.upgraded`` then carries the same
+secret hashed with today's, for the caller to store once the sign-in has succeeded.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, TypeVar
 
-from argon2 import PasswordHasher
+import anyio.to_thread
+from anyio import CapacityLimiter
+from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-_PARALLEL_HASHES = max(1, os.cpu_count() or 1)
-_slots = asyncio.Semaphore(_PARALLEL_HASHES)
+PARAMETERS: Final = Parameters(
+    type=Type.ID,
+    version=19,
+    salt_len=16,
+    hash_len=32,
+    time_cost=2,
+    memory_cost=19_456,  # KiB: 19 MiB
+    parallelism=1,
+)
+"""OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. One lane, because the cores are shared
+between sign-ins (one hash per core) rather than spent on one sign-in."""
+
+HASHING: Final = CapacityLimiter(len(os.sched_getaffinity(0)))
+"""Hashes (and other key derivations) running at once: one per core this process may use."""
+
+_hasher = PasswordHasher.from_parameters(PARAMETERS)
 
 # Verified against when the account does not exist, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("not a real password")
 
-
-async def hash_password(password: str) -> str:
-    async with _slots:
-        return await asyncio.to_thread(_hasher.hash, password)
+_T = TypeVar("_T")
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True if ``password`` matches; a missing account still costs one full verification."""
-    async with _slots:
-        return await asyncio.to_thread(_verify, password_hash, password)
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What checking a secret against a stored hash found."""
+
+    matches: bool
+    upgraded: str | None = None
+    """The secret hashed with ``PARAMETERS``, when it matched a hash made with older ones."""
 
 
-def _verify(password_hash: str | None, password: str) -> bool:
+async def hash_password(secret: str) -> str:
+    """A new argon2id hash of a password or PIN, computed in a worker thread."""
+    return await run_bounded(_hasher.hash, secret)
+
+
+async def verify_password(stored: str | None, secret: str) -> Checked:
+    """Check ``secret`` against ``stored``; a missing account still costs one full check."""
+    return await run_bounded(_check, stored, secret)
+
+
+async def run_bounded(work: Callable[..., _T], *args: object) -> _T:
+    """Run CPU-heavy ``work`` in a worker thread once one of ``HASHING``'s slots is free."""
+    return await anyio.to_thread.run_sync(work, *args, limiter=HASHING)
+
+
+def _check(stored: str | None, secret: str) -> Checked:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matches = _hasher.verify(stored or _DUMMY_HASH, secret) and stored is not None
     except (VerificationError, InvalidHashError):
-        return False
+        return Checked(matches=False)
+    if matches and stored is not None and _hasher.check_needs_rehash(stored):
+        return Checked(matches=True, upgraded=_hasher.hash(secret))
+    return Checked(matches=matches)

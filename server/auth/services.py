@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from server.auth import ratelimit, throttle
 from server.auth.keys import SigningKeys
 from server.auth.passwords import verify_password
@@ -35,13 +37,22 @@ async def login(
     if not admitted.familiar:
         await limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, email)
     user = await User.select().where(User.email == email).first()
-    password_ok = await verify_password(user["password_hash"] if user else None, body.password)
-    if user is None or not password_ok or not user["active"]:
+    checked = await verify_password(user["password_hash"] if user else None, body.password)
+    if user is None or not checked.matches or not user["active"]:
         raise NotAuthenticated("email or password is wrong")
     if Role(user["role"]) not in BACK_OFFICE_ROLES:
         raise NotAuthenticated("email or password is wrong")
     await throttle.succeeded(throttle.LOGIN, account=account, source=source)
+    if checked.upgraded is not None:
+        await _store_upgraded(user["id"], was=user["password_hash"], now=checked.upgraded)
     caller = Caller(
         user_id=user["id"], restaurant_id=user["restaurant_id"], role=Role(user["role"])
     )
     return await user_pair(keys, settings, caller=caller)
+
+
+async def _store_upgraded(user_id: UUID, *, was: str, now: str) -> None:
+    """Replace a hash made with older parameters, unless the password changed meanwhile."""
+    await User.update({User.password_hash: now}).where(
+        (User.id == user_id) & (User.password_hash == was)
+    )

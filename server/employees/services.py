@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +11,7 @@ import msgspec
 
 from server.audit.services import record, record_system_event
 from server.auth import offline, ratelimit, throttle
-from server.auth.passwords import hash_password, verify_password
+from server.auth.passwords import hash_password, run_bounded, verify_password
 from server.auth.permissions import outranks
 from server.auth.tables import Role
 from server.auth.tokens import Caller
@@ -242,10 +241,14 @@ async def verify_pin(
     )
     shortest = min_length(allow_four_digits=await allows_four_digits(restaurant_id))
     usable = row is not None and row["active"]
-    matches = await verify_password(row["pin_hash"] if usable and row else None, pin)
-    if row is None or not usable or not matches or len(pin) < shortest:
+    checked = await verify_password(row["pin_hash"] if usable and row else None, pin)
+    if row is None or not usable or not checked.matches or len(pin) < shortest:
         raise NotAuthenticated("employee or PIN is wrong")
     await throttle.succeeded(throttle.PIN, account=account, source=str(device_id))
+    if checked.upgraded is not None:  # hashed with older parameters; unless reset meanwhile
+        await Employee.update({Employee.pin_hash: checked.upgraded}).where(
+            (Employee.id == employee_id) & (Employee.pin_hash == row["pin_hash"])
+        )
     if row["offline_seed"] is None:  # set before offline proofs existed: this is the moment
         seed: dict[Any, Any] = await _offline_seed(pin)
         await Employee.update(seed).where(Employee.id == employee_id)
@@ -369,6 +372,6 @@ def _receipt_of_earlier(
 
 
 async def _offline_seed(pin: str) -> dict[str, bytes]:
-    """The employee's offline PIN seed (``server.auth.offline``), derived off the event loop."""
-    salt, seed = await asyncio.to_thread(offline.new_seed, pin)
+    """The employee's offline PIN seed (``server.auth.offline``), derived in the hashing pool."""
+    salt, seed = await run_bounded(offline.new_seed, pin)
     return {"offline_salt": salt, "offline_seed": seed}
