@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 
+import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
 
 from server.auth import passwords
-from server.auth.passwords import HASHING, PARAMETERS, hash_password, run_bounded, verify_password
+from server.auth.passwords import (
+    HASHING,
+    NICENESS,
+    PARAMETERS,
+    hash_password,
+    run_bounded,
+    verify_password,
+)
 
 # argon2-cffi's defaults, which hashes were made with before OWASP's minimum was chosen.
 OLDER = PasswordHasher(time_cost=3, memory_cost=65_536, parallelism=4)
@@ -81,3 +90,12 @@ async def test_a_burst_never_runs_more_hashes_at_once_than_there_are_slots() -> 
 
 def test_the_pool_is_sized_to_the_cores() -> None:
     assert passwords.HASHING.total_tokens == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
+async def test_hashing_threads_yield_to_the_event_loop() -> None:
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert await run_bounded(niceness) == NICENESS
+    assert niceness() < NICENESS  # the loop's own thread keeps its priority
