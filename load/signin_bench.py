@@ -25,7 +25,7 @@ PostgreSQL with the demo restaurant, one ``fynlo serve`` (a single uvicorn worke
      than ``users x floor / cores``, which is its floor.
 
 Records each target through ``load/results.py`` and prints a markdown report. ``BENCH_QUICK=1``
-runs 40 users over 4 s. Exit 0 when figures were produced (met or not), 1 when the run broke,
+runs 30 users over 3 s. Exit 0 when figures were produced (met or not), 1 when the run broke,
 143/130 on SIGTERM/Ctrl-C.
 """
 
@@ -84,11 +84,11 @@ class Sizes:
     def from_env(cls) -> Sizes:
         quick = os.environ.get("BENCH_QUICK") == "1"
         return cls(
-            users=machine.env_int("SIGNIN_BENCH_USERS", 40 if quick else 100),
-            ipads=machine.env_int("SIGNIN_BENCH_IPADS", 4 if quick else 10),
-            window=float(machine.env_int("SIGNIN_BENCH_WINDOW", 4 if quick else 10)),
-            quiet_seconds=2.0 if quick else 4.0,
-            floor_hashes=10 if quick else 30,
+            users=machine.env_int("SIGNIN_BENCH_USERS", 30 if quick else 100),
+            ipads=machine.env_int("SIGNIN_BENCH_IPADS", 3 if quick else 10),
+            window=float(machine.env_int("SIGNIN_BENCH_WINDOW", 3 if quick else 10)),
+            quiet_seconds=1.5 if quick else 4.0,
+            floor_hashes=8 if quick else 30,
         )
 
 
@@ -586,8 +586,8 @@ def _report(results: Results, started: datetime) -> str:
     for phase in results.phases:
         p95 = phase.p(0.95)
         count = max(1, len(phase.latencies))
-        server_ms = (phase.server_cpu - server_rate * phase.seconds) * 1000 / count
-        postgres_ms = (phase.postgres_cpu - postgres_rate * phase.seconds) * 1000 / count
+        server_ms = max(0.0, phase.server_cpu - server_rate * phase.seconds) * 1000 / count
+        postgres_ms = max(0.0, phase.postgres_cpu - postgres_rate * phase.seconds) * 1000 / count
         met = p95 is not None and p95 <= TARGET_P95_MS and not phase.errors
         lines.append(
             f"| {phase.label} | {_fmt(phase.p(0.5))} | {_fmt(p95)} | {_fmt(phase.p(1.0))}"
