@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from load import machine, processes
-from load.results import RESULTS_ENV, read
+from load.results import RESULTS_ENV, Result, read
 from load.summary import table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def _run_one(module: str, *, env: dict[str, str], deadline: int) -> int | str:
 
 
 def _append_history(
-    history: Path, results: list, outcome: Outcome, *, started: datetime, seconds: float
+    history: Path, results: list[Result], outcome: Outcome, *, started: datetime, seconds: float
 ) -> None:
     """One line per target, and one per benchmark that broke or was skipped, tagged with the
     run (time, quick or not, commit, load average) so figures can be compared across runs."""
