@@ -12,7 +12,7 @@ SWIFT_PACKAGES := $(wildcard ios/*/Package.swift)
 export PICCOLO_CONF := server.db.piccolo_conf
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help run test test-python test-swift lint format bench migrations openapi clean \
+.PHONY: help run test test-python test-swift lint format bench bench-quick migrations openapi clean \
 	system-run system-test
 
 help: ## List the targets
@@ -51,8 +51,18 @@ format: $(BIN)/fynlo ## Reformat the code and fix what ruff can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(BIN)/fynlo ## Run the benchmarks and print the figures for docs/performance.md
-	$(BIN)/python -m load.bench && $(BIN)/python -m load.reads_bench && $(BIN)/python -m load.sync_bench && $(BIN)/python -m load.payments_bench && $(BIN)/python -m load.realtime_bench
+# Every benchmark, in this order; one absent from the tree is skipped with a message.
+BENCHES := load.bench load.reads_bench load.sync_bench load.payments_bench load.realtime_bench \
+	load.signin_bench
+BENCH_RESULTS_DIR := bench-results
+
+bench: $(BIN)/fynlo ## Run every benchmark, then one summary table of every target (results in bench-results/)
+	FYNLO_BENCH_RESULTS=$(BENCH_RESULTS_DIR)/$$(date -u +%Y%m%dT%H%M%SZ).jsonl \
+		$(BIN)/python -m load.run_benches $(BENCHES)
+
+bench-quick: $(BIN)/fynlo ## The same, smaller (under two minutes); fails only if a benchmark breaks
+	BENCH_QUICK=1 FYNLO_BENCH_RESULTS=$(BENCH_RESULTS_DIR)/$$(date -u +%Y%m%dT%H%M%SZ)-quick.jsonl \
+		$(BIN)/python -m load.run_benches $(BENCHES)
 
 migrations: $(BIN)/fynlo ## Generate migrations for model changes: make migrations APP=orders
 	$(BIN)/piccolo migrations new $(APP) --auto --desc="$(or $(DESC),schema change)"

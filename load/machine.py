@@ -81,3 +81,9 @@ def env_int(name: str, default: int) -> int:
     if value < 1:
         raise SystemExit(f"{name} must be a positive whole number, not {raw!r}")
     return value
+
+
+def quick() -> bool:
+    """``BENCH_QUICK=1`` (``make bench-quick``): run the smaller variant of a benchmark, which
+    still records every target it measures."""
+    return os.environ.get("BENCH_QUICK", "") not in ("", "0")

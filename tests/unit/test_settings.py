@@ -30,6 +30,11 @@ def test_unrelated_variables_are_ignored() -> None:
     assert settings_from_env({"HOME": "/root", "FYNLO_PG_BINDIR": "/x"}).port == 8000
 
 
+def test_the_benchmarks_results_file_is_not_a_setting() -> None:
+    # ``make bench`` sets it for every benchmark, and they read settings in process.
+    assert settings_from_env({"FYNLO_BENCH_RESULTS": "bench-results/r.jsonl"}).port == 8000
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
