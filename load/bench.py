@@ -38,10 +38,9 @@ from typing import Any
 
 import asyncpg
 
-from load import evening, machine, processes, sync_bench
+from load import database, evening, machine, processes, sync_bench
 from load.evening import Sample, Timeline, Window
 from load.results import Result, record
-from server.db.cluster import PostgresCluster
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
@@ -122,7 +121,7 @@ def main() -> int:
 def _bench(timeline: Timeline) -> Run:
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-bench-") as scratch,
-        PostgresCluster.throwaway() as cluster,
+        database.demo_cluster() as cluster,
     ):
         work = Path(scratch)
         port = processes.free_port()
@@ -131,8 +130,7 @@ def _bench(timeline: Timeline) -> Run:
             dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
         )
         env["FYNLO_PAYMENT_FAKES"] = "true"
-        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
-        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
+        database.load_demo(env, failure=BenchBroken)
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)

@@ -75,7 +75,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from load import machine, processes
+from load import database, machine, processes
 from load.results import Result, record
 from load.sync_bench import (
     BIN,
@@ -86,7 +86,6 @@ from load.sync_bench import (
     _percentile,
     _within,
 )
-from server.db.cluster import PostgresCluster
 
 AMOUNT = 2500
 """Every order's total and every payment's amount, in pence."""
@@ -232,7 +231,7 @@ def _bench(sizes: Sizes) -> Run:
     loadavg_before = machine.loadavg()
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-payments-bench-") as scratch,
-        PostgresCluster.throwaway() as cluster,
+        database.demo_cluster() as cluster,
     ):
         work = Path(scratch)
         port = processes.free_port()
@@ -241,8 +240,7 @@ def _bench(sizes: Sizes) -> Run:
             dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
         )
         env["FYNLO_PAYMENT_FAKES"] = "true"
-        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
-        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
+        database.load_demo(env, failure=BenchBroken)
         server_log = work / "server.log"
         with server_log.open("w") as log:
             server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)

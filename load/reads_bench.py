@@ -39,12 +39,11 @@ from typing import Any
 import httpx
 import uvloop
 
-from load import machine, processes
+from load import database, machine, processes
 from load.http_client import Client
 from load.load_models import Tally, closed, open_rate, percentile_ms
 from load.results import Result, record
 from server.auth.tables import Role
-from server.db.cluster import PostgresCluster
 from server.demo import CREDENTIALS
 
 BIN = Path(sys.executable).parent
@@ -114,15 +113,14 @@ def main() -> int:
 def _bench(connections: int, seconds: int, rate: int, open_seconds: int) -> Results:
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-reads-") as scratch,
-        PostgresCluster.throwaway() as cluster,
+        database.demo_cluster() as cluster,
     ):
         work = Path(scratch)
         loadavg_before = machine.loadavg()
         floor = _measure_floor(work, connections, seconds)
         port = processes.free_port()
         env = processes.server_env(dsn=cluster.dsn, port=port, data_dir=work / "data")
-        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
-        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
+        database.load_demo(env, failure=BenchBroken)
         with _serving([str(BIN / "fynlo"), "serve"], port, "/ready", work, env) as server:
             phases = uvloop.run(
                 _fynlo_phases(port, server, cluster.pid, connections, seconds, rate, open_seconds)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from load import machine, processes
+from load import database, machine, processes
 from load.results import RESULTS_ENV, Result, read
 from load.summary import table
 
@@ -84,9 +84,23 @@ def _fresh_results_file(started: datetime) -> Path:
     return path.resolve()
 
 
+class TemplateBroken(Exception):
+    """The shared demo database could not be prepared."""
+
+
 def _run_all(modules: list[str], results_path: Path) -> Outcome:
+    print("\n# the demo database every benchmark starts from (load/database.py)\n", flush=True)
+    with database.template(failure=TemplateBroken) as template:
+        return _run_each(modules, results_path, template)
+
+
+def _run_each(modules: list[str], results_path: Path, template: Path) -> Outcome:
     outcome = Outcome()
-    env = os.environ | {RESULTS_ENV: str(results_path), "PYTHONUNBUFFERED": "1"}
+    env = os.environ | {
+        RESULTS_ENV: str(results_path),
+        database.TEMPLATE_ENV: str(template),
+        "PYTHONUNBUFFERED": "1",
+    }
     deadline = QUICK_DEADLINE_SECONDS if machine.quick() else FULL_DEADLINE_SECONDS
     for module in modules:
         if importlib.util.find_spec(module) is None:

@@ -48,11 +48,10 @@ from typing import Any
 
 import uvloop
 
-from load import machine, processes
+from load import database, machine, processes
 from load.http_client import Client
 from load.load_models import percentile_ms
 from load.results import Result, record
-from server.db.cluster import PostgresCluster
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
@@ -152,7 +151,7 @@ def main() -> int:
 def _bench(sizes: Sizes) -> Results:
     with (
         tempfile.TemporaryDirectory(prefix="fynlo-signin-") as scratch,
-        PostgresCluster.throwaway() as cluster,
+        database.demo_cluster() as cluster,
     ):
         work = Path(scratch)
         loadavg_before = machine.loadavg()
@@ -161,8 +160,7 @@ def _bench(sizes: Sizes) -> Results:
         env = processes.server_env(
             dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
         )
-        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
-        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
+        database.load_demo(env, failure=BenchBroken)
         with _serving(port, work, env) as server:
             accounts = uvloop.run(_set_up(cluster.dsn, key_file, sizes))
             floor_ms = _hash_floor(sizes.floor_hashes)

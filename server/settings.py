@@ -248,7 +248,7 @@ def _decode_path(kind: type, value: object) -> object:
 
 
 # Variables with the prefix that configure tools rather than the server.
-_NOT_SETTINGS = frozenset({"FYNLO_PG_BINDIR", "FYNLO_BENCH_RESULTS"})
+_NOT_SETTINGS = frozenset({"FYNLO_PG_BINDIR", "FYNLO_BENCH_RESULTS", "FYNLO_BENCH_TEMPLATE"})
 
 
 @lru_cache(maxsize=1)
