@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -99,12 +100,16 @@ class SyncController(Controller):
         app_version: FromQuery[str],
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = PULL_LIMIT_DEFAULT,
-    ) -> PullResponse:
+    ) -> Response[PullResponse]:
         device = _device(request)
         engine.check_versions(schema_version, app_version)
         if not 1 <= limit <= PULL_LIMIT_MAX:
             raise ValidationFailed(f"limit must be between 1 and {PULL_LIMIT_MAX}", field="limit")
-        return await feed.pull(device=device, cursor=cursor, limit=limit)
+        page = await feed.pull(device=device, cursor=cursor, limit=limit)
+        # The body is a PullResponse's JSON, its changes written by PostgreSQL and passed on
+        # unparsed (feed.PullPage); the annotation gives the OpenAPI document its schema.
+        body = msgspec.json.encode(page)
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get(
         "/conflicts",

@@ -18,6 +18,11 @@ page or an earlier one of the same pull, so a device that drops its outbox up to
 loses sight of a change. The cursor carries that number, so the next page only looks at the
 device's later changes. Each pull is one REPEATABLE READ snapshot, so the rows, the next
 cursor and the acknowledgement agree with each other.
+
+Each stored state keeps its wire form (``state_json``, written with the state), and a page
+is those texts joined and passed on as they are (:class:`PullPage`): the server never
+decodes and encodes a state again, which was most of its time in a bootstrap
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ import msgspec
 from server.db.engine import DB
 from server.errors import ValidationFailed
 from server.sync.errors import ResyncRequired
-from server.sync.protocol import DismissedChange, EntityState, PullResponse
+from server.sync.protocol import SCHEMA_VERSION, DismissedChange, EntityState
 from server.sync.registry import DeviceContext
+from server.wire import Wire
 
 _MAX_SEQ = 2**63 - 1
 _FIRST_ID = UUID(int=0)
@@ -89,23 +95,36 @@ def decode_cursor(text: str | None) -> Cursor | None:
         raise ValidationFailed("cursor is not one this server issued", field="cursor") from exc
 
 
-_COLUMNS = "entity_type, entity_id, location_id, data, clock, deleted, field_hlcs"
 _SCOPE = "restaurant_id = $1 AND (location_id = $2 OR location_id IS NULL)"
 
 
-async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> PullResponse:
+class PullPage(Wire, kw_only=True):
+    """A pull's answer as sent: a :class:`~server.sync.protocol.PullResponse` whose
+    ``changes`` are the stored states' wire form (``state_json``, migration
+    sync_2026_12_20t11_05_00), joined unparsed. Same members, in the same order
+    (``tests/unit/sync/test_pull_page.py``)."""
+
+    changes: msgspec.Raw
+    cursor: str
+    has_more: bool
+    phase: Literal["snapshot", "feed"]
+    last_applied_seq: int
+    schema_version: int = SCHEMA_VERSION
+    dismissed: list[DismissedChange] = msgspec.field(default_factory=list)
+
+
+async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> PullPage:
     """The next page of changes for ``device`` after ``cursor``."""
     position = decode_cursor(cursor)
     assert DB.pool is not None
     async with DB.pool.acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            xmin = int(await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
-            last_seq = int(
-                await conn.fetchval(
-                    "SELECT last_seq FROM sync_devices WHERE device_id = $1", device.device_id
-                )
-                or 0
+            marks = await conn.fetchrow(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
+                " (SELECT last_seq FROM sync_devices WHERE device_id = $1) AS last_seq",
+                device.device_id,
             )
+            xmin, last_seq = int(marks["xmin"]), int(marks["last_seq"] or 0)
             if position is None:
                 position = SnapshotCursor(watermark=xmin)
             _refuse_if_from_the_future(position, xmin)
@@ -121,8 +140,8 @@ async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> Pull
             dismissed, answered = await _dismissed(conn, device, since=position.dismissed)
         acked = position.xid if isinstance(position, FeedCursor) else None
         await _remember_pull(conn, device, acked)
-    return PullResponse(
-        changes=[_state(row) for row in rows],
+    return PullPage(
+        changes=msgspec.Raw("[" + ",".join([row["state_json"] for row in rows]) + "]"),
         cursor=encode_cursor(
             msgspec.structs.replace(next_cursor, applied=applied, dismissed=answered)
         ),
@@ -136,16 +155,19 @@ async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> Pull
 Page = tuple[list[asyncpg.Record], Cursor, bool, Literal["snapshot", "feed"]]
 
 
+def _snapshot_part(which: str) -> str:
+    return (
+        "(SELECT state_json, tier, entity_type, entity_id FROM sync_entities"
+        f" WHERE {_SCOPE} AND {which}"
+        " AND change_xid < $3::text::xid8 AND (tier, entity_type, entity_id) > ($4, $5, $6)"
+        " ORDER BY tier, entity_type, entity_id LIMIT $7)"
+    )
+
+
 # Live entities and tombstones each have their own partial index in this order; a page is
 # the first rows of the two merged.
-_SNAPSHOT_PART = (
-    f"(SELECT {_COLUMNS}, tier FROM sync_entities WHERE {_SCOPE} AND {{which}}"
-    " AND change_xid < $3::text::xid8 AND (tier, entity_type, entity_id) > ($4, $5, $6)"
-    " ORDER BY tier, entity_type, entity_id LIMIT $7)"
-)
 _SNAPSHOT = (
-    f"{_SNAPSHOT_PART.format(which='NOT deleted')} UNION ALL"
-    f" {_SNAPSHOT_PART.format(which='deleted')}"
+    f"{_snapshot_part('NOT deleted')} UNION ALL {_snapshot_part('deleted')}"
     " ORDER BY tier, entity_type, entity_id LIMIT $7"
 )
 
@@ -178,7 +200,7 @@ async def _feed_page(
     conn: asyncpg.Connection, device: DeviceContext, after: FeedCursor, limit: int
 ) -> Page:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS}, change_xid::text AS xid, change_seq FROM sync_entities"
+        "SELECT state_json, change_xid::text AS xid, change_seq FROM sync_entities"
         f" WHERE {_SCOPE} AND (change_xid, change_seq) > ($3::text::xid8, $4)"
         " AND change_xid < pg_snapshot_xmin(pg_current_snapshot())"
         " ORDER BY change_xid, change_seq LIMIT $5",
@@ -274,14 +296,15 @@ async def visible_states(
     """The entities of ``keys`` as the server holds them now, as a pull would show them;
     those the device may not see (another location's) or that do not exist are left out."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM sync_entities WHERE {_SCOPE} AND (entity_type, entity_id) IN"
+        f"SELECT state_json FROM sync_entities WHERE {_SCOPE} AND (entity_type, entity_id) IN"
         " (SELECT * FROM unnest($3::text[], $4::uuid[]))",
         device.restaurant_id,
         device.location_id,
         [entity_type for entity_type, _ in keys],
         [entity_id for _, entity_id in keys],
     )
-    return {(row["entity_type"], row["entity_id"]): _state(row) for row in rows}
+    states = [msgspec.json.decode(row["state_json"], type=EntityState) for row in rows]
+    return {(state.entity_type, state.entity_id): state for state in states}
 
 
 def _refuse_if_from_the_future(position: Cursor, xmin: int) -> None:
@@ -388,22 +411,3 @@ async def purge_tombstones(*, restaurant_id: UUID, max_offline: timedelta) -> in
             str(int(purged) + 1),
         )
         return count
-
-
-def _state(row: asyncpg.Record) -> EntityState:
-    # msgspec decodes PostgreSQL's jsonb text to the same values as json.loads, 3-5x faster;
-    # it was half the server's time in a bootstrap (load/sync_bench.py).
-    return EntityState(
-        entity_type=row["entity_type"],
-        entity_id=row["entity_id"],
-        location_id=row["location_id"],
-        data=msgspec.json.decode(row["data"]),
-        clock=msgspec.json.decode(row["clock"]),
-        deleted=row["deleted"],
-        hlc=_newest(msgspec.json.decode(row["field_hlcs"])),
-    )
-
-
-def _newest(field_hlcs: dict[str, str]) -> str | None:
-    # HLC texts are fixed-width, so the greatest string is the newest clock.
-    return max(field_hlcs.values(), default=None)

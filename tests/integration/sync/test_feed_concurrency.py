@@ -27,6 +27,7 @@ import server.sync.entities  # noqa: F401  (registers the entity types write_ent
 from server.db.cluster import PostgresCluster
 from server.db.engine import DB
 from server.sync import feed
+from server.sync.protocol import PullResponse
 from server.sync.registry import DeviceContext
 from server.sync.rules import Version
 from server.sync.store import Current
@@ -41,6 +42,12 @@ WRITERS = 20
 TRANSACTIONS_PER_WRITER = 12
 ENTITIES = 40
 READERS = 4
+
+
+async def pulled(*, device: DeviceContext, cursor: str | None, limit: int) -> PullResponse:
+    """A pull's page as the iPad reads it: its JSON decoded as the documented response."""
+    page = await feed.pull(device=device, cursor=cursor, limit=limit)
+    return msgspec.json.decode(msgspec.json.encode(page), type=PullResponse)
 
 
 async def device_of(app: Litestar, tenant: Tenant, name: str) -> tuple[Ipad, DeviceContext]:
@@ -101,8 +108,10 @@ class Reader:
 
     async def pull(self, limit: int) -> tuple[list[dict[str, Any]], bool]:
         if self.client is None:
-            page: dict[str, Any] = msgspec.to_builtins(
-                await feed.pull(device=self.context, cursor=self.cursor, limit=limit)
+            page: dict[str, Any] = msgspec.json.decode(
+                msgspec.json.encode(
+                    await feed.pull(device=self.context, cursor=self.cursor, limit=limit)
+                )
             )
         else:
             params: dict[str, Any] = {"schema_version": 1, "app_version": "1.0.0", "limit": limit}
@@ -350,12 +359,12 @@ async def test_a_slow_older_transaction_is_not_skipped_when_a_newer_one_commits_
     slow, quick = uuid4(), uuid4()
 
     async def pull(cursor: str) -> tuple[list[UUID], str]:
-        page = await feed.pull(device=device, cursor=cursor, limit=10)
+        page = await pulled(device=device, cursor=cursor, limit=10)
         assert page.phase == "feed"
         return [change.entity_id for change in page.changes], page.cursor
 
     async with asyncio.timeout(10):
-        first = await feed.pull(device=device, cursor=None, limit=10)
+        first = await pulled(device=device, cursor=None, limit=10)
         assert first.changes == [] and first.phase == "snapshot"
         cursor = first.cursor
 
@@ -398,7 +407,7 @@ async def test_a_rolled_back_older_transaction_releases_the_newer_rows(
     t1, t2 = writer_connections[0], writer_connections[1]
     abandoned, kept = uuid4(), uuid4()
     async with asyncio.timeout(10):
-        cursor = (await feed.pull(device=device, cursor=None, limit=10)).cursor
+        cursor = (await pulled(device=device, cursor=None, limit=10)).cursor
         older = t1.transaction()
         await older.start()
         try:
@@ -413,11 +422,11 @@ async def test_a_rolled_back_older_transaction_releases_the_newer_rows(
                     tenant.restaurant_id,
                     [(ENTITY_TYPE, kept, Current(tenant.location_id, state_of(1, "t2")))],
                 )
-            page = await feed.pull(device=device, cursor=cursor, limit=10)
+            page = await pulled(device=device, cursor=cursor, limit=10)
             assert page.changes == [] and page.cursor == cursor
         finally:
             await older.rollback()
-        page = await feed.pull(device=device, cursor=cursor, limit=10)
+        page = await pulled(device=device, cursor=cursor, limit=10)
         assert [change.entity_id for change in page.changes] == [kept]
         assert not page.has_more
 
@@ -449,7 +458,7 @@ async def test_the_snapshot_hands_over_to_the_feed_at_its_watermark_without_gap_
             async with t2.transaction():
                 await write_entities(t2, tenant.restaurant_id, states(quick))
             # Bootstrapping starts while T1 is open: its xid is the watermark.
-            page = await feed.pull(device=device, cursor=None, limit=1)
+            page = await pulled(device=device, cursor=None, limit=1)
             cursor = feed.decode_cursor(page.cursor)
             assert isinstance(cursor, feed.SnapshotCursor) and cursor.watermark == xid1
             snapshot += [change.entity_id for change in page.changes]
@@ -457,7 +466,7 @@ async def test_the_snapshot_hands_over_to_the_feed_at_its_watermark_without_gap_
             await older.commit()  # T1's row now exists, stamped exactly at the watermark
 
         for _ in range(20):
-            page = await feed.pull(device=device, cursor=page.cursor, limit=1)
+            page = await pulled(device=device, cursor=page.cursor, limit=1)
             ids = [change.entity_id for change in page.changes]
             (snapshot if page.phase == "snapshot" else fed).extend(ids)
             if not page.has_more:
