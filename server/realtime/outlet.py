@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
@@ -97,7 +96,9 @@ class Outlet(Subscriber):
         self._max_backlog = max_backlog or DEFAULT_BACKLOG
         self._socket: WebSocket[Any, Any, Any] | None = None
         """Set by ``open``; until then events wait in the backlog (the welcome goes first)."""
-        self._backlog: deque[Message] = deque()
+        # A list, not a deque: empty it is 56 bytes, a deque about 600, on every socket; it
+        # holds at most max_backlog events, and only while the socket's buffer is full.
+        self._backlog: list[Message] = []
         self._writer: asyncio.Task[None] | None = None
         """Finishing a write that had to wait, then the backlog; None while writes are direct."""
         self._timers: list[asyncio.TimerHandle] = []
@@ -200,7 +201,7 @@ class Outlet(Subscriber):
             if pending is not None:
                 await pending
             while self._backlog and self._socket is not None:
-                await self._socket.send(self._backlog.popleft())
+                await self._socket.send(self._backlog.pop(0))
         except GONE:
             self._shut = True
         finally:
