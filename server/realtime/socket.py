@@ -30,6 +30,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
 
 from server.auth.dependencies import PUBLIC, identify
 from server.auth.keys import SigningKeys
@@ -38,7 +39,7 @@ from server.errors import FynloError
 from server.realtime import messages as m
 from server.realtime import presence, topics
 from server.realtime.hub import Hub
-from server.realtime.outlet import GONE, Closing, Outlet, close
+from server.realtime.outlet import Closing, Outlet, close
 from server.restaurants.tables import Location
 from server.settings import get_settings
 
@@ -74,7 +75,7 @@ async def realtime_socket(
         await socket.send_text(_encode(welcome).decode())
         outlet.open(socket, heartbeat=settings.realtime_heartbeat_seconds, expires_at=expires_at)
         outlet.end(await _listen(socket, 2 * settings.realtime_heartbeat_seconds))
-    except GONE:
+    except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away, or the outlet closed the socket
     finally:
         outlet.shut()
