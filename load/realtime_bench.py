@@ -27,8 +27,8 @@ Everything stays on 127.0.0.1 and every loop is bounded in count and time:
    ``REALTIME_BENCH_PUSHES`` one-change batches (default 100, after 5 warm-up ones), each
    once the previous poke has arrived; timed the same two ways, and from the push's
    commit (PostgreSQL's commit timestamp of the order's row, ``track_commit_timestamp``
-   turned on for the throwaway cluster) to the poke read. Then 50 ``GET /health`` from the
-   same client give the floor of any request;
+   turned on for the throwaway cluster) to the poke read. Then 50 ``GET /health`` (no
+   more than the pushes) from the same client give the floor of any request;
 6. **floors**, in the same run: a bare Litestar WebSocket server (``load/bare_realtime.py``:
    no auth, channels, middleware or database) on the same uvicorn settings holds as many
    idle sockets (its RSS per socket), fans one frame out to as many sockets on each
@@ -975,7 +975,8 @@ async def _push_to_poke(
                     timed.reads.append((pusher.last_order, read))
         timed.wall = time.perf_counter() - began
         # The floor of any request here: the same client, the same middleware, no work.
-        for number in range(WARMUP_PUSHES + HEALTH_REQUESTS if health else 0):
+        requests = min(HEALTH_REQUESTS, sizes.pushes) if health else 0
+        for number in range(WARMUP_PUSHES + requests if requests else 0):
             await asyncio.sleep(PUSH_GAP_SECONDS)
             sent = time.perf_counter()
             answer = await pusher.http.get("/health")
