@@ -30,10 +30,12 @@ Everything stays on 127.0.0.1 and every loop is bounded in count and time:
    turned on for the throwaway cluster) to the poke read. Then 50 ``GET /health`` (no
    more than the pushes) from the same client give the floor of any request;
 6. **floors**, in the same run: a bare Litestar WebSocket server (``load/bare_realtime.py``:
-   no auth, channels, middleware or database) on the same uvicorn settings holds as many
-   idle sockets (its RSS per socket), fans one frame out to as many sockets on each
-   ``POST /poke`` (timed from the POST sent to each frame read), and sends one frame to one
-   socket (timed from the server's send, stamped in the frame, to the frame read).
+   no auth, channels, middleware or database) on the same uvicorn settings fans one frame
+   out to as many sockets on each ``POST /poke`` (timed from the POST sent to each frame
+   read) and sends one frame to one socket (timed from the server's send, stamped in the
+   frame, to the frame read), alternating event by event with Fynlo's fan-out and push to
+   poke so that both are timed under the same load. Before that, right after Fynlo's held
+   phase, it holds as many idle sockets as Fynlo did (its RSS per socket).
 
 Each target is recorded with its floor through ``load/results.py``: KiB per held socket,
 fan-out p99 and push commit to poke p50. ``BENCH_QUICK=1`` makes every count smaller
@@ -523,24 +525,35 @@ async def _measure(
         )
         laps.lap("held")
         tokens = tokens[WARMUP_SOCKETS + sizes.connections :]
-        before = cpu()
-        fanout = await _within(
-            PHASE_SECONDS, "the fan-out", _fanout(dialer, tokens, pusher, sizes=sizes)
+        # The floor's server holds as many sockets, fresh as Fynlo's was.
+        bare_dialer = Dialer(f"ws://127.0.0.1:{bare.port}/ws", sizes.compression)
+        floor_held = await _within(
+            PHASE_SECONDS, "the floor's held sockets", _floor_held(bare_dialer, bare.pid, sizes)
         )
-        fanout.cpu = cpu() - before
-        laps.lap("fan-out")
-        before = cpu()
-        poke = await _within(
-            PHASE_SECONDS,
-            "push to poke",
-            _push_to_poke(dialer, listener_device.token, pusher, sizes),
-        )
-        poke.cpu = cpu() - before
-        poke.from_server_ms = await _commit_to_read_ms(dsn, poke.reads)
-        laps.lap("push to poke")
-    floors = await _within(PHASE_SECONDS, "the floors", _floors(bare, sizes))
-    laps.lap("floors")
-    return Measured(held, fanout, poke, floors)
+        laps.lap("the floor's held")
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{bare.port}", timeout=REQUEST_SECONDS, limits=limits
+        ) as bare_http:
+            bare_poke = BarePoke(bare_http)
+            fanout = Side(dialer, tokens[: sizes.subscribers], pusher, Timed("fan-out"))
+            floor_fanout = Side(
+                bare_dialer, ["floor"] * sizes.subscribers, bare_poke, Timed("floor fan-out")
+            )
+            before = cpu()
+            await _within(
+                PHASE_SECONDS, "the fan-out", _fanout([fanout, floor_fanout], sizes=sizes)
+            )
+            fanout.timed.cpu = cpu() - before
+            laps.lap("fan-out, with its floor")
+            poke = Side(dialer, [listener_device.token], pusher, Timed("push to poke"))
+            floor_poke = Side(bare_dialer, ["floor"], bare_poke, Timed("floor poke"))
+            before = cpu()
+            await _within(PHASE_SECONDS, "push to poke", _push_to_poke([poke, floor_poke], sizes))
+            poke.timed.cpu = cpu() - before
+            poke.timed.from_server_ms = await _commit_to_read_ms(dsn, poke.timed.reads)
+            laps.lap("push to poke, with its floor")
+    floors = Floors(floor_held, floor_fanout.timed, floor_poke.timed)
+    return Measured(held, fanout.timed, poke.timed, floors)
 
 
 async def _commit_to_read_ms(dsn: str, reads: Sequence[tuple[str, float]]) -> list[float]:
@@ -738,9 +751,14 @@ async def _close_many(listeners: Sequence[Listener]) -> Counter[str]:
     """Close every socket, ``CLOSE_BATCH`` at a time; how each reader had ended."""
     for start in range(0, len(listeners), CLOSE_BATCH):
         await asyncio.gather(*(item.close() for item in listeners[start : start + CLOSE_BATCH]))
+    return _endings(listeners)
+
+
+def _endings(listeners: Sequence[Listener]) -> Counter[str]:
+    """How each closed socket's reader had ended."""
     ended: Counter[str] = Counter()
     for listener in listeners:
-        if not listener.reader.cancelled():
+        if listener.reader.done() and not listener.reader.cancelled():
             ended[listener.reader.result()] += 1
     return ended
 
@@ -920,74 +938,95 @@ async def _ping_all(listeners: Sequence[Listener]) -> list[float]:
     return answered
 
 
-async def _fanout(dialer: Dialer, tokens: list[str], pusher: Trigger, *, sizes: Sizes) -> Timed:
-    timed = Timed(label="fan-out")
-    inbox = Inbox()
-    listeners, failures, _ = await _open_many(
-        dialer, tokens[: sizes.subscribers], inbox, batch=sizes.batch
-    )
-    if failures:
-        for listener in listeners:
-            listener.socket.transport.abort()
-        raise BenchBroken(f"fan-out sockets failed to open: {_counts(failures)}")
-    timed.sockets = len(listeners)
+@dataclass
+class Side:
+    """One server in a phase that alternates between Fynlo and the floor, event by event,
+    so that both are timed under the same load: its sockets and what makes its pokes."""
+
+    dialer: Dialer
+    tokens: list[str]
+    trigger: Trigger
+    timed: Timed
+    inbox: Inbox = field(default_factory=Inbox)
+    listeners: list[Listener] = field(default_factory=list)
+
+
+async def _fanout(sides: Sequence[Side], *, sizes: Sizes) -> None:
+    """Each side's sockets open, then one poke to every socket of each side in turn."""
+    for side in sides:
+        side.listeners, failures, _ = await _open_many(
+            side.dialer, side.tokens, side.inbox, batch=sizes.batch
+        )
+        side.timed.sockets = len(side.listeners)
+        if failures:
+            for listener in (item for every in sides for item in every.listeners):
+                listener.socket.transport.abort()
+            raise BenchBroken(f"fan-out sockets failed to open: {_counts(failures)}")
 
     async def events() -> None:
         began = time.perf_counter()
         for number in range(WARMUP_EVENTS + sizes.events):
-            await asyncio.sleep(sizes.event_gap_seconds)
-            inbox.start(len(listeners))
-            sent, answered = await pusher.push()
-            missing = await inbox.wait()
-            if number < WARMUP_EVENTS:
-                continue
-            _note(timed, inbox.arrivals, sent, answered, missing)
-        timed.wall = time.perf_counter() - began
+            for side in sides:
+                await asyncio.sleep(sizes.event_gap_seconds)
+                side.inbox.start(len(side.listeners))
+                sent, answered = await side.trigger.push()
+                missing = await side.inbox.wait()
+                if number >= WARMUP_EVENTS:
+                    _note(side.timed, side.inbox.arrivals, sent, answered, missing)
+        for side in sides:
+            side.timed.wall = time.perf_counter() - began
 
-    timed.ended, _ = await _guarded(listeners, events)
-    timed.other_frames = inbox.other
-    return timed
+    await _guarded([item for side in sides for item in side.listeners], events)
+    for side in sides:
+        side.timed.ended = _endings(side.listeners)
+        side.timed.other_frames = side.inbox.other
 
 
-async def _push_to_poke(
-    dialer: Dialer, token: str, pusher: Trigger, sizes: Sizes, *, health: bool = True
-) -> Timed:
-    timed = Timed(label="push to poke")
-    inbox = Inbox()
-    listener = await _open(dialer, token, inbox)
-    timed.sockets = 1
+async def _push_to_poke(sides: Sequence[Side], sizes: Sizes) -> None:
+    """One socket per side, then one poke to each in turn; then ``GET /health`` from the
+    first side's client."""
+    for side in sides:
+        side.listeners = [await _open(side.dialer, side.tokens[0], side.inbox)]
+        side.timed.sockets = 1
 
     async def pushes() -> None:
         began = time.perf_counter()
         for number in range(WARMUP_PUSHES + sizes.pushes):
-            await asyncio.sleep(PUSH_GAP_SECONDS)
-            inbox.start(1)
-            sent, answered = await pusher.push()
-            missing = await inbox.wait()
-            if number < WARMUP_PUSHES:
-                continue
-            _note(timed, inbox.arrivals, sent, answered, missing)
-            for _, handled, sent_at in inbox.arrivals:
-                read = _wall(handled)
-                if sent_at is not None:  # the floor says when it sent
-                    timed.from_server_ms.append((read - sent_at) * 1000)
-                elif pusher.last_order is not None:  # Fynlo's commit is looked up after
-                    timed.reads.append((pusher.last_order, read))
-        timed.wall = time.perf_counter() - began
+            for side in sides:
+                await asyncio.sleep(PUSH_GAP_SECONDS)
+                side.inbox.start(1)
+                sent, answered = await side.trigger.push()
+                missing = await side.inbox.wait()
+                if number >= WARMUP_PUSHES:
+                    _note_poke(side, sent, answered, missing)
+        for side in sides:
+            side.timed.wall = time.perf_counter() - began
         # The floor of any request here: the same client, the same middleware, no work.
-        requests = min(HEALTH_REQUESTS, sizes.pushes) if health else 0
-        for number in range(WARMUP_PUSHES + requests if requests else 0):
+        first = sides[0]
+        requests = min(HEALTH_REQUESTS, sizes.pushes)
+        for number in range(WARMUP_PUSHES + requests):
             await asyncio.sleep(PUSH_GAP_SECONDS)
             sent = time.perf_counter()
-            answer = await pusher.http.get("/health")
+            answer = await first.trigger.http.get("/health")
             if number >= WARMUP_PUSHES:
-                timed.health_ms.append((time.perf_counter() - sent) * 1000)
+                first.timed.health_ms.append((time.perf_counter() - sent) * 1000)
             if answer.status_code != 200:
                 raise BenchBroken(f"/health answered {answer.status_code}")
 
-    timed.ended, _ = await _guarded([listener], pushes)
-    timed.other_frames = inbox.other
-    return timed
+    await _guarded([item for side in sides for item in side.listeners], pushes)
+    for side in sides:
+        side.timed.ended = _endings(side.listeners)
+        side.timed.other_frames = side.inbox.other
+
+
+def _note_poke(side: Side, sent: float, answered: float, missing: int) -> None:
+    _note(side.timed, side.inbox.arrivals, sent, answered, missing)
+    for _, handled, sent_at in side.inbox.arrivals:
+        read = _wall(handled)
+        if sent_at is not None:  # the floor says when it sent
+            side.timed.from_server_ms.append((read - sent_at) * 1000)
+        elif side.trigger.last_order is not None:  # Fynlo's commit is looked up after
+            side.timed.reads.append((side.trigger.last_order, read))
 
 
 def _note(
@@ -1007,20 +1046,6 @@ def _note(
     timed.from_answer_ms += [(at - answered) * 1000 for at in handled]
     timed.arrival_from_sent_ms += [(arrived - sent) * 1000 for arrived, _, _ in arrivals]
     timed.per_event_ms.append(((min(handled) - sent) * 1000, (max(handled) - sent) * 1000))
-
-
-async def _floors(bare: Bare, sizes: Sizes) -> Floors:
-    """The three measures again on the bare server, with the same clients and counts."""
-    dialer = Dialer(f"ws://127.0.0.1:{bare.port}/ws", sizes.compression)
-    limits = httpx.Limits(max_connections=4, max_keepalive_connections=None)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{bare.port}", timeout=REQUEST_SECONDS, limits=limits
-    ) as http:
-        trigger = BarePoke(http)
-        held = await _floor_held(dialer, bare.pid, sizes)
-        fanout = await _fanout(dialer, ["floor"] * sizes.subscribers, trigger, sizes=sizes)
-        poke = await _push_to_poke(dialer, "floor", trigger, sizes, health=False)
-    return Floors(held, fanout, poke)
 
 
 async def _floor_held(dialer: Dialer, pid: int, sizes: Sizes) -> Held:
@@ -1269,7 +1294,7 @@ def _cpu_line(label: str, timed: Timed) -> str:
     return (
         f"{label}: {timed.wall:.1f} s wall; server {cpu.server:.2f} CPU-s, PostgreSQL "
         f"{cpu.postgres:.2f} CPU-s, this process {cpu.bench:.2f} CPU-s (opening and closing "
-        "the sockets included)."
+        "the sockets included; this process's figure includes the floor's sockets)."
     )
 
 
