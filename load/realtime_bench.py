@@ -25,8 +25,22 @@ Everything stays on 127.0.0.1 and every loop is bounded in count and time:
    socket's reader had the frame;
 5. **push to poke**: one iPad holds a socket while the other pushes
    ``REALTIME_BENCH_PUSHES`` one-change batches (default 100, after 5 warm-up ones), each
-   once the previous poke has arrived; timed the same two ways. Then 50 ``GET /health``
-   from the same client give the floor of any request.
+   once the previous poke has arrived; timed the same two ways, and from the push's
+   commit (PostgreSQL's commit timestamp of the order's row, ``track_commit_timestamp``
+   turned on for the throwaway cluster) to the poke read. Then 50 ``GET /health`` (no
+   more than the pushes) from the same client give the floor of any request;
+6. **floors**, in the same run: a bare Litestar WebSocket server (``load/bare_realtime.py``:
+   no auth, channels, middleware or database) on the same uvicorn settings fans one frame
+   out to as many sockets on each ``POST /poke`` (timed from the POST sent to each frame
+   read) and sends one frame to one socket (timed from the server's send, stamped in the
+   frame, to the frame read), alternating event by event with Fynlo's fan-out and push to
+   poke so that both are timed under the same load. Before that, right after Fynlo's held
+   phase, it holds as many idle sockets as Fynlo did (its RSS per socket).
+
+Each target is recorded with its floor through ``load/results.py``: KiB per held socket,
+fan-out p99 and push commit to poke p50. ``BENCH_QUICK=1`` makes every count smaller
+(1,000 held sockets, 200 in the fan-out, 5 events, 20 pushes; the variables below still
+win) and still records all three.
 
 Each socket is a ``websockets`` 17 client in this process (uvloop when installed), with no
 client-side keepalive, a small frame queue, and an answer to every ``ping``; it offers
@@ -46,6 +60,7 @@ import os
 import platform
 import resource
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +70,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import uuid4
 
 import asyncpg
@@ -66,6 +81,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from load import machine, processes
+from load.results import RESULTS_ENV, Result, record
 from load.sync_bench import (
     APP_VERSION,
     BIN,
@@ -89,6 +105,16 @@ OPEN_FILES_WANTED = 12_000
 OPEN_FILES_SPARE = 2_000
 """Descriptors beyond one per socket: PostgreSQL connections, logs, HTTP clients."""
 
+QUICK = {
+    "REALTIME_BENCH_CONNECTIONS": 1_000,
+    "REALTIME_BENCH_HOLD_SECONDS": 1,
+    "REALTIME_BENCH_SUBSCRIBERS": 200,
+    "REALTIME_BENCH_EVENTS": 5,
+    "REALTIME_BENCH_PUSHES": 20,
+}
+"""``BENCH_QUICK=1``: the defaults of a run that fits in about 25 s."""
+QUICK_EVENT_GAP_SECONDS = 0.1
+TARGET_KIB_PER_SOCKET = 50.0
 HEARTBEAT_SECONDS = 30
 WS_PATH = "/api/v1/ws"
 PUSH_PATH = "/api/v1/sync/push"
@@ -118,9 +144,11 @@ _T = TypeVar("_T")
 
 
 class Frame(msgspec.Struct):
-    """Any server frame, read only as far as its tag."""
+    """Any server frame, read only as far as its tag (and the floor's send time)."""
 
     type: str
+    sent_at: float | None = None
+    """Only in the floor's pokes: Unix seconds, just before the server sent it."""
 
 
 _frames = msgspec.json.Decoder(Frame)
@@ -136,6 +164,7 @@ class Sizes:
     pushes: int
     compression: str | None
     """``deflate`` (what a browser offers) or None (what an iPad's URLSession offers)."""
+    event_gap_seconds: float = EVENT_GAP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -195,6 +224,11 @@ class Timed:
     """From the push being sent to the bytes reaching this process, before any task ran."""
     per_event_ms: list[tuple[float, float]] = field(default_factory=list)
     """Per event: from the push being sent to the first socket's poke, and to the last."""
+    from_server_ms: list[float] = field(default_factory=list)
+    """From the server's own moment (Fynlo: the push's commit; the floor: its send) to the
+    poke read, on this machine's wall clock."""
+    reads: list[tuple[str, float]] = field(default_factory=list)
+    """Fynlo's push to poke: (the order pushed, when its poke was read, Unix seconds)."""
     push_ms: list[float] = field(default_factory=list)
     health_ms: list[float] = field(default_factory=list)
     """``GET /health`` round trips from the same client, after the pushes."""
@@ -206,10 +240,36 @@ class Timed:
 
 
 @dataclass
+class Floors:
+    """The same three measures on the bare server (``load/bare_realtime.py``)."""
+
+    held: Held
+    fanout: Timed
+    poke: Timed
+
+
+@dataclass
 class Measured:
     held: Held
     fanout: Timed
     poke: Timed
+    floors: Floors
+
+
+class Laps:
+    """Wall time of each part of the run, to see what a quick run spends its time on."""
+
+    def __init__(self) -> None:
+        self.seconds: list[tuple[str, float]] = []
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds.append((name, now - self._last))
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds)
 
 
 @dataclass
@@ -220,20 +280,30 @@ class Run:
     server_exit: int | None
     loadavg_before: str
     loadavg_after: str
+    laps: Laps
 
 
 def main() -> int:
+    quick = os.environ.get("BENCH_QUICK") == "1"
+
+    def setting(name: str, default: int) -> int:
+        return machine.env_int(name, QUICK.get(name, default) if quick else default)
+
     sizes = Sizes(
-        connections=machine.env_int("REALTIME_BENCH_CONNECTIONS", TARGET_CONNECTIONS),
-        batch=machine.env_int("REALTIME_BENCH_BATCH", 200),
-        hold_seconds=machine.env_int("REALTIME_BENCH_HOLD_SECONDS", 5),
-        subscribers=machine.env_int("REALTIME_BENCH_SUBSCRIBERS", 1_000),
-        events=machine.env_int("REALTIME_BENCH_EVENTS", 20),
-        pushes=machine.env_int("REALTIME_BENCH_PUSHES", 100),
+        connections=setting("REALTIME_BENCH_CONNECTIONS", TARGET_CONNECTIONS),
+        batch=setting("REALTIME_BENCH_BATCH", 200),
+        hold_seconds=setting("REALTIME_BENCH_HOLD_SECONDS", 5),
+        subscribers=setting("REALTIME_BENCH_SUBSCRIBERS", 1_000),
+        events=setting("REALTIME_BENCH_EVENTS", 20),
+        pushes=setting("REALTIME_BENCH_PUSHES", 100),
         compression=_env_compression("REALTIME_BENCH_COMPRESSION"),
+        event_gap_seconds=QUICK_EVENT_GAP_SECONDS if quick else EVENT_GAP_SECONDS,
     )
     signal.signal(signal.SIGTERM, processes.terminate)
     started = datetime.now(UTC)
+    # Fynlo's settings refuse FYNLO_* names they do not know, and this process loads them
+    # (it enrols iPads through the services): hide the results file until it is written.
+    results_file = os.environ.pop(RESULTS_ENV, None)
     try:
         run = _bench(sizes)
     except BenchBroken as exc:
@@ -248,6 +318,10 @@ def main() -> int:
         print("realtime bench interrupted; everything it started is stopped", file=sys.stderr)
         return 130
     print(_report(run, sizes=sizes, started=started))
+    if results_file is not None:
+        os.environ[RESULTS_ENV] = results_file
+    for result in _results(run.measured, sizes):
+        record(result)
     return 0
 
 
@@ -257,49 +331,32 @@ def main() -> int:
 
 def _bench(sizes: Sizes) -> Run:
     began = time.monotonic()
+    laps = Laps()
     loadavg_before = machine.loadavg()
     open_files = _raise_open_files(max(sizes.connections, sizes.subscribers) + OPEN_FILES_SPARE)
-    with (
-        tempfile.TemporaryDirectory(prefix="fynlo-realtime-bench-") as scratch,
-        PostgresCluster.throwaway() as cluster,
-    ):
+    with tempfile.TemporaryDirectory(prefix="fynlo-realtime-bench-") as scratch:
         work = Path(scratch)
-        port = processes.free_port()
-        key_file = work / "keys" / "signing.jwks.json"
-        env = processes.server_env(
-            dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
-        )
-        env["FYNLO_REALTIME_HEARTBEAT_SECONDS"] = str(HEARTBEAT_SECONDS)
-        processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
-        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
-        server_log = work / "server.log"
-        with server_log.open("w") as log:
-            server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
-        try:
-            processes.wait_ready(
-                f"http://127.0.0.1:{port}/ready", server, server_log, failure=BenchBroken
+        # The floor's server needs no database: it starts first and is ready by the time
+        # Fynlo's is.
+        bare_port = processes.free_port()
+        bare_log = work / "bare.log"
+        with bare_log.open("w") as out:
+            bare = processes.start(
+                [str(BIN / "python"), "-m", "load.bare_realtime", str(bare_port)],
+                cwd=REPO,
+                env={k: v for k, v in os.environ.items() if not k.startswith("FYNLO_")},
+                log=out,
             )
-            try:
-                measured = _run_loop(
-                    _within(
-                        MEASURE_SECONDS,
-                        "the measurements",
-                        _measure(
-                            dsn=cluster.dsn,
-                            port=port,
-                            key_file=key_file,
-                            server_pid=server.pid,
-                            postmaster=cluster.pid,
-                            sizes=sizes,
-                        ),
-                    )
+        try:
+            with PostgresCluster.throwaway() as cluster:
+                measured, server_exit = _serve_and_measure(
+                    cluster, work, Bare(bare_port, bare), sizes=sizes, laps=laps
                 )
-            except (BenchBroken, httpx.HTTPError, asyncpg.PostgresError, OSError) as exc:
-                raise BenchBroken(f"{exc!r}{processes.tail(server_log)}") from exc
-            if server.poll() is not None:
-                raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
+            if bare.poll() is not None:
+                raise BenchBroken(f"the bare server died during the run{processes.tail(bare_log)}")
         finally:
-            server_exit = processes.stop(server)
+            processes.stop(bare)
+    laps.lap("stopping")
     return Run(
         measured,
         open_files,
@@ -307,7 +364,79 @@ def _bench(sizes: Sizes) -> Run:
         server_exit,
         loadavg_before,
         machine.loadavg(),
+        laps,
     )
+
+
+def _serve_and_measure(
+    cluster: PostgresCluster, work: Path, bare: Bare, *, sizes: Sizes, laps: Laps
+) -> tuple[Measured, int | None]:
+    """Fynlo's server on ``cluster``, the measurements, and the server's exit code."""
+    _track_commits(cluster)
+    port = processes.free_port()
+    key_file = work / "keys" / "signing.jwks.json"
+    env = processes.server_env(
+        dsn=cluster.dsn, port=port, data_dir=work / "data", key_file=key_file
+    )
+    env["FYNLO_REALTIME_HEARTBEAT_SECONDS"] = str(HEARTBEAT_SECONDS)
+    laps.lap("PostgreSQL")
+    processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
+    server_log = work / "server.log"
+    with server_log.open("w") as log:
+        server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
+    try:
+        # The server starts while the demo data loads: it reads nothing of it at start-up.
+        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
+        processes.wait_ready(
+            f"http://127.0.0.1:{port}/ready", server, server_log, failure=BenchBroken
+        )
+        processes.wait_ready(
+            f"http://127.0.0.1:{bare.port}/health",
+            bare.process,
+            work / "bare.log",
+            failure=BenchBroken,
+        )
+        laps.lap("migrations, demo data, servers up")
+        try:
+            measured = _run_loop(
+                _within(
+                    MEASURE_SECONDS,
+                    "the measurements",
+                    _measure(
+                        dsn=cluster.dsn,
+                        port=port,
+                        key_file=key_file,
+                        server_pid=server.pid,
+                        postmaster=cluster.pid,
+                        sizes=sizes,
+                        bare=bare,
+                        laps=laps,
+                    ),
+                )
+            )
+        except (BenchBroken, httpx.HTTPError, asyncpg.PostgresError, OSError) as exc:
+            raise BenchBroken(f"{exc!r}{processes.tail(server_log)}") from exc
+        if server.poll() is not None:
+            raise BenchBroken(f"the server died during the run{processes.tail(server_log)}")
+    finally:
+        server_exit = processes.stop(server)
+    return measured, server_exit
+
+
+def _track_commits(cluster: PostgresCluster) -> None:
+    """Turn on PostgreSQL's commit timestamps (it takes a restart), so that when each push
+    committed can be read back and set against when its poke was read."""
+
+    async def turn_on() -> None:
+        conn = await asyncpg.connect(cluster.dsn)
+        try:
+            await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+        finally:
+            await conn.close()
+
+    asyncio.run(turn_on())
+    cluster.stop()
+    cluster.start()
 
 
 def _raise_open_files(needed: int) -> OpenFiles:
@@ -337,8 +466,28 @@ def _run_loop(work: Coroutine[Any, Any, _T]) -> _T:
 # The measurements, in this process
 
 
+@dataclass(frozen=True)
+class Bare:
+    """The floor's server (``load/bare_realtime.py``)."""
+
+    port: int
+    process: subprocess.Popen[Any]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
 async def _measure(
-    *, dsn: str, port: int, key_file: Path, server_pid: int, postmaster: int | None, sizes: Sizes
+    *,
+    dsn: str,
+    port: int,
+    key_file: Path,
+    server_pid: int,
+    postmaster: int | None,
+    sizes: Sizes,
+    bare: Bare,
+    laps: Laps,
 ) -> Measured:
     def cpu() -> Cpu:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -362,6 +511,7 @@ async def _measure(
         "minting back-office tokens",
         _back_office_tokens(dsn, key_file, WARMUP_SOCKETS + sizes.connections + sizes.subscribers),
     )
+    laps.lap("iPads and tokens")
     dialer = Dialer(f"ws://127.0.0.1:{port}{WS_PATH}", sizes.compression)
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=None)
     async with httpx.AsyncClient(
@@ -373,20 +523,55 @@ async def _measure(
             "holding the sockets",
             _hold(http, dialer, tokens, pusher, server_pid=server_pid, sizes=sizes, cpu=cpu),
         )
+        laps.lap("held")
         tokens = tokens[WARMUP_SOCKETS + sizes.connections :]
-        before = cpu()
-        fanout = await _within(
-            PHASE_SECONDS, "the fan-out", _fanout(dialer, tokens, pusher, sizes=sizes)
+        # The floor's server holds as many sockets, fresh as Fynlo's was.
+        bare_dialer = Dialer(f"ws://127.0.0.1:{bare.port}/ws", sizes.compression)
+        floor_held = await _within(
+            PHASE_SECONDS, "the floor's held sockets", _floor_held(bare_dialer, bare.pid, sizes)
         )
-        fanout.cpu = cpu() - before
-        before = cpu()
-        poke = await _within(
-            PHASE_SECONDS,
-            "push to poke",
-            _push_to_poke(dialer, listener_device.token, pusher, sizes),
+        laps.lap("the floor's held")
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{bare.port}", timeout=REQUEST_SECONDS, limits=limits
+        ) as bare_http:
+            bare_poke = BarePoke(bare_http)
+            fanout = Side(dialer, tokens[: sizes.subscribers], pusher, Timed("fan-out"))
+            floor_fanout = Side(
+                bare_dialer, ["floor"] * sizes.subscribers, bare_poke, Timed("floor fan-out")
+            )
+            before = cpu()
+            await _within(
+                PHASE_SECONDS, "the fan-out", _fanout([fanout, floor_fanout], sizes=sizes)
+            )
+            fanout.timed.cpu = cpu() - before
+            laps.lap("fan-out, with its floor")
+            poke = Side(dialer, [listener_device.token], pusher, Timed("push to poke"))
+            floor_poke = Side(bare_dialer, ["floor"], bare_poke, Timed("floor poke"))
+            before = cpu()
+            await _within(PHASE_SECONDS, "push to poke", _push_to_poke([poke, floor_poke], sizes))
+            poke.timed.cpu = cpu() - before
+            poke.timed.from_server_ms = await _commit_to_read_ms(dsn, poke.timed.reads)
+            laps.lap("push to poke, with its floor")
+    floors = Floors(floor_held, floor_fanout.timed, floor_poke.timed)
+    return Measured(held, fanout.timed, poke.timed, floors)
+
+
+async def _commit_to_read_ms(dsn: str, reads: Sequence[tuple[str, float]]) -> list[float]:
+    """For each (order pushed, its poke read in Unix seconds): how long after the push's
+    commit the poke was read, from PostgreSQL's commit timestamp of the order's row."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id::text AS id, extract(epoch FROM pg_xact_commit_timestamp(xmin))"
+            " AS committed FROM orders WHERE id = ANY($1::uuid[])",
+            [order for order, _ in reads],
         )
-        poke.cpu = cpu() - before
-    return Measured(held, fanout, poke)
+    finally:
+        await conn.close()
+    committed = {row["id"]: float(row["committed"]) for row in rows if row["committed"]}
+    if len(committed) != len(reads):
+        raise BenchBroken(f"{len(committed)} of {len(reads)} pushed orders have a commit time")
+    return [(read - committed[order]) * 1000 for order, read in reads]
 
 
 async def _back_office_tokens(dsn: str, key_file: Path, count: int) -> list[str]:
@@ -436,8 +621,9 @@ class Inbox:
 
     def __init__(self) -> None:
         self.expected = 0
-        self.arrivals: list[tuple[float, float]] = []
-        """(bytes arrived, reader had the frame) per socket, ``time.perf_counter``."""
+        self.arrivals: list[tuple[float, float, float | None]] = []
+        """(bytes arrived, reader had the frame) per socket, ``time.perf_counter``, and the
+        floor's ``sent_at`` (Unix seconds; None from Fynlo)."""
         self.all_in = asyncio.Event()
         self.other: Counter[str] = Counter()
 
@@ -446,8 +632,8 @@ class Inbox:
         self.arrivals = []
         self.all_in.clear()
 
-    def poke(self, arrived: float, handled: float) -> None:
-        self.arrivals.append((arrived, handled))
+    def poke(self, arrived: float, handled: float, sent_at: float | None) -> None:
+        self.arrivals.append((arrived, handled, sent_at))
         if len(self.arrivals) >= self.expected:
             self.all_in.set()
 
@@ -524,9 +710,10 @@ async def _read(socket: BenchConnection, inbox: Inbox) -> str:
     try:
         async for frame in socket:
             handled = time.perf_counter()
-            kind = _frames.decode(frame).type
+            decoded = _frames.decode(frame)
+            kind = decoded.type
             if kind == "sync.poke":
-                inbox.poke(socket.arrived, handled)
+                inbox.poke(socket.arrived, handled, decoded.sent_at)
             elif kind == "ping":  # any frame counts as alive; this is what a client sends
                 await socket.send(PONG)
             else:
@@ -564,9 +751,14 @@ async def _close_many(listeners: Sequence[Listener]) -> Counter[str]:
     """Close every socket, ``CLOSE_BATCH`` at a time; how each reader had ended."""
     for start in range(0, len(listeners), CLOSE_BATCH):
         await asyncio.gather(*(item.close() for item in listeners[start : start + CLOSE_BATCH]))
+    return _endings(listeners)
+
+
+def _endings(listeners: Sequence[Listener]) -> Counter[str]:
+    """How each closed socket's reader had ended."""
     ended: Counter[str] = Counter()
     for listener in listeners:
-        if not listener.reader.cancelled():
+        if listener.reader.done() and not listener.reader.cancelled():
             ended[listener.reader.result()] += 1
     return ended
 
@@ -596,12 +788,41 @@ async def _guarded(
     return ended, time.perf_counter() - began
 
 
+class Trigger(Protocol):
+    """What makes a poke: Fynlo's push, or the floor's ``POST /poke``."""
+
+    http: httpx.AsyncClient
+    last_order: str | None
+
+    async def push(self) -> tuple[float, float]:
+        """Make one poke; when the request was sent and when its answer was back."""
+        ...
+
+
+class BarePoke:
+    """The floor's poke: ``POST /poke`` to the bare server, which sends to every socket."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.last_order: str | None = None  # the frame says when it was sent instead
+
+    async def push(self) -> tuple[float, float]:
+        sent = time.perf_counter()
+        answer = await self.http.post("/poke")
+        answered = time.perf_counter()
+        if answer.status_code != 204:
+            raise BenchBroken(f"the bare server's poke answered {answer.status_code}")
+        return sent, answered
+
+
 class Pusher:
     """One iPad pushing one new order per batch over HTTP: the change every poke follows."""
 
     def __init__(self, http: httpx.AsyncClient, till: Till) -> None:
         self.http = http
         self.till = till
+        self.last_order: str | None = None
+        """The order the last push created."""
 
     def _body(self) -> bytes:
         till = self.till
@@ -616,7 +837,8 @@ class Pusher:
             "table_id": str(tables[till.order_seq % len(tables)]),
             "covers": 2,
         }
-        change = till._change("order", str(uuid4()), fields, track=False)
+        self.last_order = str(uuid4())
+        change = till._change("order", self.last_order, fields, track=False)
         return msgspec.json.encode(
             {
                 "batch_id": str(uuid4()),
@@ -688,7 +910,7 @@ async def _hold(
         await inbox.wait()
         held.broadcast_received = len(inbox.arrivals)
         if inbox.arrivals:
-            ms = [(handled - sent) * 1000 for _, handled in inbox.arrivals]
+            ms = [(handled - sent) * 1000 for _, handled, _ in inbox.arrivals]
             held.broadcast_last_ms = max(ms)
             held.broadcast_p50_ms = _percentile(ms, 50)
 
@@ -716,69 +938,100 @@ async def _ping_all(listeners: Sequence[Listener]) -> list[float]:
     return answered
 
 
-async def _fanout(dialer: Dialer, tokens: list[str], pusher: Pusher, *, sizes: Sizes) -> Timed:
-    timed = Timed(label="fan-out")
-    inbox = Inbox()
-    listeners, failures, _ = await _open_many(
-        dialer, tokens[: sizes.subscribers], inbox, batch=sizes.batch
-    )
-    if failures:
-        for listener in listeners:
-            listener.socket.transport.abort()
-        raise BenchBroken(f"fan-out sockets failed to open: {_counts(failures)}")
-    timed.sockets = len(listeners)
+@dataclass
+class Side:
+    """One server in a phase that alternates between Fynlo and the floor, event by event,
+    so that both are timed under the same load: its sockets and what makes its pokes."""
+
+    dialer: Dialer
+    tokens: list[str]
+    trigger: Trigger
+    timed: Timed
+    inbox: Inbox = field(default_factory=Inbox)
+    listeners: list[Listener] = field(default_factory=list)
+
+
+async def _fanout(sides: Sequence[Side], *, sizes: Sizes) -> None:
+    """Each side's sockets open, then one poke to every socket of each side in turn."""
+    for side in sides:
+        side.listeners, failures, _ = await _open_many(
+            side.dialer, side.tokens, side.inbox, batch=sizes.batch
+        )
+        side.timed.sockets = len(side.listeners)
+        if failures:
+            for listener in (item for every in sides for item in every.listeners):
+                listener.socket.transport.abort()
+            raise BenchBroken(f"fan-out sockets failed to open: {_counts(failures)}")
 
     async def events() -> None:
         began = time.perf_counter()
         for number in range(WARMUP_EVENTS + sizes.events):
-            await asyncio.sleep(EVENT_GAP_SECONDS)
-            inbox.start(len(listeners))
-            sent, answered = await pusher.push()
-            missing = await inbox.wait()
-            if number < WARMUP_EVENTS:
-                continue
-            _note(timed, inbox.arrivals, sent, answered, missing)
-        timed.wall = time.perf_counter() - began
+            for side in sides:
+                await asyncio.sleep(sizes.event_gap_seconds)
+                side.inbox.start(len(side.listeners))
+                sent, answered = await side.trigger.push()
+                missing = await side.inbox.wait()
+                if number >= WARMUP_EVENTS:
+                    _note(side.timed, side.inbox.arrivals, sent, answered, missing)
+        for side in sides:
+            side.timed.wall = time.perf_counter() - began
 
-    timed.ended, _ = await _guarded(listeners, events)
-    timed.other_frames = inbox.other
-    return timed
+    await _guarded([item for side in sides for item in side.listeners], events)
+    for side in sides:
+        side.timed.ended = _endings(side.listeners)
+        side.timed.other_frames = side.inbox.other
 
 
-async def _push_to_poke(dialer: Dialer, token: str, pusher: Pusher, sizes: Sizes) -> Timed:
-    timed = Timed(label="push to poke")
-    inbox = Inbox()
-    listener = await _open(dialer, token, inbox)
-    timed.sockets = 1
+async def _push_to_poke(sides: Sequence[Side], sizes: Sizes) -> None:
+    """One socket per side, then one poke to each in turn; then ``GET /health`` from the
+    first side's client."""
+    for side in sides:
+        side.listeners = [await _open(side.dialer, side.tokens[0], side.inbox)]
+        side.timed.sockets = 1
 
     async def pushes() -> None:
         began = time.perf_counter()
         for number in range(WARMUP_PUSHES + sizes.pushes):
-            await asyncio.sleep(PUSH_GAP_SECONDS)
-            inbox.start(1)
-            sent, answered = await pusher.push()
-            missing = await inbox.wait()
-            if number >= WARMUP_PUSHES:
-                _note(timed, inbox.arrivals, sent, answered, missing)
-        timed.wall = time.perf_counter() - began
+            for side in sides:
+                await asyncio.sleep(PUSH_GAP_SECONDS)
+                side.inbox.start(1)
+                sent, answered = await side.trigger.push()
+                missing = await side.inbox.wait()
+                if number >= WARMUP_PUSHES:
+                    _note_poke(side, sent, answered, missing)
+        for side in sides:
+            side.timed.wall = time.perf_counter() - began
         # The floor of any request here: the same client, the same middleware, no work.
-        for number in range(WARMUP_PUSHES + HEALTH_REQUESTS):
+        first = sides[0]
+        requests = min(HEALTH_REQUESTS, sizes.pushes)
+        for number in range(WARMUP_PUSHES + requests):
             await asyncio.sleep(PUSH_GAP_SECONDS)
             sent = time.perf_counter()
-            answer = await pusher.http.get("/health")
+            answer = await first.trigger.http.get("/health")
             if number >= WARMUP_PUSHES:
-                timed.health_ms.append((time.perf_counter() - sent) * 1000)
+                first.timed.health_ms.append((time.perf_counter() - sent) * 1000)
             if answer.status_code != 200:
                 raise BenchBroken(f"/health answered {answer.status_code}")
 
-    timed.ended, _ = await _guarded([listener], pushes)
-    timed.other_frames = inbox.other
-    return timed
+    await _guarded([item for side in sides for item in side.listeners], pushes)
+    for side in sides:
+        side.timed.ended = _endings(side.listeners)
+        side.timed.other_frames = side.inbox.other
+
+
+def _note_poke(side: Side, sent: float, answered: float, missing: int) -> None:
+    _note(side.timed, side.inbox.arrivals, sent, answered, missing)
+    for _, handled, sent_at in side.inbox.arrivals:
+        read = _wall(handled)
+        if sent_at is not None:  # the floor says when it sent
+            side.timed.from_server_ms.append((read - sent_at) * 1000)
+        elif side.trigger.last_order is not None:  # Fynlo's commit is looked up after
+            side.timed.reads.append((side.trigger.last_order, read))
 
 
 def _note(
     timed: Timed,
-    arrivals: Sequence[tuple[float, float]],
+    arrivals: Sequence[tuple[float, float, float | None]],
     sent: float,
     answered: float,
     missing: int,
@@ -788,11 +1041,38 @@ def _note(
     timed.push_ms.append((answered - sent) * 1000)
     if not arrivals:
         return
-    handled = [at for _, at in arrivals]
+    handled = [at for _, at, _ in arrivals]
     timed.from_sent_ms += [(at - sent) * 1000 for at in handled]
     timed.from_answer_ms += [(at - answered) * 1000 for at in handled]
-    timed.arrival_from_sent_ms += [(arrived - sent) * 1000 for arrived, _ in arrivals]
+    timed.arrival_from_sent_ms += [(arrived - sent) * 1000 for arrived, _, _ in arrivals]
     timed.per_event_ms.append(((min(handled) - sent) * 1000, (max(handled) - sent) * 1000))
+
+
+async def _floor_held(dialer: Dialer, pid: int, sizes: Sizes) -> Held:
+    """The bare server's RSS per idle socket, measured as Fynlo's is."""
+    held = Held(wanted=sizes.connections)
+    inbox = Inbox()
+    warm, _, _ = await _open_many(dialer, ["floor"] * WARMUP_SOCKETS, inbox, batch=WARMUP_SOCKETS)
+    await _close_many(warm)
+    await asyncio.sleep(0.5)
+    held.rss_before_kib = _rss_kib(pid)
+    listeners, held.failures, held.open_seconds = await _open_many(
+        dialer, ["floor"] * sizes.connections, inbox, batch=sizes.batch
+    )
+    held.opened = len(listeners)
+
+    async def check() -> None:
+        await asyncio.sleep(sizes.hold_seconds)
+        held.rss_after_kib = _rss_kib(pid)
+        held.still_open = sum(listener.open for listener in listeners)
+
+    held.ended, held.close_seconds = await _guarded(listeners, check)
+    return held
+
+
+def _wall(perf: float) -> float:
+    """A ``time.perf_counter`` reading as Unix seconds (both clocks of this machine)."""
+    return perf + time.time() - time.perf_counter()
 
 
 def _rss_kib(pid: int) -> int:
@@ -809,22 +1089,16 @@ def _rss_kib(pid: int) -> int:
 
 def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
     m = run.measured
-    held, fanout, poke = m.held, m.fanout, m.poke
+    held, fanout, poke, floors = m.held, m.fanout, m.poke, m.floors
     files = run.open_files
     cores = len(os.sched_getaffinity(0))
-    held_ok = (
-        held.opened >= TARGET_CONNECTIONS
-        and held.still_open == held.opened
-        and held.pinged == held.opened
-        and held.broadcast_received == held.still_open
-        and held.health_status == 200
-    )
+    held_ok = _held_ok(held)
     fanout_p99 = _quantile(fanout.from_sent_ms, 99)
-    poke_p50 = _quantile(poke.from_sent_ms, 50)
+    poke_p50 = _quantile(poke.from_server_ms, 50)
     checks = [
         (
-            f"{TARGET_CONNECTIONS:,} sockets held by one process",
-            held_ok,
+            f"{held.wanted:,} sockets held by one process, <= {TARGET_KIB_PER_SOCKET:g} KiB each",
+            held_ok and held.kib_per_socket <= TARGET_KIB_PER_SOCKET,
             "all welcomed, then open, answering a ping and hearing a poke",
         ),
         (
@@ -833,9 +1107,9 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
             f"<= {TARGET_FANOUT_P99_MS:g} ms from the push sent to the poke read",
         ),
         (
-            "push to poke p50",
+            "push commit to poke p50",
             poke_p50 is not None and poke_p50 <= TARGET_POKE_P50_MS,
-            f"<= {TARGET_POKE_P50_MS:g} ms from the push sent to the poke read",
+            f"<= {TARGET_POKE_P50_MS:g} ms from the push's commit to the poke read",
         ),
     ]
     limit = f"open files: soft limit {_limit(files.soft)} (was {_limit(files.was)}), hard "
@@ -860,18 +1134,18 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
         f"tokens, one each), {sizes.batch} connecting at once, held {sizes.hold_seconds} s",
         f"- Fan-out: {fanout.sockets:,} back-office sockets on the restaurant's `managers` "
         f"channel; {fanout.events} pokes after {WARMUP_EVENTS} warm-up ones, each from one iPad "
-        f"pushing one new order over HTTP, {EVENT_GAP_SECONDS * 1000:.0f} ms after the "
+        f"pushing one new order over HTTP, {sizes.event_gap_seconds * 1000:.0f} ms after the "
         "previous poke reached every socket",
         f"- Push to poke: one iPad holds a socket, another at the same location pushes one new "
         f"order, {poke.events} times after {WARMUP_PUSHES} warm-up pushes, "
         f"{PUSH_GAP_SECONDS * 1000:.0f} ms after the previous poke arrived",
         f"- Load average (1 min) before the run {run.loadavg_before}, after "
-        f"{run.loadavg_after}; whole run {run.wall_seconds:.0f} s",
+        f"{run.loadavg_after}; whole run {run.wall_seconds:.0f} s ({run.laps})",
         "",
         "| Metric | Figure | Target | |",
         "|---|---|---|---|",
         f"| Sockets authenticated and welcomed | {held.opened:,} of {held.wanted:,} in "
-        f"{held.open_seconds:.1f} s ({rate:,.0f}/s) | >= {TARGET_CONNECTIONS:,} | "
+        f"{held.open_seconds:.1f} s ({rate:,.0f}/s) | >= {held.wanted:,} | "
         f"{_verdict(held_ok)} |",
         f"| Still open after {sizes.hold_seconds} s, answering a protocol ping | "
         f"{held.still_open:,} open, {held.pinged:,} answered (round trip p50 "
@@ -884,15 +1158,24 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
         "was sent | | |",
         f"| Server RSS per idle socket | {held.kib_per_socket:.1f} KiB "
         f"({held.rss_before_kib / 1024:.0f} MiB before, {held.rss_after_kib / 1024:.0f} MiB "
-        "after) | | |",
+        f"after) | <= {TARGET_KIB_PER_SOCKET:g} KiB | {_verdict(checks[0][1])} |",
+        f"| Floor: bare server's RSS per idle socket | {floors.held.kib_per_socket:.1f} KiB "
+        f"({floors.held.opened:,} of {floors.held.wanted:,} held, "
+        f"{floors.held.still_open:,} still open) | | |",
         f"| Fan-out to {fanout.sockets:,}: push sent to poke read, p50 / p99 / max | "
         f"{_spread(fanout.from_sent_ms)} ms | p99 <= {TARGET_FANOUT_P99_MS:g} ms | "
         f"{_verdict(checks[1][1])} |",
+        f"| Floor: bare fan-out to {floors.fanout.sockets:,}, POST sent to frame read, "
+        f"p50 / p99 / max | {_spread(floors.fanout.from_sent_ms)} ms | | |",
         f"| Fan-out: push answered to poke read, p50 / p99 / max | "
         f"{_spread(fanout.from_answer_ms)} ms | | |",
-        f"| Push to poke: push sent to poke read, p50 / p99 / max | "
-        f"{_spread(poke.from_sent_ms)} ms | p50 <= {TARGET_POKE_P50_MS:g} ms | "
+        f"| Push to poke: push committed to poke read, p50 / p99 / max | "
+        f"{_spread(poke.from_server_ms)} ms | p50 <= {TARGET_POKE_P50_MS:g} ms | "
         f"{_verdict(checks[2][1])} |",
+        f"| Floor: bare server's send to frame read, p50 / p99 / max | "
+        f"{_spread(floors.poke.from_server_ms)} ms | | |",
+        f"| Push to poke: push sent to poke read, p50 / p99 / max | "
+        f"{_spread(poke.from_sent_ms)} ms | | |",
         f"| Push to poke: push answered to poke read, p50 / p99 / max | "
         f"{_spread(poke.from_answer_ms)} ms | | |",
         "",
@@ -922,6 +1205,57 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
     if run.server_exit != 0:
         lines += ["", f"Warning: the server's exit after SIGTERM was {run.server_exit}."]
     return "\n".join(lines)
+
+
+def _held_ok(held: Held) -> bool:
+    return (
+        held.opened >= held.wanted
+        and held.still_open == held.opened
+        and held.pinged == held.opened
+        and held.broadcast_received == held.still_open
+        and held.health_status == 200
+    )
+
+
+def _results(m: Measured, sizes: Sizes) -> list[Result]:
+    """The three targets, each beside its floor, for ``make bench``'s summary."""
+    held, fanout, poke, floors = m.held, m.fanout, m.poke, m.floors
+    kib = held.kib_per_socket
+    fanout_p99 = _quantile(fanout.from_sent_ms, 99)
+    poke_p50 = _quantile(poke.from_server_ms, 50)
+    return [
+        Result(
+            bench="realtime",
+            target=f"memory per socket, {held.wanted:,} held",
+            measured=round(kib, 1),
+            unit="KiB",
+            goal=f"≤ {TARGET_KIB_PER_SOCKET:g} KiB, all {held.wanted:,} held",
+            met=_held_ok(held) and kib <= TARGET_KIB_PER_SOCKET,
+            floor=round(floors.held.kib_per_socket, 1),
+        ),
+        Result(
+            bench="realtime",
+            target=f"fan-out to {fanout.sockets:,} p99",
+            measured=_rounded(fanout_p99),
+            unit="ms",
+            goal=f"≤ {TARGET_FANOUT_P99_MS:g} ms from the push sent",
+            met=fanout_p99 is not None and fanout_p99 <= TARGET_FANOUT_P99_MS,
+            floor=_rounded(_quantile(floors.fanout.from_sent_ms, 99)),
+        ),
+        Result(
+            bench="realtime",
+            target="push commit to poke p50",
+            measured=_rounded(poke_p50),
+            unit="ms",
+            goal=f"≤ {TARGET_POKE_P50_MS:g} ms",
+            met=poke_p50 is not None and poke_p50 <= TARGET_POKE_P50_MS,
+            floor=_rounded(_quantile(floors.poke.from_server_ms, 50)),
+        ),
+    ]
+
+
+def _rounded(value: float | None) -> float:
+    return float("nan") if value is None else round(value, 2)
 
 
 def _quantile(values: Sequence[float], q: int) -> float | None:
@@ -960,7 +1294,7 @@ def _cpu_line(label: str, timed: Timed) -> str:
     return (
         f"{label}: {timed.wall:.1f} s wall; server {cpu.server:.2f} CPU-s, PostgreSQL "
         f"{cpu.postgres:.2f} CPU-s, this process {cpu.bench:.2f} CPU-s (opening and closing "
-        "the sockets included)."
+        "the sockets included; this process's figure includes the floor's sockets)."
     )
 
 

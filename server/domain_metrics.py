@@ -48,6 +48,10 @@ FEED_LAG = Gauge(
 )
 DEVICES_ONLINE = Gauge("fynlo_devices_online", "iPads with a socket open to this process")
 SOCKETS_OPEN = Gauge("fynlo_sockets_open", "Real-time sockets open on this process")
+SOCKETS_TOO_SLOW = Counter(
+    "fynlo_sockets_too_slow",
+    "Real-time sockets closed with 4429: their client read too slowly to keep up",
+)
 CIRCUIT_OPEN = Gauge(
     "fynlo_provider_circuit_open", "1 while a payment provider's circuit is open", ["provider"]
 )

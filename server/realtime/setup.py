@@ -15,7 +15,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from server import events
 from server.realtime.bus import ChannelsBus
 from server.realtime.hub import Hub
-from server.realtime.socket import BoundedSubscriber
+from server.realtime.outlet import Outlet
 from server.settings import Settings
 
 SHUTDOWN_CLOSE_SECONDS = 5
@@ -39,7 +39,7 @@ def channels_plugin(settings: Settings) -> ChannelsPlugin:
         arbitrary_channels_allowed=True,
         subscriber_max_backlog=settings.realtime_max_backlog,
         subscriber_backlog_strategy="backoff",
-        subscriber_class=BoundedSubscriber,
+        subscriber_class=Outlet,
     )
 
 

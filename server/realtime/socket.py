@@ -12,6 +12,9 @@ The life of a socket:
    4429 when it reads too slowly to keep up (its backlog would slow everyone else), 4408
    when the client falls silent, and 1001 when the server shuts down.
 
+The handler itself only reads the client's frames; events, pings and the closes the server
+decides on go out through the socket's ``Outlet`` (``outlet.py``), without a task of their own.
+
 A poke only says "pull now": the pull is the source of truth, so a client that reconnects
 pulls from its cursor and misses nothing.
 """
@@ -19,17 +22,13 @@ pulls from its cursor and misses nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
-from collections.abc import Awaitable
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
-from litestar.channels.subscriber import Subscriber
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
@@ -40,41 +39,13 @@ from server.errors import FynloError
 from server.realtime import messages as m
 from server.realtime import presence, topics
 from server.realtime.hub import Hub
+from server.realtime.outlet import Closing, Outlet, close
 from server.restaurants.tables import Location
 from server.settings import get_settings
 
 log = logging.getLogger("fynlo.realtime")
 _client_messages = msgspec.json.Decoder(m.ClientMessage)
 _encode = msgspec.json.Encoder().encode
-_REVOKED = b'"type":"device.revoked"'
-
-
-class Closing(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class BoundedSubscriber(Subscriber):
-    """A channels subscriber that says when its backlog overflowed, instead of dropping
-    events silently: a socket that cannot keep up is closed and pulls when it reconnects."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.overflowed = asyncio.Event()
-
-    def put_nowait(self, item: bytes | None) -> bool:
-        accepted = super().put_nowait(item)
-        if not accepted:
-            self.overflowed.set()
-        return accepted
-
-    async def put(self, item: bytes | None) -> None:
-        if item is None:  # the end-of-stream marker must fit even when the backlog is full
-            while self.qsize:
-                self._queue.get_nowait()
-        await super().put(item)
 
 
 @websocket("/api/v1/ws", opt=PUBLIC)  # authenticated in-band by its first frame
@@ -86,49 +57,35 @@ async def realtime_socket(
     try:
         caller, expires_at, names = await _authenticate(socket, settings.realtime_auth_seconds)
     except Closing as closing:
-        await _close(socket, closing)
+        await close(socket, closing)
         return
     hub: Hub = socket.app.state.realtime_hub
-    subscriber = await channels.subscribe(names)
-    assert isinstance(subscriber, BoundedSubscriber)
-    link = _Link(socket)
+    outlet = await channels.subscribe(names)
+    assert isinstance(outlet, Outlet)
     try:
         # A reconnecting iPad may open its new socket before the old one is noticed gone:
         # it is online from its first socket here until its last one closes.
         if hub.add(socket, caller.device_id) == 1:
             await presence.seen(caller, online=True)
-        await link.send(
-            _encode(
-                m.Welcome(
-                    channels=names,
-                    expires_at=expires_at,
-                    heartbeat_seconds=settings.realtime_heartbeat_seconds,
-                )
-            )
+        welcome = m.Welcome(
+            channels=names,
+            expires_at=expires_at,
+            heartbeat_seconds=settings.realtime_heartbeat_seconds,
         )
-        ending: Closing | None = await _serve(link, subscriber, expires_at)
+        await socket.send_text(_encode(welcome).decode())
+        outlet.open(socket, heartbeat=settings.realtime_heartbeat_seconds, expires_at=expires_at)
+        outlet.end(await _listen(socket, 2 * settings.realtime_heartbeat_seconds))
     except (WebSocketDisconnect, RuntimeError):
-        ending = None  # the client went away (or the server closed the socket)
+        pass  # the client went away, or the outlet closed the socket
     finally:
-        await channels.unsubscribe(subscriber, names)
+        outlet.shut()
+        await channels.unsubscribe(outlet, names)
         if hub.discard(socket, caller.device_id) == 0:
             await presence.seen(caller, online=False)
-    if ending is not None:
-        if ending.code in (m.TOO_SLOW, m.REVOKED):
-            log.info("closing a socket", extra={"code": ending.code, "reason": ending.reason})
-        await _close(socket, ending)
-
-
-class _Link:
-    """Sends from several tasks, one frame at a time."""
-
-    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
-        self.socket = socket
-        self._lock = asyncio.Lock()
-
-    async def send(self, frame: bytes) -> None:
-        async with self._lock:
-            await self.socket.send_text(frame.decode())
+    ending = outlet.ending
+    if ending is not None and ending.code in (m.TOO_SLOW, m.REVOKED):
+        log.info("closing a socket", extra={"code": ending.code, "reason": ending.reason})
+    await outlet.closed()
 
 
 async def _authenticate(
@@ -171,39 +128,14 @@ async def _chosen(caller: Caller, wanted: list[UUID]) -> list[str]:
     return [topics.everyone(rid), *(topics.location(rid, lid) for lid in sorted(set(wanted)))]
 
 
-async def _serve(link: _Link, subscriber: BoundedSubscriber, expires_at: int) -> Closing:
-    """Run the socket until something ends it; say how to close it."""
-    settings = get_settings()
-    jobs: list[Awaitable[Closing]] = [
-        _forward(link, subscriber),
-        _listen(link, 2 * settings.realtime_heartbeat_seconds),
-        _heartbeat(link, settings.realtime_heartbeat_seconds),
-        _expire(expires_at),
-        _overflow(subscriber),
-    ]
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return next(iter(done)).result()
-
-
-async def _forward(link: _Link, subscriber: BoundedSubscriber) -> Closing:
-    async for payload in subscriber.iter_events():
-        if _REVOKED in payload:  # only the device's own channel carries these
-            return Closing(m.REVOKED, "this device was revoked")
-        await link.send(payload)
-    return Closing(m.GOING_AWAY, "the server is shutting down")
-
-
-async def _listen(link: _Link, silence: float) -> Closing:
+async def _listen(socket: WebSocket[Any, Any, Any], silence: float) -> Closing:
+    """Read the client's frames until one ends the socket; say how to close it. A close the
+    server decided elsewhere (expired tokens, revoked, too slow, shutting down) ends this
+    with the disconnect ``receive`` raises."""
     while True:
         try:
             async with asyncio.timeout(silence):
-                frame = await link.socket.receive_text()
+                frame = await socket.receive_text()
         except TimeoutError:
             return Closing(m.SILENT, "no frame within two heartbeats")
         try:
@@ -212,24 +144,3 @@ async def _listen(link: _Link, silence: float) -> Closing:
             return Closing(m.BAD_MESSAGE, str(error)[:120])
         if isinstance(message, m.Auth):
             return Closing(m.BAD_MESSAGE, "already authenticated")
-
-
-async def _heartbeat(link: _Link, seconds: float) -> Closing:
-    while True:
-        await asyncio.sleep(seconds)
-        await link.send(_encode(m.Ping(server_time=int(time.time() * 1000))))
-
-
-async def _expire(expires_at: int) -> Closing:
-    await asyncio.sleep(max(0.0, expires_at - time.time()))
-    return Closing(m.UNAUTHENTICATED, "the tokens expired; reconnect with fresh ones")
-
-
-async def _overflow(subscriber: BoundedSubscriber) -> Closing:
-    await subscriber.overflowed.wait()
-    return Closing(m.TOO_SLOW, "too slow to keep up; reconnect and pull")
-
-
-async def _close(socket: WebSocket[Any, Any, Any], closing: Closing) -> None:
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await socket.close(code=closing.code, reason=closing.reason)
