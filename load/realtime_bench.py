@@ -80,8 +80,8 @@ from websockets import State
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from load import machine, processes
-from load.results import RESULTS_ENV, Result, record
+from load import database, machine, processes
+from load.results import Result, record
 from load.sync_bench import (
     APP_VERSION,
     BIN,
@@ -301,9 +301,6 @@ def main() -> int:
     )
     signal.signal(signal.SIGTERM, processes.terminate)
     started = datetime.now(UTC)
-    # Fynlo's settings refuse FYNLO_* names they do not know, and this process loads them
-    # (it enrols iPads through the services): hide the results file until it is written.
-    results_file = os.environ.pop(RESULTS_ENV, None)
     try:
         run = _bench(sizes)
     except BenchBroken as exc:
@@ -318,8 +315,6 @@ def main() -> int:
         print("realtime bench interrupted; everything it started is stopped", file=sys.stderr)
         return 130
     print(_report(run, sizes=sizes, started=started))
-    if results_file is not None:
-        os.environ[RESULTS_ENV] = results_file
     for result in _results(run.measured, sizes):
         record(result)
     return 0
@@ -348,7 +343,7 @@ def _bench(sizes: Sizes) -> Run:
                 log=out,
             )
         try:
-            with PostgresCluster.throwaway() as cluster:
+            with database.demo_cluster() as cluster:
                 measured, server_exit = _serve_and_measure(
                     cluster, work, Bare(bare_port, bare), sizes=sizes, laps=laps
                 )
@@ -380,13 +375,11 @@ def _serve_and_measure(
     )
     env["FYNLO_REALTIME_HEARTBEAT_SECONDS"] = str(HEARTBEAT_SECONDS)
     laps.lap("PostgreSQL")
-    processes.fynlo_once("db", "migrate", env=env, failure=BenchBroken)
+    database.load_demo(env, failure=BenchBroken)
     server_log = work / "server.log"
     with server_log.open("w") as log:
         server = processes.start([str(BIN / "fynlo"), "serve"], cwd=REPO, env=env, log=log)
     try:
-        # The server starts while the demo data loads: it reads nothing of it at start-up.
-        processes.fynlo_once("demo", "--load", env=env, failure=BenchBroken)
         processes.wait_ready(
             f"http://127.0.0.1:{port}/ready", server, server_log, failure=BenchBroken
         )
