@@ -54,7 +54,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from load import machine, processes
+from load import machine, processes, push_profile
 from server.auth.offline import SignedIn, statement_of
 from server.db.cluster import PostgresCluster
 
@@ -218,6 +218,8 @@ def _bench(sizes: Sizes) -> Run:
         tempfile.TemporaryDirectory(prefix="fynlo-sync-bench-") as scratch,
         PostgresCluster.throwaway() as cluster,
     ):
+        if push_profile.statements_wanted():
+            push_profile.load_statements(cluster)
         work = Path(scratch)
         port = processes.free_port()
         key_file = work / "keys" / "signing.jwks.json"
@@ -301,9 +303,18 @@ async def _measure(
         history = max(0, sizes.bootstrap_rows - _entities_pushed(sizes))
         seeded = await _within(PHASE_SECONDS, "seeding", _seed(pool, tenant, history, first=1))
         await _within(PHASE_SECONDS, "the floor table", _make_floor_table(pool))
+        statements = push_profile.statements_wanted()
+        if statements:
+            async with pool.acquire() as conn:
+                await push_profile.reset_statements(conn)
         before = cpu()
-        push = await _within(PHASE_SECONDS, "the push", _push(http, tenant, sizes))
+        with push_profile.profiled(server_pid):
+            push = await _within(PHASE_SECONDS, "the push", _push(http, tenant, sizes))
         push.cpu = cpu() - before
+        if statements:
+            async with pool.acquire() as conn:
+                print("| calls | total s | mean ms | rows | statement |\n|---:|---:|---:|---:|---|")
+                print("\n".join(await push_profile.top_statements(conn, statements)), flush=True)
         before = cpu()
         push_floor = await _within(PHASE_SECONDS, "the push floor", _push_floor(pool, push.rows))
         push_floor.cpu = cpu() - before

@@ -125,6 +125,7 @@ register(
     fields=AVAILABILITY_FIELDS,
     validate=validate_availability,
     project=project_availability,
+    contended=True,
 )
 for _menu_type in MENU_TYPES:
     register(EntitySpec(entity_type=_menu_type, scope="restaurant", pushable=False), tier=0)
