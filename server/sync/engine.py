@@ -612,9 +612,7 @@ async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome
             [rule for _, _, _, rule in conflicts],
             [store.state_json(before.version) for _, before, _, _ in conflicts],
             [
-                json.dumps(
-                    {"fields": c.fields, "clock": c.clock, "hlc": c.hlc, "op": c.op}
-                )
+                json.dumps({"fields": c.fields, "clock": c.clock, "hlc": c.hlc, "op": c.op})
                 for c, _, _, _ in conflicts
             ],
             [store.state_json(after.version) for _, _, after, _ in conflicts],

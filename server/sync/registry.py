@@ -177,6 +177,11 @@ def entity_types() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def entity_types_in_order() -> list[str]:
+    """Every type in the order it was registered: a domain registers parents first."""
+    return list(_REGISTRY)
+
+
 def always(permission: Permission) -> Admit:
     """An ``admit`` for a type whose every change needs ``permission`` and nothing more."""
     admission = Admission(frozenset({permission}))

@@ -49,6 +49,7 @@ class Current:
 
 AfterBatch = Callable[[asyncpg.Connection], Awaitable[None]]
 _after_batch: ContextVar[dict[Any, AfterBatch] | None] = ContextVar("after_batch", default=None)
+_writing: ContextVar[dict[str, list[Written]] | None] = ContextVar("writing", default=None)
 
 
 async def lock(
@@ -119,10 +120,23 @@ async def write(
         by_type.setdefault(entity_type, []).append(
             Written(entity_id, current.location_id, current.version)
         )
-    for entity_type, written in by_type.items():
-        entry = registry.registered(entity_type)
-        if entry is not None and entry.project is not None:
-            await entry.project(conn, restaurant_id, written)
+    # Projections run in the order the types were registered (a parent before its children:
+    # orders, then their lines, then payments), whatever order the batch had, and each sees
+    # the whole write (``written_now``) to leave to a later one what it will do anyway.
+    token = _writing.set(by_type)
+    try:
+        for entity_type in registry.entity_types_in_order():
+            entry = registry.registered(entity_type)
+            if entity_type in by_type and entry is not None and entry.project is not None:
+                await entry.project(conn, restaurant_id, by_type[entity_type])
+    finally:
+        _writing.reset(token)
+
+
+def written_now(entity_type: str) -> Sequence[Written]:
+    """The states of ``entity_type`` that the ``write`` being projected stores (none outside
+    one): a projection skips what another projection of the same write will do."""
+    return (_writing.get() or {}).get(entity_type, [])
 
 
 async def server_change(
