@@ -60,7 +60,9 @@ async def lock(
     Row locks cannot cover an entity that does not exist yet, so two writers creating the
     same one at once (availability ids are derived, not random) would both see "new" and
     the second write would replace the first. A transaction-scoped advisory lock per entity,
-    taken in one sorted order, serialises them without deadlocks.
+    taken in one sorted order, serialises them without deadlocks. The rows are read by a
+    statement of their own: its snapshot, taken once the advisory locks are held, sees an
+    entity that the writer it waited for has just created.
     """
     types = [entity_type for entity_type, _ in keys]
     ids = [entity_id for _, entity_id in keys]
