@@ -192,10 +192,11 @@ async def _apply_in_lock_order(
     the other changes of its batch (they see only their own group)."""
     private = [c for c in changes if not _contended(c.entity_type)]
     shared = [c for c in changes if _contended(c.entity_type)]
+    people = await _people(conn, device, changes)
     outcome = Outcome()
     for group in (private, shared):
         if group:
-            outcome.add(await _apply_isolating_failures(conn, device, batch_id, group))
+            outcome.add(await _apply_isolating_failures(conn, device, batch_id, group, people))
     return outcome
 
 
@@ -229,7 +230,8 @@ async def reapply(
         # take effect; the rest stay. (The actor's proof signs the fields, not the clock.)
         clock = increment(merge(current.version.clock, change.clock), str(device.device_id))
         change = msgspec.structs.replace(change, clock=clock)
-    outcome = await _apply_isolating_failures(conn, device, batch_id, [change])
+    people = await _people(conn, device, [change])
+    outcome = await _apply_isolating_failures(conn, device, batch_id, [change], people)
     if any(result.outcome in _WRITES for result in outcome.results):
         await events.announce(
             events.SyncPoke(
@@ -241,18 +243,22 @@ async def reapply(
 
 
 async def _lock_progress(conn: asyncpg.Connection, device: DeviceContext) -> int:
-    """The device's last applied sequence, its row locked until the batch commits."""
-    await conn.execute(
-        "INSERT INTO sync_devices (device_id, restaurant_id, location_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (device_id) DO NOTHING",
-        device.device_id,
-        device.restaurant_id,
-        device.location_id,
-    )
-    last: int = await conn.fetchval(
-        "SELECT last_seq FROM sync_devices WHERE device_id = $1 FOR UPDATE", device.device_id
-    )
-    return last
+    """The device's last applied sequence, its row locked until the batch commits (made on
+    its first push: one statement on every later one)."""
+    for _ in range(2):
+        last: int | None = await conn.fetchval(
+            "SELECT last_seq FROM sync_devices WHERE device_id = $1 FOR UPDATE", device.device_id
+        )
+        if last is not None:
+            return last
+        await conn.execute(
+            "INSERT INTO sync_devices (device_id, restaurant_id, location_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (device_id) DO NOTHING",
+            device.device_id,
+            device.restaurant_id,
+            device.location_id,
+        )
+    raise AssertionError("sync_devices has no row for a device just given one")
 
 
 async def _stored_results(
@@ -276,11 +282,15 @@ async def _stored_results(
 
 
 async def _apply_isolating_failures(
-    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    people: People,
 ) -> Outcome:
     # Domain work that must see the whole batch (settling a paid order) runs at its end.
     async with store.batch(conn):
-        outcome = await _apply_each_if_refused(conn, device, batch_id, changes)
+        outcome = await _apply_each_if_refused(conn, device, batch_id, changes, people)
     async with store.batch(conn):
         await _refuse_after_the_batch(conn, device, batch_id, changes, outcome)
     return outcome
@@ -333,13 +343,17 @@ async def _refuse_after_the_batch(
 
 
 async def _apply_each_if_refused(
-    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    people: People,
 ) -> Outcome:
     try:
         # A savepoint: undone alone if the database refuses, with what it announced.
         with events.savepoint():
             async with conn.transaction():
-                return await _apply(conn, device, batch_id, changes)
+                return await _apply(conn, device, batch_id, changes, people)
     except Exception as exc:  # any refusal: find the change at fault, one at a time
         if _transient(exc):
             raise
@@ -349,7 +363,7 @@ async def _apply_each_if_refused(
         try:
             with events.savepoint():
                 async with conn.transaction():
-                    single = await _apply(conn, device, batch_id, [change])
+                    single = await _apply(conn, device, batch_id, [change], people)
         except Exception as exc:
             # Deterministic: it would fail the same way on every retry, so it is quarantined
             # and the queue moves on. Only a transient failure answers 5xx (retry later).
@@ -374,7 +388,11 @@ async def _apply_each_if_refused(
 
 
 async def _apply(
-    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    people: People,
 ) -> Outcome:
     outcome = Outcome()
     currents = await store.lock(
@@ -383,19 +401,37 @@ async def _apply(
     outcome.before = {
         (c.entity_type, c.entity_id): currents.get((c.entity_type, c.entity_id)) for c in changes
     }
-    retired = await _retired_actors(conn, device.restaurant_id)
-    staff = await authority.load_staff(conn, device.restaurant_id, changes)
     facts = await _prepare(conn, device, changes)
     now_ms = int(time.time() * 1000)
     for change in changes:
         key = (change.entity_type, change.entity_id)
         current = outcome.states.get(key) or currents.get(key)
-        known = Known(staff=staff, facts=facts.get(change.entity_type), retired=retired)
+        known = Known(
+            staff=people.staff, facts=facts.get(change.entity_type), retired=people.retired
+        )
         result = _decide(change, current, device, known, now_ms, outcome)
         outcome.results.append(result)
     await _write_states(conn, device, outcome)
     await _write_results(conn, device, batch_id, outcome)
     return outcome
+
+
+@dataclass(frozen=True)
+class People:
+    """Who a batch names, read once per batch and before any entity is locked: the
+    employees its changes name, and the revoked devices folded out of clocks."""
+
+    staff: dict[UUID, authority.Staff]
+    retired: frozenset[str]
+
+
+async def _people(
+    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
+) -> People:
+    return People(
+        staff=await authority.load_staff(conn, device.restaurant_id, changes),
+        retired=await _retired_actors(conn, device.restaurant_id),
+    )
 
 
 @dataclass(frozen=True)
