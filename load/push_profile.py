@@ -1,7 +1,8 @@
 """Where the sync push's time goes: the two switches of ``load/sync_bench.py``'s push phase.
 
 - ``SYNC_BENCH_PROFILE=<file>``: py-spy samples the server for the measured push (raw
-  collapsed stacks, idle included; py-spy must be installed in this venv).
+  collapsed stacks, on-CPU samples only: where its CPU goes, not where it waits; py-spy must
+  be installed in this venv).
 - ``SYNC_BENCH_STATEMENTS=<n>``: PostgreSQL loads ``pg_stat_statements`` (the throwaway cluster
   is restarted with it before anything runs) and the report lists the ``n`` statements with
   the most total time during the push, with their calls and mean time.
@@ -66,7 +67,7 @@ def profiled(server: int) -> Iterator[None]:
         yield
         return
     argv = [str(BIN / "py-spy"), "record", "--pid", str(server), "--duration", "600"]
-    argv += ["--rate", "200", "--idle", "--format", "raw", "--output", output]
+    argv += ["--rate", "200", "--format", "raw", "--output", output]
     with open(f"{output}.log", "w") as log:
         spy = processes.start(argv, cwd=REPO, env=dict(os.environ), log=log)
     try:

@@ -685,7 +685,6 @@ async def project_orders(
     # brings them in. Lines stored by this same write are projected next, by ``project_lines``
     # (which also reprices their orders), so they are neither upserted nor repriced twice.
     arriving = store.written_now("order_line")
-    now_lined = {_order_of(line.version.data) for line in arriving}
     new_orders = [item.entity_id for item in written if item.entity_id not in before]
     if new_orders:
         writing = {line.entity_id for line in arriving}
@@ -695,13 +694,18 @@ async def project_orders(
             restaurant_id,
             [(line.entity_id, line.data) for line in pending if line.entity_id not in writing],
         )
-    await reprice(conn, [item.entity_id for item in written if item.entity_id not in now_lined])
+    if not arriving:  # else ``project_lines`` reprices them with their new lines, once
+        await reprice(conn, [item.entity_id for item in written])
     # A line bootstraps with its order: lines move when their order changes tier, and lines
     # that waited for a new order take its tier.
     await _retier_lines(
         conn,
         restaurant_id,
-        [item.entity_id for item in written if _lines_tier(before, item) != _tier_now(item)],
+        {
+            item.entity_id: _tier_now(item)
+            for item in written
+            if _lines_tier(before, item) != _tier_now(item)
+        },
     )
 
 
@@ -729,11 +733,16 @@ async def project_lines(
     await _upsert_lines(
         conn, restaurant_id, [(item.entity_id, item.version.data) for item in written]
     )
-    order_ids = list({UUID(str(item.version.data["order_id"])) for item in written})
-    await reprice(conn, order_ids)
+    order_ids = {UUID(str(item.version.data["order_id"])) for item in written}
+    # The orders this write stores are repriced here too (``project_orders`` left them).
+    writing = {order.entity_id: order for order in store.written_now("order")}
+    await reprice(conn, list(order_ids | writing.keys()))
     # Each line was just stored at tier 1; those of an order in another tier move to it.
-    orders = await store.read(conn, restaurant_id, [("order", order_id) for order_id in order_ids])
-    tiers = {key[1]: order_tier(order.version.data) for key, order in orders.items()}
+    tiers = {order_id: _tier_now(order) for order_id, order in writing.items()}
+    unread = [("order", order_id) for order_id in order_ids - writing.keys()]
+    if unread:
+        orders = await store.read(conn, restaurant_id, unread)
+        tiers |= {key[1]: order_tier(order.version.data) for key, order in orders.items()}
     moved = []
     for item in written:
         tier = tiers.get(UUID(str(item.version.data["order_id"])))
@@ -795,28 +804,22 @@ async def _refuse_changes_to_closed_bills(
 
 
 async def _retier_lines(
-    conn: asyncpg.Connection, restaurant_id: UUID, order_ids: Sequence[UUID]
+    conn: asyncpg.Connection, restaurant_id: UUID, tiers: Mapping[UUID, int]
 ) -> None:
-    """Give the lines of ``order_ids`` their order's bootstrap tier: open orders' lines come
-    first, closed orders' with history.
+    """Give the lines of the orders in ``tiers`` their order's new bootstrap tier: open
+    orders' lines come first, closed orders' with history.
 
-    Two single-table reads and an update by key, never one join on the jsonb order id:
-    PostgreSQL once planned that join as nested loops over every line of the restaurant
-    (seconds per push at a few thousand lines; load/sync_bench.py).
+    A read of the lines (by the index on their order id) and an update by key, never one
+    join on the jsonb order id: PostgreSQL once planned that join as nested loops over every
+    line of the restaurant (seconds per push at a few thousand lines; load/sync_bench.py).
     """
-    if not order_ids:
+    if not tiers:
         return
-    lines = await store.children(conn, restaurant_id, "order_line", "order_id", order_ids)
-    if not lines:
-        return
-    parents = await store.read(
-        conn, restaurant_id, [("order", order_id) for order_id in {x.parent_id for x in lines}]
-    )
-    tiers = {key[1]: order_tier(parent.version.data) for key, parent in parents.items()}
+    lines = await store.children(conn, restaurant_id, "order_line", "order_id", list(tiers))
     moved = [
         (line.entity_id, tiers[line.parent_id])
         for line in lines
-        if line.parent_id in tiers and line.tier != tiers[line.parent_id]
+        if line.tier != tiers[line.parent_id]
     ]
     await store.retier(conn, restaurant_id, "order_line", moved)
 
