@@ -18,16 +18,23 @@ Everything stays on 127.0.0.1 and every loop is bounded in count and time:
    availability counter deltas on the menu every till sells. Each device adopts the states
    the server answers with, as the iPad does, so its next change to a shared entity
    dominates unless another till wrote in between;
-5. **push floor**: plain asyncpg upserts the same rows (the states the server answered
+5. **paced push**: the same tills go on at one batch each every ``_pace`` seconds, so that
+   together they offer the target's 5,000 changes/s; the p99 target is read here (a closed
+   loop of 20 devices keeps 20 batches queued, so its latency is 20 / throughput whatever
+   the server does);
+6. **push floor**: plain asyncpg upserts the same rows (the states the server answered
    with) into the scratch table, one transaction per batch, one connection per device, all
-   devices at once, rows in key order as the engine locks them;
-6. **bootstrap**: a fresh device pulls from an empty cursor with ``limit=2000`` until
+   devices at once, rows in key order as the engine locks them; then the paced push's rows
+   at the same pace;
+7. **bootstrap**: a fresh device pulls from an empty cursor with ``limit=2000`` until
    ``has_more`` is false; **bootstrap floor**: plain asyncpg reads the same rows from the
    same table in keyset pages of 2000. Both are run ``SYNC_BENCH_BOOTSTRAP_RUNS`` times
    (default 2), alternating, and the best of each is reported.
 
 Prints a markdown report with the machine, the figures, and PASS/MISS against the issue's
-targets. Exits 1 when the run itself breaks; a missed target is reported, not an error.
+targets, and records the push targets through ``load/results.py``; ``BENCH_QUICK=1`` runs
+fewer push batches (the switches that profile the push are in ``load/push_profile.py``).
+Exits 1 when the run itself breaks; a missed target is reported, not an error.
 Every process started here is stopped on the way out, on failure and on SIGTERM too.
 """
 
@@ -995,7 +1002,8 @@ def _report(run: Run, *, sizes: Sizes, started: datetime) -> str:
         f"PostgreSQL; the load generator (httpx, this process) runs on the same {cores} CPUs",
         f"- Push: {m.devices} devices at once, {sizes.batches} batches of {BATCH_SIZE} changes "
         f"each after {WARMUP_BATCHES} warm-up batches ({batches} batches, {push.changes:,} "
-        "changes measured)",
+        f"changes measured); then {sizes.paced_batches} paced batches each, one every "
+        f"{_pace(sizes):.2f} s, {TARGET_PUSH_CHANGES_PER_S:,} changes/s offered in all",
         f"- Bootstrap: {boot.rows:,} live rows at the location ({m.seeded:,} of them history "
         f"copied in before the push), pages of {PULL_LIMIT}; best of {len(m.bootstraps)} "
         "fresh devices",
