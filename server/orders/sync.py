@@ -681,7 +681,7 @@ async def project_orders(
                     status=status,
                 )
             )
-    # Lines that arrived before their order wait in sync_entities: an order new to ``orders``
+    # Lines that arrived before their order wait in the sync store: an order new to ``orders``
     # brings them in. Lines stored by this same write are projected next, by ``project_lines``
     # (which also reprices their orders), so they are neither upserted nor repriced twice.
     arriving = store.written_now("order_line")
@@ -841,7 +841,7 @@ async def _upsert_lines(
         " $16::integer[]) AS line (id, order_id, product_id, name, unit_price, quantity,"
         " vat_rate_bp, modifiers, discount_kind, discount_value, voided, notes, position, seat,"
         " course)"
-        # A line waits in sync_entities until its order is in ``orders`` (project_orders).
+        # A line waits in the sync store until its order is in ``orders`` (project_orders).
         " WHERE EXISTS (SELECT 1 FROM orders WHERE id = line.order_id AND restaurant_id = $1)"
         " ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity,"
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
