@@ -53,22 +53,19 @@ def validate_availability(change: Change, current: Version | None, device: Devic
 async def project_availability(
     conn: asyncpg.Connection, restaurant_id: UUID, written: Sequence[Written]
 ) -> None:
-    await conn.executemany(
+    await conn.execute(
         "INSERT INTO availability (id, restaurant_id, location_id, product_id, sold_out,"
-        " updated_at) SELECT $1, $2, $3, $4, $5, now()"
-        " WHERE EXISTS (SELECT 1 FROM products WHERE id = $4 AND restaurant_id = $2)"
+        " updated_at) SELECT stock.id, $1, location_id, product_id, sold_out, now()"
+        " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::boolean[])"
+        " AS stock (id, location_id, product_id, sold_out)"
+        " WHERE EXISTS (SELECT 1 FROM products WHERE id = product_id AND restaurant_id = $1)"
         " ON CONFLICT (location_id, product_id) DO UPDATE SET sold_out = excluded.sold_out,"
         " updated_at = now()",
-        [
-            (
-                item.entity_id,
-                restaurant_id,
-                item.location_id,
-                UUID(str(item.version.data["product_id"])),
-                bool(item.version.data.get("sold_out", False)),
-            )
-            for item in written
-        ],
+        restaurant_id,
+        [item.entity_id for item in written],
+        [item.location_id for item in written],
+        [UUID(str(item.version.data["product_id"])) for item in written],
+        [bool(item.version.data.get("sold_out", False)) for item in written],
     )
 
 
@@ -125,6 +122,7 @@ register(
     fields=AVAILABILITY_FIELDS,
     validate=validate_availability,
     project=project_availability,
+    contended=True,
 )
 for _menu_type in MENU_TYPES:
     register(EntitySpec(entity_type=_menu_type, scope="restaurant", pushable=False), tier=0)

@@ -51,5 +51,6 @@ register(
     admit=always(Permission.orders_take),
     fields=TABLE_STATE_FIELDS,
     validate=validate_table_state,
+    contended=True,
 )
 register(FLOOR_TABLE, tier=0)

@@ -599,6 +599,10 @@ async def _hold_paid_to_money(
     return refused
 
 
+LINE_TIER = 1
+"""Every line is stored at this tier; ``project_*`` move it to its order's."""
+
+
 def order_tier(data: dict[str, Any]) -> int:
     return 1 if data.get("status") in ("open", "sent") else 2
 
@@ -627,26 +631,19 @@ async def project_orders(
             raise ProjectionRefused(
                 "order_holds_money", "refund or cancel the order's payments, then void it"
             )
-    rows = []
-    for item in written:
-        data = item.version.data
-        rows.append(
-            (
-                item.entity_id, restaurant_id, item.location_id, _uuid(data.get("table_id")),
-                data["number"], data["device_prefix"], data["device_seq"],
-                data.get("status", "open"),
-                data.get("covers", 0), data.get("notes", ""), currency, data.get("discount_kind"),
-                data.get("discount_value"), data.get("discount_reason", ""),
-                data.get("service_charge_bp", 0), data.get("tip", 0),
-                _instant(data["opened_at"]), _instant(data.get("closed_at")),
-            )
-        )  # fmt: skip
-    await conn.executemany(
+    await conn.execute(
         "INSERT INTO orders (id, restaurant_id, location_id, table_id, number, device_prefix,"
         " device_seq, status, covers, notes, currency, discount_kind, discount_value,"
         " discount_reason, service_charge_bp, tip, opened_at, closed_at, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18, now(), now()) ON CONFLICT (id) DO UPDATE SET table_id = excluded.table_id,"
+        " SELECT id, $1, location_id, table_id, number, device_prefix, device_seq, status, covers,"
+        " notes, $2, discount_kind, discount_value, discount_reason, service_charge_bp, tip,"
+        " opened_at, closed_at, now(), now() FROM unnest($3::uuid[], $4::uuid[], $5::uuid[],"
+        " $6::text[], $7::text[], $8::integer[], $9::text[], $10::integer[], $11::text[],"
+        " $12::text[], $13::integer[], $14::text[], $15::integer[], $16::integer[],"
+        " $17::timestamptz[], $18::timestamptz[]) AS o (id, location_id, table_id, number,"
+        " device_prefix, device_seq, status, covers, notes, discount_kind, discount_value,"
+        " discount_reason, service_charge_bp, tip, opened_at, closed_at)"
+        " ON CONFLICT (id) DO UPDATE SET table_id = excluded.table_id,"
         " status = excluded.status, covers = excluded.covers, notes = excluded.notes,"
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
         " discount_reason = excluded.discount_reason,"
@@ -654,8 +651,25 @@ async def project_orders(
         " closed_at = excluded.closed_at, updated_at = now()"
         # Ids are chosen by iPads: one restaurant's push must never update another's row.
         " WHERE orders.restaurant_id = excluded.restaurant_id",
-        rows,
-    )
+        restaurant_id,
+        currency,
+        *_columns(
+            [
+                (
+                    item.entity_id, item.location_id, _uuid(data.get("table_id")),
+                    data["number"], data["device_prefix"], data["device_seq"],
+                    data.get("status", "open"), data.get("covers", 0), data.get("notes", ""),
+                    data.get("discount_kind"), data.get("discount_value"),
+                    data.get("discount_reason", ""), data.get("service_charge_bp", 0),
+                    data.get("tip", 0), _instant(data["opened_at"]),
+                    _instant(data.get("closed_at")),
+                )
+                for item in written
+                for data in (item.version.data,)
+            ],
+            16,
+        ),
+    )  # fmt: skip
     for item in written:
         status = item.version.data.get("status", "open")
         if item.entity_id in before and before[item.entity_id] != status:
@@ -667,11 +681,44 @@ async def project_orders(
                     status=status,
                 )
             )
-    order_ids = [item.entity_id for item in written]
-    pending = await store.children(conn, restaurant_id, "order_line", "order_id", order_ids)
-    await _upsert_lines(conn, restaurant_id, [(line.entity_id, line.data) for line in pending])
-    await reprice(conn, order_ids)
-    await _retier_lines(conn, restaurant_id, order_ids)
+    # Lines that arrived before their order wait in the sync store: an order new to ``orders``
+    # brings them in. Lines stored by this same write are projected next, by ``project_lines``
+    # (which also reprices their orders), so they are neither upserted nor repriced twice.
+    arriving = store.written_now("order_line")
+    new_orders = [item.entity_id for item in written if item.entity_id not in before]
+    if new_orders:
+        writing = {line.entity_id for line in arriving}
+        pending = await store.children(conn, restaurant_id, "order_line", "order_id", new_orders)
+        await _upsert_lines(
+            conn,
+            restaurant_id,
+            [(line.entity_id, line.data) for line in pending if line.entity_id not in writing],
+        )
+    if not arriving:  # else ``project_lines`` reprices them with their new lines, once
+        await reprice(conn, [item.entity_id for item in written])
+    # A line bootstraps with its order: lines move when their order changes tier, and lines
+    # that waited for a new order take its tier.
+    await _retier_lines(
+        conn,
+        restaurant_id,
+        {
+            item.entity_id: _tier_now(item)
+            for item in written
+            if _lines_tier(before, item) != _tier_now(item)
+        },
+    )
+
+
+def _lines_tier(before: Mapping[UUID, str], order: Written) -> int:
+    """The tier the order's stored lines have: its tier before this write, or the tier
+    every line is stored at if the order is new."""
+    if order.entity_id not in before:
+        return LINE_TIER
+    return order_tier({"status": before[order.entity_id]})
+
+
+def _tier_now(order: Written) -> int:
+    return order_tier(order.version.data)
 
 
 async def project_lines(
@@ -686,9 +733,27 @@ async def project_lines(
     await _upsert_lines(
         conn, restaurant_id, [(item.entity_id, item.version.data) for item in written]
     )
-    order_ids = list({UUID(str(item.version.data["order_id"])) for item in written})
-    await reprice(conn, order_ids)
-    await _retier_lines(conn, restaurant_id, order_ids)
+    order_ids = {UUID(str(item.version.data["order_id"])) for item in written}
+    # The orders this write stores are repriced here too (``project_orders`` left them).
+    writing = {order.entity_id: order for order in store.written_now("order")}
+    await reprice(conn, list(order_ids | writing.keys()))
+    # Each line was just stored at tier 1; those of an order in another tier move to it.
+    tiers = {order_id: _tier_now(order) for order_id, order in writing.items()}
+    unread = [("order", order_id) for order_id in order_ids - writing.keys()]
+    if unread:
+        orders = await store.read(conn, restaurant_id, unread)
+        tiers |= {key[1]: order_tier(order.version.data) for key, order in orders.items()}
+    moved = []
+    for item in written:
+        tier = tiers.get(UUID(str(item.version.data["order_id"])))
+        if tier is not None and tier != LINE_TIER:
+            moved.append((item.entity_id, tier))
+    await store.retier(conn, restaurant_id, "order_line", moved)
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column, for ``unnest``: one statement writes them all."""
+    return [[row[index] for row in rows] for index in range(width)]
 
 
 def _priced(line: dict[str, Any]) -> tuple[object, ...]:
@@ -704,7 +769,12 @@ def _priced(line: dict[str, Any]) -> tuple[object, ...]:
 async def _refuse_changes_to_closed_bills(
     conn: asyncpg.Connection, restaurant_id: UUID, written: Sequence[Written]
 ) -> None:
-    order_ids = list({UUID(str(item.version.data["order_id"])) for item in written})
+    # A line stored by the same write as its order (a till that added it and took payment
+    # offline) is part of the bill that write closes, not a change to a settled one.
+    closing = {order.entity_id for order in store.written_now("order")}
+    order_ids = list({UUID(str(item.version.data["order_id"])) for item in written} - closing)
+    if not order_ids:
+        return
     closed = {
         row["id"]: row["status"]
         for row in await conn.fetch(
@@ -734,25 +804,22 @@ async def _refuse_changes_to_closed_bills(
 
 
 async def _retier_lines(
-    conn: asyncpg.Connection, restaurant_id: UUID, order_ids: Sequence[UUID]
+    conn: asyncpg.Connection, restaurant_id: UUID, tiers: Mapping[UUID, int]
 ) -> None:
-    """A line bootstraps with its order: open orders' lines first, closed orders' with history.
+    """Give the lines of the orders in ``tiers`` their order's new bootstrap tier: open
+    orders' lines come first, closed orders' with history.
 
-    Two single-table reads and an update by key, never one join on the jsonb order id:
-    nothing indexes that id, and PostgreSQL once planned that join as nested loops over every
+    A read of the lines (by the index on their order id) and an update by key, never one
+    join on the jsonb order id: PostgreSQL once planned that join as nested loops over every
     line of the restaurant (seconds per push at a few thousand lines; load/sync_bench.py).
     """
-    lines = await store.children(conn, restaurant_id, "order_line", "order_id", order_ids)
-    if not lines:
+    if not tiers:
         return
-    parents = await store.read(
-        conn, restaurant_id, [("order", order_id) for order_id in {x.parent_id for x in lines}]
-    )
-    tiers = {key[1]: order_tier(parent.version.data) for key, parent in parents.items()}
+    lines = await store.children(conn, restaurant_id, "order_line", "order_id", list(tiers))
     moved = [
         (line.entity_id, tiers[line.parent_id])
         for line in lines
-        if line.parent_id in tiers and line.tier != tiers[line.parent_id]
+        if line.tier != tiers[line.parent_id]
     ]
     await store.retier(conn, restaurant_id, "order_line", moved)
 
@@ -762,29 +829,40 @@ async def _upsert_lines(
 ) -> None:
     if not lines:
         return
-    await conn.executemany(
+    await conn.execute(
         "INSERT INTO order_lines (id, restaurant_id, order_id, product_id, name, unit_price,"
         " quantity, vat_rate_bp, modifiers, discount_kind, discount_value, voided, notes,"
         " position, seat, course, created_at, updated_at)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-        " now(), now()"
-        " WHERE EXISTS (SELECT 1 FROM orders WHERE id = $3 AND restaurant_id = $2)"
+        " SELECT line.id, $1, line.order_id, product_id, name, unit_price, quantity, vat_rate_bp,"
+        " modifiers::jsonb, line.discount_kind, line.discount_value, voided, line.notes,"
+        " position, seat, course, now(), now() FROM unnest($2::uuid[], $3::uuid[], $4::uuid[],"
+        " $5::text[], $6::integer[], $7::integer[], $8::integer[], $9::text[], $10::text[],"
+        " $11::integer[], $12::boolean[], $13::text[], $14::integer[], $15::integer[],"
+        " $16::integer[]) AS line (id, order_id, product_id, name, unit_price, quantity,"
+        " vat_rate_bp, modifiers, discount_kind, discount_value, voided, notes, position, seat,"
+        " course)"
+        # A line waits in the sync store until its order is in ``orders`` (project_orders).
+        " WHERE EXISTS (SELECT 1 FROM orders WHERE id = line.order_id AND restaurant_id = $1)"
         " ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity,"
         " discount_kind = excluded.discount_kind, discount_value = excluded.discount_value,"
         " voided = excluded.voided, notes = excluded.notes, position = excluded.position,"
         " seat = excluded.seat, course = excluded.course,"
         " updated_at = now() WHERE order_lines.restaurant_id = excluded.restaurant_id",
-        [
-            (
-                line_id, restaurant_id, UUID(str(data["order_id"])), _uuid(data.get("product_id")),
-                data["name"], data["unit_price"], data["quantity"], data["vat_rate_bp"],
-                msgspec.json.encode(data.get("modifiers") or []).decode(),
-                data.get("discount_kind"), data.get("discount_value"), bool(data.get("voided")),
-                data.get("notes", ""), data.get("position", 0), data.get("seat"),
-                data.get("course"),
-            )
-            for line_id, data in lines
-        ],
+        restaurant_id,
+        *_columns(
+            [
+                (
+                    line_id, UUID(str(data["order_id"])), _uuid(data.get("product_id")),
+                    data["name"], data["unit_price"], data["quantity"], data["vat_rate_bp"],
+                    msgspec.json.encode(data.get("modifiers") or []).decode(),
+                    data.get("discount_kind"), data.get("discount_value"),
+                    bool(data.get("voided")), data.get("notes", ""), data.get("position", 0),
+                    data.get("seat"), data.get("course"),
+                )
+                for line_id, data in lines
+            ],
+            15,
+        ),
     )  # fmt: skip
 
 
@@ -829,10 +907,13 @@ async def reprice(conn: asyncpg.Connection, order_ids: Sequence[UUID]) -> None:
             (order["id"], totals.subtotal, totals.discount_total, totals.vat_total,
              totals.service_charge, totals.total_due)
         )  # fmt: skip
-    await conn.executemany(
-        "UPDATE orders SET subtotal = $2, discount_total = $3, vat_total = $4,"
-        " service_charge = $5, total_due = $6 WHERE id = $1",
-        updates,
+    await conn.execute(
+        "UPDATE orders SET subtotal = priced.subtotal, discount_total = priced.discount_total,"
+        " vat_total = priced.vat_total, service_charge = priced.service_charge,"
+        " total_due = priced.total_due FROM unnest($1::uuid[], $2::bigint[], $3::bigint[],"
+        " $4::bigint[], $5::bigint[], $6::bigint[]) AS priced (id, subtotal, discount_total,"
+        " vat_total, service_charge, total_due) WHERE orders.id = priced.id",
+        *_columns(updates, 6),
     )
 
 
@@ -866,7 +947,7 @@ register(
 )
 register(
     ORDER_LINE,
-    tier=1,
+    tier=LINE_TIER,
     admit=admit_line,
     fields=LINE_FIELDS,
     prepare=prepare_orders,

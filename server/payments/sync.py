@@ -75,45 +75,61 @@ def validate_cash_payment(change: Change, current: Version | None, device: Devic
 async def project_cash_payments(
     conn: asyncpg.Connection, restaurant_id: UUID, written: Sequence[Written]
 ) -> None:
-    """Enter synced cash payments into the ledger and settle their orders."""
-    for item in written:
-        fields = msgspec.convert(item.version.data, CashPaymentFields, strict=False)
-        order = await conn.fetchrow(
-            "SELECT location_id, status, currency FROM orders WHERE id = $1 AND restaurant_id = $2",
-            fields.order_id,
+    """Enter synced cash payments into the ledger and settle their orders: one read of the
+    orders and one insert for the whole write."""
+    payments = [
+        (item, msgspec.convert(item.version.data, CashPaymentFields, strict=False))
+        for item in written
+    ]
+    orders = {
+        row["id"]: row
+        for row in await conn.fetch(
+            "SELECT id, location_id, status, currency FROM orders"
+            " WHERE id = ANY($1::uuid[]) AND restaurant_id = $2",
+            list({fields.order_id for _, fields in payments}),
             restaurant_id,
         )
+    }
+    for item, fields in payments:
+        order = orders.get(fields.order_id)
         if order is None or order["location_id"] != item.location_id:
             raise ProjectionRefused("unknown_order", "cash taken for an order the server lacks")
         if order["currency"] != fields.currency:
             raise ProjectionRefused("currency_mismatch", f"the order is in {order['currency']}")
         if order["status"] == "voided":
             raise ProjectionRefused("order_voided", "cash taken for a voided order")
-        fees = fee_for(fields.amount + fields.tip, Method.cash, schedule())
-        inserted = await conn.fetchval(
-            "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider,"
-            " state, currency, amount, tip, tendered, fee_schedule, estimated_provider_fee,"
-            " platform_fee, provider_reference, employee_id, source, created_at, updated_at,"
-            " succeeded_at) VALUES ($1, $2, $3, $4, 'cash', 'cash', 'succeeded', $5, $6, $7, $8,"
-            " $9, $10, $11, $12, $13, 'sync', $14, now(), $14) ON CONFLICT (id) DO NOTHING"
-            " RETURNING true",
-            item.entity_id,
-            restaurant_id,
-            item.location_id,
-            fields.order_id,
-            fields.currency,
-            fields.amount,
-            fields.tip,
-            fields.tendered,
-            schedule().version,
-            fees.provider_fee,
-            fees.platform_fee,
-            f"cash-{item.entity_id}",
-            fields.employee_id,
-            fields.taken_at,
-        )
-        if inserted:
-            await ledger.settle_order(conn, restaurant_id, fields.order_id)
+    fees = [fee_for(fields.amount + fields.tip, Method.cash, schedule()) for _, fields in payments]
+    inserted = await conn.fetch(
+        "INSERT INTO payments (id, restaurant_id, location_id, order_id, method, provider,"
+        " state, currency, amount, tip, tendered, fee_schedule, estimated_provider_fee,"
+        " platform_fee, provider_reference, employee_id, source, created_at, updated_at,"
+        " succeeded_at) SELECT id, $1, location_id, order_id, 'cash', 'cash', 'succeeded',"
+        " currency, amount, tip, tendered, $2, provider_fee, platform_fee, 'cash-' || id,"
+        " employee_id, 'sync', taken_at, now(), taken_at FROM unnest($3::uuid[], $4::uuid[],"
+        " $5::uuid[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],"
+        " $11::bigint[], $12::uuid[], $13::timestamptz[]) AS cash (id, location_id, order_id,"
+        " currency, amount, tip, tendered, provider_fee, platform_fee, employee_id, taken_at)"
+        " ON CONFLICT (id) DO NOTHING RETURNING order_id",
+        restaurant_id,
+        schedule().version,
+        [item.entity_id for item, _ in payments],
+        [item.location_id for item, _ in payments],
+        [fields.order_id for _, fields in payments],
+        [fields.currency for _, fields in payments],
+        [fields.amount for _, fields in payments],
+        [fields.tip for _, fields in payments],
+        [fields.tendered for _, fields in payments],
+        [fee.provider_fee for fee in fees],
+        [fee.platform_fee for fee in fees],
+        [fields.employee_id for _, fields in payments],
+        [fields.taken_at for _, fields in payments],
+    )
+    for order_id in dict.fromkeys(row["order_id"] for row in inserted):
+        # An order already paid (by this same write: the till marked it paid with the cash)
+        # has nothing to settle, and only the server takes it back from paid, after the
+        # batch's settling; so it is not locked and read again for nothing.
+        if orders[order_id]["status"] != "paid":
+            await ledger.settle_order(conn, restaurant_id, order_id)
 
 
 # Taking money needs someone signed in at the till, as on REST (payments.take).

@@ -58,6 +58,14 @@ class Outcome:
     before: dict[Key, Current | None] = field(default_factory=dict)
     """Each entity the changes touched, as it was before the batch."""
 
+    def add(self, other: Outcome) -> None:
+        self.results += other.results
+        self.states.update(other.states)
+        self.conflicts += other.conflicts
+        self.quarantine += other.quarantine
+        for key, was in other.before.items():
+            self.before.setdefault(key, was)
+
 
 def check_versions(schema_version: int, app_version: str) -> None:
     if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -112,47 +120,35 @@ async def _push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
     if len({change.seq for change in changes}) != len(changes):
         raise SequenceGap("a sequence number appears twice in the batch", field="changes")
     assert DB.pool is not None
-    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
-        last_seq = await _lock_progress(conn, device)
-        fresh = [change for change in changes if change.seq > last_seq]
-        expected = last_seq + 1
-        for offset, change in enumerate(fresh):
-            if change.seq != expected + offset:
-                raise SequenceGap(
-                    f"expected change {expected + offset} next, got {change.seq}",
-                    field="changes",
-                    expected_seq=expected + offset,
+    async with DB.pool.acquire() as conn:
+        async with events.collect(), conn.transaction():
+            last_seq = await _lock_progress(conn, device)
+            fresh = [change for change in changes if change.seq > last_seq]
+            expected = last_seq + 1
+            for offset, change in enumerate(fresh):
+                if change.seq != expected + offset:
+                    raise SequenceGap(
+                        f"expected change {expected + offset} next, got {change.seq}",
+                        field="changes",
+                        expected_seq=expected + offset,
+                    )
+            outcome = Outcome()
+            if fresh:
+                last_seq = fresh[-1].seq
+                await _record_progress(conn, device, request, last_seq)
+                outcome = await _apply_in_lock_order(conn, device, request.batch_id, fresh)
+            if any(result.outcome in _WRITES for result in outcome.results):
+                await events.announce(
+                    events.SyncPoke(
+                        restaurant_id=str(device.restaurant_id),
+                        location_id=str(device.location_id),
+                    )
                 )
-        touched = False
-        outcome = Outcome()
-        if fresh:
-            outcome = await _apply_isolating_failures(conn, device, request.batch_id, fresh)
-            touched = any(result.outcome in _WRITES for result in outcome.results)
-            last_seq = fresh[-1].seq
-            # The outbox figures ride on the same statement: telemetry costs no round trip.
-            await conn.execute(
-                "UPDATE sync_devices SET last_seq = $2, last_batch_id = $3, schema_version = $4,"
-                " app_version = $5, last_push_at = now(), outbox_backlog = $6, oldest_unsent_at ="
-                " CASE WHEN $6 > 0 THEN now() - $7::integer * interval '1 second' END"
-                " WHERE device_id = $1",
-                device.device_id,
-                last_seq,
-                request.batch_id,
-                request.schema_version,
-                request.app_version,
-                request.outbox_backlog,
-                request.oldest_unsent_age_seconds,
-            )
         # Every change, replayed or new, is answered from its stored outcome and its entity as
         # it stands now (read back: jsonb orders keys its own way), so a batch resent with
-        # nothing changed since gets the same answer byte for byte.
+        # nothing changed since gets the same answer byte for byte. Read once committed: the
+        # locks are not held for it, and a replay reads the same way.
         results = await _stored_results(conn, device, changes)
-        if touched:
-            await events.announce(
-                events.SyncPoke(
-                    restaurant_id=str(device.restaurant_id), location_id=str(device.location_id)
-                )
-            )
     results.sort(key=lambda result: result.seq)
     domain_metrics.record_push(
         accepted=True,
@@ -160,6 +156,53 @@ async def _push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
         rules=[rule for *_, rule in outcome.conflicts],
     )
     return PushResponse(batch_id=request.batch_id, last_applied_seq=last_seq, results=results)
+
+
+async def _record_progress(
+    conn: asyncpg.Connection, device: DeviceContext, request: PushRequest, last_seq: int
+) -> None:
+    # The outbox figures ride on the same statement: telemetry costs no round trip.
+    await conn.execute(
+        "UPDATE sync_devices SET last_seq = $2, last_batch_id = $3, schema_version = $4,"
+        " app_version = $5, last_push_at = now(), outbox_backlog = $6, oldest_unsent_at ="
+        " CASE WHEN $6 > 0 THEN now() - $7::integer * interval '1 second' END"
+        " WHERE device_id = $1",
+        device.device_id,
+        last_seq,
+        request.batch_id,
+        request.schema_version,
+        request.app_version,
+        request.outbox_backlog,
+        request.oldest_unsent_age_seconds,
+    )
+
+
+async def _apply_in_lock_order(
+    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+) -> Outcome:
+    """Apply the changes to entities one till mostly writes alone (its orders, their lines,
+    its payments) first, and those every till writes (``contended``: table states, stock
+    counts) last, just before the commit.
+
+    A row written stays locked until the commit, whatever the statement, so the contended
+    entities' locks are held only for their own few statements and the commit, not for the
+    whole batch: batches sharing a stock counter queue for milliseconds, not for each
+    other's projections. The two groups are locked in this order by every push, so two
+    batches never wait on each other both ways. A contended type's rules must not depend on
+    the other changes of its batch (they see only their own group)."""
+    private = [c for c in changes if not _contended(c.entity_type)]
+    shared = [c for c in changes if _contended(c.entity_type)]
+    people = await _people(conn, device, changes)
+    outcome = Outcome()
+    for group in (private, shared):
+        if group:
+            outcome.add(await _apply_isolating_failures(conn, device, batch_id, group, people))
+    return outcome
+
+
+def _contended(entity_type: str) -> bool:
+    entry = registry.registered(entity_type)
+    return entry is not None and entry.contended
 
 
 async def reapply(
@@ -187,7 +230,8 @@ async def reapply(
         # take effect; the rest stay. (The actor's proof signs the fields, not the clock.)
         clock = increment(merge(current.version.clock, change.clock), str(device.device_id))
         change = msgspec.structs.replace(change, clock=clock)
-    outcome = await _apply_isolating_failures(conn, device, batch_id, [change])
+    people = await _people(conn, device, [change])
+    outcome = await _apply_isolating_failures(conn, device, batch_id, [change], people)
     if any(result.outcome in _WRITES for result in outcome.results):
         await events.announce(
             events.SyncPoke(
@@ -199,18 +243,22 @@ async def reapply(
 
 
 async def _lock_progress(conn: asyncpg.Connection, device: DeviceContext) -> int:
-    """The device's last applied sequence, its row locked until the batch commits."""
-    await conn.execute(
-        "INSERT INTO sync_devices (device_id, restaurant_id, location_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (device_id) DO NOTHING",
-        device.device_id,
-        device.restaurant_id,
-        device.location_id,
-    )
-    last: int = await conn.fetchval(
-        "SELECT last_seq FROM sync_devices WHERE device_id = $1 FOR UPDATE", device.device_id
-    )
-    return last
+    """The device's last applied sequence, its row locked until the batch commits (made on
+    its first push: one statement on every later one)."""
+    for _ in range(2):
+        last: int | None = await conn.fetchval(
+            "SELECT last_seq FROM sync_devices WHERE device_id = $1 FOR UPDATE", device.device_id
+        )
+        if last is not None:
+            return last
+        await conn.execute(
+            "INSERT INTO sync_devices (device_id, restaurant_id, location_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (device_id) DO NOTHING",
+            device.device_id,
+            device.restaurant_id,
+            device.location_id,
+        )
+    raise AssertionError("sync_devices has no row for a device just given one")
 
 
 async def _stored_results(
@@ -234,11 +282,15 @@ async def _stored_results(
 
 
 async def _apply_isolating_failures(
-    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    people: People,
 ) -> Outcome:
     # Domain work that must see the whole batch (settling a paid order) runs at its end.
     async with store.batch(conn):
-        outcome = await _apply_each_if_refused(conn, device, batch_id, changes)
+        outcome = await _apply_each_if_refused(conn, device, batch_id, changes, people)
     async with store.batch(conn):
         await _refuse_after_the_batch(conn, device, batch_id, changes, outcome)
     return outcome
@@ -291,13 +343,17 @@ async def _refuse_after_the_batch(
 
 
 async def _apply_each_if_refused(
-    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    people: People,
 ) -> Outcome:
     try:
         # A savepoint: undone alone if the database refuses, with what it announced.
         with events.savepoint():
             async with conn.transaction():
-                return await _apply(conn, device, batch_id, changes)
+                return await _apply(conn, device, batch_id, changes, people)
     except Exception as exc:  # any refusal: find the change at fault, one at a time
         if _transient(exc):
             raise
@@ -307,7 +363,7 @@ async def _apply_each_if_refused(
         try:
             with events.savepoint():
                 async with conn.transaction():
-                    single = await _apply(conn, device, batch_id, [change])
+                    single = await _apply(conn, device, batch_id, [change], people)
         except Exception as exc:
             # Deterministic: it would fail the same way on every retry, so it is quarantined
             # and the queue moves on. Only a transient failure answers 5xx (retry later).
@@ -332,7 +388,11 @@ async def _apply_each_if_refused(
 
 
 async def _apply(
-    conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, changes: Sequence[ChangeIn]
+    conn: asyncpg.Connection,
+    device: DeviceContext,
+    batch_id: UUID,
+    changes: Sequence[ChangeIn],
+    people: People,
 ) -> Outcome:
     outcome = Outcome()
     currents = await store.lock(
@@ -341,19 +401,37 @@ async def _apply(
     outcome.before = {
         (c.entity_type, c.entity_id): currents.get((c.entity_type, c.entity_id)) for c in changes
     }
-    retired = await _retired_actors(conn, device.restaurant_id)
-    staff = await authority.load_staff(conn, device.restaurant_id, changes)
     facts = await _prepare(conn, device, changes)
     now_ms = int(time.time() * 1000)
     for change in changes:
         key = (change.entity_type, change.entity_id)
         current = outcome.states.get(key) or currents.get(key)
-        known = Known(staff=staff, facts=facts.get(change.entity_type), retired=retired)
+        known = Known(
+            staff=people.staff, facts=facts.get(change.entity_type), retired=people.retired
+        )
         result = _decide(change, current, device, known, now_ms, outcome)
         outcome.results.append(result)
     await _write_states(conn, device, outcome)
     await _write_results(conn, device, batch_id, outcome)
     return outcome
+
+
+@dataclass(frozen=True)
+class People:
+    """Who a batch names, read once per batch and before any entity is locked: the
+    employees its changes name, and the revoked devices folded out of clocks."""
+
+    staff: dict[UUID, authority.Staff]
+    retired: frozenset[str]
+
+
+async def _people(
+    conn: asyncpg.Connection, device: DeviceContext, changes: Sequence[ChangeIn]
+) -> People:
+    return People(
+        staff=await authority.load_staff(conn, device.restaurant_id, changes),
+        retired=await _retired_actors(conn, device.restaurant_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -555,43 +633,39 @@ async def _write_states(conn: asyncpg.Connection, device: DeviceContext, outcome
             )
         )
     if outcome.conflicts:
-        await conn.executemany(
+        conflicts = outcome.conflicts
+        await conn.execute(
             "INSERT INTO sync_conflicts (restaurant_id, location_id, entity_type, entity_id,"
-            " device_id, rule, current, incoming, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-            " $8, $9)",
+            " device_id, rule, current, incoming, outcome) SELECT $1, location_id, kind, id, $2,"
+            " rule, current::jsonb, incoming::jsonb, outcome::jsonb FROM unnest($3::uuid[],"
+            " $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[])"
+            " AS logged (location_id, kind, id, rule, current, incoming, outcome)",
+            device.restaurant_id,
+            device.device_id,
+            [after.location_id for _, _, after, _ in conflicts],
+            [change.entity_type for change, _, _, _ in conflicts],
+            [change.entity_id for change, _, _, _ in conflicts],
+            [rule for _, _, _, rule in conflicts],
+            [store.state_json(before.version) for _, before, _, _ in conflicts],
             [
-                (
-                    device.restaurant_id,
-                    after.location_id,
-                    change.entity_type,
-                    change.entity_id,
-                    device.device_id,
-                    rule,
-                    store.state_json(before.version),
-                    json.dumps(
-                        {
-                            "fields": change.fields,
-                            "clock": change.clock,
-                            "hlc": change.hlc,
-                            "op": change.op,
-                        }
-                    ),
-                    store.state_json(after.version),
-                )
-                for change, before, after, rule in outcome.conflicts
+                json.dumps({"fields": c.fields, "clock": c.clock, "hlc": c.hlc, "op": c.op})
+                for c, _, _, _ in conflicts
             ],
+            [store.state_json(after.version) for _, _, after, _ in conflicts],
         )
 
 
 async def _write_results(
     conn: asyncpg.Connection, device: DeviceContext, batch_id: UUID, outcome: Outcome
 ) -> None:
-    await conn.executemany(
-        "INSERT INTO sync_results (device_id, seq, batch_id, result) VALUES ($1, $2, $3, $4)",
-        [
-            (device.device_id, result.seq, batch_id, msgspec.json.encode(result).decode())
-            for result in outcome.results
-        ],
+    await conn.execute(
+        "INSERT INTO sync_results (device_id, seq, batch_id, result)"
+        " SELECT $1, seq, $2, result::jsonb FROM unnest($3::bigint[], $4::text[])"
+        " AS results (seq, result)",
+        device.device_id,
+        batch_id,
+        [result.seq for result in outcome.results],
+        [msgspec.json.encode(result).decode() for result in outcome.results],
     )
     if outcome.quarantine:
         await conn.executemany(

@@ -126,6 +126,10 @@ class Registered:
     prepare: Prepare | None = None
     fields: Mapping[str, FieldRule] = field(default_factory=dict)
     after: After | None = None
+    contended: bool = False
+    """Every till at a location writes the same few entities of this type (table states,
+    stock counts): a push applies them after the rest of its batch, so their locks are held
+    only until the commit that follows (``engine._apply_in_lock_order``)."""
 
 
 _REGISTRY: dict[str, Registered] = {}
@@ -141,6 +145,7 @@ def register(
     prepare: Prepare | None = None,
     fields: Mapping[str, FieldRule] | None = None,
     after: After | None = None,
+    contended: bool = False,
 ) -> None:
     """Make ``spec.entity_type`` syncable (once; registering twice is a programming error).
 
@@ -152,7 +157,15 @@ def register(
         raise ValueError(f"{spec.entity_type} is pushable: say who may set each field")
     tier_of = tier if callable(tier) else _constant(tier)
     _REGISTRY[spec.entity_type] = Registered(
-        spec, tier_of, admit or _read_only, validate, project, prepare, fields or {}, after
+        spec,
+        tier_of,
+        admit or _read_only,
+        validate,
+        project,
+        prepare,
+        fields or {},
+        after,
+        contended,
     )
 
 
@@ -162,6 +175,11 @@ def registered(entity_type: str) -> Registered | None:
 
 def entity_types() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def entity_types_in_order() -> list[str]:
+    """Every type in the order it was registered: a domain registers parents first."""
+    return list(_REGISTRY)
 
 
 def always(permission: Permission) -> Admit:

@@ -27,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from server import events
 from server.db.engine import DB
@@ -48,6 +49,7 @@ class Current:
 
 AfterBatch = Callable[[asyncpg.Connection], Awaitable[None]]
 _after_batch: ContextVar[dict[Any, AfterBatch] | None] = ContextVar("after_batch", default=None)
+_writing: ContextVar[dict[str, list[Written]] | None] = ContextVar("writing", default=None)
 
 
 async def lock(
@@ -58,7 +60,9 @@ async def lock(
     Row locks cannot cover an entity that does not exist yet, so two writers creating the
     same one at once (availability ids are derived, not random) would both see "new" and
     the second write would replace the first. A transaction-scoped advisory lock per entity,
-    taken in one sorted order, serialises them without deadlocks.
+    taken in one sorted order, serialises them without deadlocks. The rows are read by a
+    statement of their own: its snapshot, taken once the advisory locks are held, sees an
+    entity that the writer it waited for has just created.
     """
     types = [entity_type for entity_type, _ in keys]
     ids = [entity_id for _, entity_id in keys]
@@ -90,38 +94,51 @@ async def write(
     for entity_type, _, _ in states:
         if registry.registered(entity_type) is None:  # a writer that skipped sync.entities
             raise LookupError(f"entity type {entity_type!r} is not registered")
-    await conn.executemany(
+    # One statement for the whole batch, the rows as arrays: a statement per row would cost
+    # PostgreSQL a parse-bind-execute each (asyncpg's executemany runs one per row).
+    await conn.execute(
         "INSERT INTO sync_entities (restaurant_id, entity_type, entity_id, location_id, data,"
-        " clock, field_hlcs, deleted, tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " clock, field_hlcs, deleted, tier) SELECT $1, kind, id, location_id, data::jsonb,"
+        " clock::jsonb, field_hlcs::jsonb, deleted, tier FROM unnest($2::text[], $3::uuid[],"
+        " $4::uuid[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::smallint[])"
+        " AS written (kind, id, location_id, data, clock, field_hlcs, deleted, tier)"
         " ON CONFLICT (restaurant_id, entity_type, entity_id) DO UPDATE SET"
         " location_id = excluded.location_id, data = excluded.data, clock = excluded.clock,"
         " field_hlcs = excluded.field_hlcs, deleted = excluded.deleted, tier = excluded.tier,"
         " change_xid = pg_current_xact_id(), change_seq = nextval('sync_change_seq'),"
         " updated_at = now()",
-        [
-            (
-                restaurant_id,
-                entity_type,
-                entity_id,
-                current.location_id,
-                json.dumps(current.version.data),
-                json.dumps(current.version.clock),
-                json.dumps(current.version.field_hlcs),
-                current.version.deleted,
-                _tier(entity_type, current.version.data),
-            )
-            for entity_type, entity_id, current in states
-        ],
+        restaurant_id,
+        [entity_type for entity_type, _, _ in states],
+        [entity_id for _, entity_id, _ in states],
+        [current.location_id for _, _, current in states],
+        [_json(current.version.data) for _, _, current in states],
+        [_json(current.version.clock) for _, _, current in states],
+        [_json(current.version.field_hlcs) for _, _, current in states],
+        [current.version.deleted for _, _, current in states],
+        [_tier(entity_type, current.version.data) for entity_type, _, current in states],
     )
     by_type: dict[str, list[Written]] = {}
     for entity_type, entity_id, current in states:
         by_type.setdefault(entity_type, []).append(
             Written(entity_id, current.location_id, current.version)
         )
-    for entity_type, written in by_type.items():
-        entry = registry.registered(entity_type)
-        if entry is not None and entry.project is not None:
-            await entry.project(conn, restaurant_id, written)
+    # Projections run in the order the types were registered (a parent before its children:
+    # orders, then their lines, then payments), whatever order the batch had, and each sees
+    # the whole write (``written_now``) to leave to a later one what it will do anyway.
+    token = _writing.set(by_type)
+    try:
+        for entity_type in registry.entity_types_in_order():
+            entry = registry.registered(entity_type)
+            if entity_type in by_type and entry is not None and entry.project is not None:
+                await entry.project(conn, restaurant_id, by_type[entity_type])
+    finally:
+        _writing.reset(token)
+
+
+def written_now(entity_type: str) -> Sequence[Written]:
+    """The states of ``entity_type`` that the ``write`` being projected stores (none outside
+    one): a projection skips what another projection of the same write will do."""
+    return (_writing.get() or {}).get(entity_type, [])
 
 
 async def server_change(
@@ -246,12 +263,16 @@ def _current(row: asyncpg.Record) -> Current:
     return Current(
         row["location_id"],
         Version(
-            data=json.loads(row["data"]),
-            clock=json.loads(row["clock"]),
-            field_hlcs=json.loads(row["field_hlcs"]),
+            data=msgspec.json.decode(row["data"]),
+            clock=msgspec.json.decode(row["clock"]),
+            field_hlcs=msgspec.json.decode(row["field_hlcs"]),
             deleted=row["deleted"],
         ),
     )
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def _tier(entity_type: str, data: dict[str, Any]) -> int:
