@@ -191,7 +191,9 @@ async def _plan(dsn: str, key_file: Path, *, quick: bool) -> dict[str, Any]:
     from load.payments_bench import _make_orders, _owner_token
     from server.db import engine
 
-    sizes = sync_bench.Sizes(devices=evening.DEVICES, batches=1, bootstrap_rows=0, bootstrap_runs=0)
+    sizes = sync_bench.Sizes(
+        devices=evening.DEVICES, batches=1, paced_batches=0, bootstrap_rows=0, bootstrap_runs=0
+    )
     tenant = await sync_bench._enrol(dsn, key_file, sizes=sizes)
     engine.configure(dsn)
     await engine.open_pool(min_size=1, max_size=4)

@@ -495,7 +495,11 @@ async def _measure(
         processes.SETUP_SECONDS,
         "enrolling the iPads",
         _enrol(
-            dsn, key_file, sizes=SyncSizes(devices=2, batches=1, bootstrap_rows=1, bootstrap_runs=0)
+            dsn,
+            key_file,
+            sizes=SyncSizes(
+                devices=2, batches=1, paced_batches=0, bootstrap_rows=1, bootstrap_runs=0
+            ),
         ),
     )
     pusher_device, listener_device = tenant.tills
