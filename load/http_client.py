@@ -97,6 +97,11 @@ class Client:
     async def send(self, request: bytes) -> Answer:
         """Send on an idle connection (the caller bounds how many are in flight)."""
         connection = self._idle.pop()
+        if connection.closed:
+            # The server closed it while idle (uvicorn ends keep-alive connections idle for
+            # 5 s): as any HTTP client does, take a fresh one instead of failing the request.
+            await self.open(1)
+            connection = self._idle.pop()
         try:
             answer = await connection.send(request)
         except BaseException:
