@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import asyncpg
 
 from load import database, evening, machine, processes, sync_bench
 from load.evening import Sample, Timeline, Window
+from load.processes import BenchBroken
 from load.results import Result, record
 
 BIN = Path(sys.executable).parent
@@ -51,10 +51,6 @@ CARD_ORDERS_QUICK = 100
 # Locust's own start-up and its stop timeout on top of the run time.
 LOCUST_SLACK_SECONDS = 60
 LOCUST_STOP_TIMEOUT = 5
-
-
-class BenchBroken(Exception):
-    """The run could not produce figures: setup failed, the server died, locust failed."""
 
 
 @dataclass(frozen=True)
@@ -98,19 +94,12 @@ class Run:
 
 def main() -> int:
     timeline = Timeline.quick() if machine.quick() else Timeline.full()
-    signal.signal(signal.SIGTERM, processes.terminate)
+    return processes.run_bench("bench", lambda: _measure_and_report(timeline))
+
+
+def _measure_and_report(timeline: Timeline) -> int:
     started = datetime.now(UTC)
-    try:
-        run = _bench(timeline)
-    except BenchBroken as exc:
-        print(f"bench broken: {exc}", file=sys.stderr)
-        return 1
-    except processes.Terminated:
-        print("bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bench interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    run = _bench(timeline)
     gates = _gates(run)
     print(_report(run, gates, started=started))
     for gate in gates:
@@ -139,7 +128,7 @@ def _bench(timeline: Timeline) -> Run:
             processes.wait_ready(f"{base}/ready", server, server_log, failure=BenchBroken)
             try:
                 plan = asyncio.run(_plan(cluster.dsn, key_file, quick=machine.quick()))
-            except (sync_bench.BenchBroken, asyncpg.PostgresError, OSError) as exc:
+            except (BenchBroken, asyncpg.PostgresError, OSError) as exc:
                 raise BenchBroken(
                     f"preparing the evening: {exc!r}{processes.tail(server_log)}"
                 ) from exc

@@ -59,7 +59,6 @@ import os
 import platform
 import re
 import resource
-import signal
 import sys
 import tempfile
 import time
@@ -76,11 +75,11 @@ import httpx
 import msgspec
 
 from load import database, machine, processes
+from load.processes import BenchBroken
 from load.results import Result, record
 from load.sync_bench import (
     BIN,
     REPO,
-    BenchBroken,
     Cpu,
     _all,
     _percentile,
@@ -198,21 +197,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    signal.signal(signal.SIGTERM, processes.terminate)
+    return processes.run_bench("payments bench", lambda: _measure_and_report(sizes))
+
+
+def _measure_and_report(sizes: Sizes) -> int:
     started = datetime.now(UTC)
-    try:
-        run = _bench(sizes)
-    except BenchBroken as exc:
-        print(f"payments bench broken: {exc}", file=sys.stderr)
-        return 1
-    except processes.Terminated:
-        print(
-            "payments bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr
-        )
-        return 143
-    except KeyboardInterrupt:
-        print("payments bench interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    run = _bench(sizes)
     print(_report(run, sizes=sizes, started=started))
     _record(run.measured)
     failed = [check.name for check in run.measured.checks if not check.ok]

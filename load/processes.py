@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from types import FrameType
@@ -136,6 +137,27 @@ def server_env(
 
 class Terminated(Exception):
     """SIGTERM arrived; unwinding stops everything that was started."""
+
+
+class BenchBroken(Exception):
+    """A benchmark could not produce figures: set-up failed, a server died, a request failed."""
+
+
+def run_bench(name: str, work: Callable[[], int]) -> int:
+    """A benchmark's exit code: ``work``'s own (0 with figures, met or not), 1 when it broke,
+    143 on SIGTERM and 130 on Ctrl-C, after everything it started has been stopped."""
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        return work()
+    except BenchBroken as exc:
+        print(f"{name} broken: {exc}", file=sys.stderr)
+        return 1
+    except Terminated:
+        print(f"{name} stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print(f"{name} interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
 
 
 def terminate(signum: int, frame: FrameType | None) -> None:

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import resource
-import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ import uvloop
 from load import database, machine, processes
 from load.http_client import Client
 from load.load_models import Tally, closed, open_rate, percentile_ms
+from load.processes import BenchBroken
 from load.results import Result, record
 from server.auth.tables import Role
 from server.demo import CREDENTIALS
@@ -58,10 +58,6 @@ SINGLE_SECONDS = 0.5 if QUICK else 3.0
 OPEN_CONNECTIONS = 64
 # locustfile.py's weights for the authenticated reads (its /health is measured apart).
 WEIGHTS = {"orders": 4, "order": 3, "products": 2, "tables": 1}
-
-
-class BenchBroken(Exception):
-    """The run could not produce figures."""
 
 
 @dataclass
@@ -92,19 +88,14 @@ def main() -> int:
     seconds = machine.env_int("READS_BENCH_SECONDS", 1 if QUICK else 5)
     rate = machine.env_int("READS_BENCH_RATE", 1000)
     open_seconds = machine.env_int("READS_BENCH_OPEN_SECONDS", 2 if QUICK else 10)
-    signal.signal(signal.SIGTERM, processes.terminate)
+    return processes.run_bench(
+        "reads bench", lambda: _measure_and_report(connections, seconds, rate, open_seconds)
+    )
+
+
+def _measure_and_report(connections: int, seconds: int, rate: int, open_seconds: int) -> int:
     started = datetime.now(UTC)
-    try:
-        results = _bench(connections, seconds, rate, open_seconds)
-    except BenchBroken as exc:
-        print(f"bench broken: {exc}", file=sys.stderr)
-        return 1
-    except processes.Terminated:
-        print("bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bench interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    results = _bench(connections, seconds, rate, open_seconds)
     print(_report(results, started))
     _record(results)
     return 0

@@ -59,7 +59,6 @@ import gc
 import os
 import platform
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -81,13 +80,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from load import database, machine, processes
+from load.processes import BenchBroken
 from load.results import Result, record
 from load.sync_bench import (
     APP_VERSION,
     BIN,
     REPO,
     SCHEMA_VERSION,
-    BenchBroken,
     Cpu,
     Till,
     _enrol,
@@ -284,7 +283,7 @@ class Run:
 
 
 def main() -> int:
-    quick = os.environ.get("BENCH_QUICK") == "1"
+    quick = machine.quick()
 
     def setting(name: str, default: int) -> int:
         return machine.env_int(name, QUICK.get(name, default) if quick else default)
@@ -299,21 +298,12 @@ def main() -> int:
         compression=_env_compression("REALTIME_BENCH_COMPRESSION"),
         event_gap_seconds=QUICK_EVENT_GAP_SECONDS if quick else EVENT_GAP_SECONDS,
     )
-    signal.signal(signal.SIGTERM, processes.terminate)
+    return processes.run_bench("realtime bench", lambda: _measure_and_report(sizes))
+
+
+def _measure_and_report(sizes: Sizes) -> int:
     started = datetime.now(UTC)
-    try:
-        run = _bench(sizes)
-    except BenchBroken as exc:
-        print(f"realtime bench broken: {exc}", file=sys.stderr)
-        return 1
-    except processes.Terminated:
-        print(
-            "realtime bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr
-        )
-        return 143
-    except KeyboardInterrupt:
-        print("realtime bench interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    run = _bench(sizes)
     print(_report(run, sizes=sizes, started=started))
     for result in _results(run.measured, sizes):
         record(result)

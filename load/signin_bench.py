@@ -35,7 +35,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ import uvloop
 from load import database, machine, processes
 from load.http_client import Client
 from load.load_models import percentile_ms
+from load.processes import BenchBroken
 from load.results import Result, record
 
 BIN = Path(sys.executable).parent
@@ -65,10 +65,6 @@ SEED = 20  # the arrivals are the same in every run
 SIGN_IN_SECONDS = 30.0
 PHASE_SLACK_SECONDS = 30.0
 PAUSE_SECONDS = 1.0  # between phases, so one's tail does not start the next
-
-
-class BenchBroken(Exception):
-    """The run could not produce figures."""
 
 
 @dataclass(frozen=True)
@@ -130,19 +126,12 @@ class Results:
 
 def main() -> int:
     sizes = Sizes.from_env()
-    signal.signal(signal.SIGTERM, processes.terminate)
+    return processes.run_bench("sign-in bench", lambda: _measure_and_report(sizes))
+
+
+def _measure_and_report(sizes: Sizes) -> int:
     started = datetime.now(UTC)
-    try:
-        results = _bench(sizes)
-    except BenchBroken as exc:
-        print(f"bench broken: {exc}", file=sys.stderr)
-        return 1
-    except processes.Terminated:
-        print("bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bench interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    results = _bench(sizes)
     _record(results)
     print(_report(results, started))
     return 0

@@ -46,7 +46,6 @@ import gc
 import os
 import platform
 import resource
-import signal
 import statistics
 import sys
 import tempfile
@@ -64,6 +63,7 @@ import httpx
 import msgspec
 
 from load import database, machine, processes, push_profile
+from load.processes import BenchBroken
 from load.results import Result, record
 from server.auth.offline import SignedIn, statement_of
 
@@ -90,10 +90,6 @@ PHASE_SECONDS = 300
 REQUEST_SECONDS = 60
 
 _T = TypeVar("_T")
-
-
-class BenchBroken(Exception):
-    """The run could not produce figures: setup failed, the server died, a request failed."""
 
 
 @dataclass(frozen=True)
@@ -204,19 +200,12 @@ def main() -> int:
         bootstrap_rows=machine.env_int("SYNC_BENCH_BOOTSTRAP_ROWS", 20_000 if quick else 100_000),
         bootstrap_runs=machine.env_int("SYNC_BENCH_BOOTSTRAP_RUNS", 2),
     )
-    signal.signal(signal.SIGTERM, processes.terminate)
+    return processes.run_bench("sync bench", lambda: _measure_and_report(sizes))
+
+
+def _measure_and_report(sizes: Sizes) -> int:
     started = datetime.now(UTC)
-    try:
-        run = _bench(sizes)
-    except BenchBroken as exc:
-        print(f"sync bench broken: {exc}", file=sys.stderr)
-        return 1
-    except processes.Terminated:
-        print("sync bench stopped by SIGTERM; everything it started is stopped", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("sync bench interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    run = _bench(sizes)
     print(_report(run, sizes=sizes, started=started))
     _record_push(run.measured)
     _record_bootstrap(run.measured)
