@@ -49,6 +49,11 @@ async def test_a_drawer_opened_traded_and_closed_blind_is_over_by_exactly_50p(
     front = await till(app, tenant, "Front till", cashier)
     bar = await till(app, tenant, "Bar till", cashier)
     start = now() - timedelta(hours=3)
+    if business_day(start + timedelta(hours=1), "Europe/London", DAY_STARTS) != business_day(
+        start, "Europe/London", DAY_STARTS
+    ):
+        start -= timedelta(hours=1)  # the bar's sale falls in the session's business day
+    day = business_day(start, "Europe/London", DAY_STARTS)
 
     opening = drawer_open(front, drawer["id"], FLOAT, start, opening_float=8800)
     session_id = opening["entity_id"]
@@ -90,7 +95,8 @@ async def test_a_drawer_opened_traded_and_closed_blind_is_over_by_exactly_50p(
     assert (blind["expected_cash"], blind["expected_lines"], blind["cash"]) == (None, [], [])
 
     front.sign_in(await offline_sign_in(front.ipad, cashier))
-    closing = drawer_close(front, session_id, COUNT, now() + timedelta(minutes=1))
+    closed_at = now() + timedelta(minutes=1)
+    closing = drawer_close(front, session_id, COUNT, closed_at)
     assert "expected_cash" not in closing["fields"]
     assert await send(client, front, [closing]) == [("applied", None)]
 
@@ -127,8 +133,8 @@ async def test_a_drawer_opened_traded_and_closed_blind_is_over_by_exactly_50p(
         ("paid_out", 1500, str(manager)),
     ]
 
-    # The day's list shows it, and the bar's cash outside any session.
-    day = business_day(now(), "Europe/London", DAY_STARTS)
+    # The day it opened on lists it, and the bar's cash outside any session. (That day, not
+    # today's: run between 04:00 and 07:00, the session opened the trading day before.)
     listed = await client.get(
         f"{CASHUP}/drawer-sessions",
         params={"start": day.isoformat(), "end": day.isoformat()},
@@ -147,15 +153,16 @@ async def test_a_drawer_opened_traded_and_closed_blind_is_over_by_exactly_50p(
     assert shown is not None
     assert (shown.data["status"], shown.data["over_short"]) == ("closed", 50)
 
-    # The Z-report's reading of the day.
+    # The Z-report's reading of the day it closed on.
+    closed_day = business_day(closed_at, "Europe/London", DAY_STARTS)
     assert DB.pool is not None
     async with DB.pool.acquire() as conn:
         summary = await drawer_summary(
-            conn, tenant.restaurant_id, tenant.location_id, day, day, DAY_STARTS
+            conn, tenant.restaurant_id, tenant.location_id, closed_day, closed_day, DAY_STARTS
         )
     assert summary == [
         DrawerDay(
-            day=day,
+            day=closed_day,
             session_id=UUID(session_id),
             drawer_id=UUID(drawer["id"]),
             drawer_name="Front till",
