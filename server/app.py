@@ -63,6 +63,7 @@ from server.restaurants.controllers import LocationController
 from server.settings import Settings, get_settings
 from server.strict_bodies import check_body_strictly
 from server.sync import entities as _sync_entities  # noqa: F401 - registers syncable types
+from server.sync import gc as tombstone_gc
 from server.sync import lag
 from server.sync.controllers import SyncController
 from server.sync.device_status_controller import DeviceStatusController
@@ -177,6 +178,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             database_pool,
             payments_running(settings),
             realtime_running(channels, hub),
+            # Background work runs in one process of the fleet, under a lease
+            # (server/background/leases.py): the payment sweep (above, with its fee fetches)
+            # and tombstone GC. Lag sampling runs in every process and needs none: a sample
+            # is keyed by its minute, so several processes sampling write one.
+            tombstone_gc.collecting(settings),
             lag.sampling,
         ],
         request_max_body_size=settings.max_body_bytes,

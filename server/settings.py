@@ -91,6 +91,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     realtime_max_backlog: int = 256
     """Events a socket may have waiting; a client that falls further behind is closed (4429)."""
 
+    workers: int = 1
+    """Server processes ``fynlo serve`` runs on one listening socket (``--workers``); one
+    process uses one CPU core, so up to one per core helps."""
+
+    background_lease_seconds: float = 30.0
+    """How long a process holds a background job (the payment sweep, tombstone GC) between
+    renewals: a server that dies hands its jobs on to another after at most this long."""
+
     payment_fakes: bool = False
     """Start the fake Stripe and Open Banking sandbox in-process on 127.0.0.1 and point the
     providers at them (``fynlo dev`` turns this on unless real providers are configured)."""
@@ -203,6 +211,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("FYNLO_OPEN_BANKING_WEBHOOK_PATH must start with /")
         if self.idempotency_retention_days < 1:
             raise ValueError("FYNLO_IDEMPOTENCY_RETENTION_DAYS must be at least 1")
+        if self.workers < 1:
+            raise ValueError("FYNLO_WORKERS must be at least 1")
+        if self.background_lease_seconds <= 0:
+            raise ValueError("FYNLO_BACKGROUND_LEASE_SECONDS must be more than 0")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
 

@@ -20,6 +20,7 @@ import uvicorn
 
 from server.cli.db import without_password
 from server.cli.demo import describe
+from server.cli.workers import supervise
 from server.db import engine
 from server.db.cluster import PostgresCluster, PostgresNotInstalled
 from server.db.migrate import migrate
@@ -85,12 +86,24 @@ def _use_fake_providers_unless_configured() -> None:
 
 
 @click.command(name="serve", short_help="Serve against FYNLO_DATABASE_URL.")
-def run_serve() -> int:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Server processes on one socket (default FYNLO_WORKERS, 1).",
+)
+def run_serve(workers: int | None) -> int:
     """Serve against FYNLO_DATABASE_URL (production and tests): no private database, no
     demo data, no migrations (run `fynlo db migrate` first)."""
-    if not get_settings().database_url:
+    settings = get_settings()
+    if not settings.database_url:
         print("error: FYNLO_DATABASE_URL is not set", file=sys.stderr)
         return 2
+    count = workers or settings.workers
+    if count > 1:
+        return supervise(
+            count, _serve, host=settings.host, port=settings.port, grace=GRACEFUL_SHUTDOWN_SECONDS
+        )
     signal.signal(signal.SIGTERM, _stop)
     with contextlib.suppress(Stopped, KeyboardInterrupt):
         _serve()
@@ -116,7 +129,7 @@ async def _prepare() -> DemoCredentials:
         await engine.close_pool()
 
 
-def _serve() -> None:
+def _serve(sockets: list[socket.socket] | None = None) -> None:
     from server.app import create_app
 
     settings = get_settings()
@@ -137,7 +150,7 @@ def _serve() -> None:
         # socket (about 42 KiB) and CPU per send than it saves (load/realtime_bench.py).
         ws_per_message_deflate=False,
     )
-    ClosingServer(config).run()
+    ClosingServer(config).run(sockets=sockets)  # sockets: a worker's (server/cli/workers.py)
 
 
 class ClosingServer(uvicorn.Server):

@@ -1,4 +1,4 @@
-"""``fynlo sync gc``: drop deletions every iPad has seen (run daily, e.g. from cron)."""
+"""``fynlo sync gc``: drop deletions every iPad has seen, now (the server also does it hourly)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from datetime import timedelta
 import click
 
 from server.cli.db import connected
-from server.restaurants.tables import Restaurant
 from server.settings import get_settings
-from server.sync.feed import purge_tombstones
+from server.sync.gc import purge_all
 
 
 @click.group(name="sync")
@@ -21,16 +20,13 @@ def sync_group() -> None:
 @sync_group.command(name="gc")
 def run_gc() -> int:
     """Purge tombstones every active iPad has pulled (older than
-    FYNLO_SYNC_MAX_OFFLINE_DAYS); run daily."""
+    FYNLO_SYNC_MAX_OFFLINE_DAYS), now; a running server does it hourly by itself."""
     window = timedelta(days=get_settings().sync_max_offline_days)
 
-    async def purge_all() -> int:
-        total = 0
-        for row in await Restaurant.select(Restaurant.id):
-            total += await purge_tombstones(restaurant_id=row["id"], max_offline=window)
-        return total
+    async def purge() -> int:
+        return await purge_all(max_offline=window)
 
-    click.echo(f"purged {asyncio.run(connected(purge_all))} tombstones")
+    click.echo(f"purged {asyncio.run(connected(purge))} tombstones")
     return 0
 
 

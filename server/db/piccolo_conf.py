@@ -25,6 +25,7 @@ APP_REGISTRY = AppRegistry(
         "server.payments.piccolo_app",
         "server.timeclock.piccolo_app",
         "server.cashup.piccolo_app",
+        "server.background.piccolo_app",
     ]
 )
 

@@ -30,12 +30,13 @@ attention list at step 1, once (``attention.flag_not_executing``).
 A card in person that is authorised is captured at step 1 (``recovery.settle``), so an
 authorisation never lapses unnoticed; one held for a manager is left to the manager.
 
-Every step is idempotent, so two processes sweeping at once do no harm.
+Every step is idempotent, so two processes sweeping at once would do no harm; still, a server
+sweeps only while it holds the lease ``payments_sweep`` (``server/background/leases.py``), so
+a fleet sweeps once per interval, not once per server (and asks the providers once).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -232,19 +233,14 @@ async def _expire_unscanned(payment_id: UUID) -> bool:
         )
 
 
-async def run_forever(interval_seconds: float) -> None:
-    """Sweep every ``interval_seconds`` until cancelled (the app's lifespan owns the task)."""
-    while True:
-        await asyncio.sleep(interval_seconds)  # the first sweep, too, one interval after start
-        try:
-            report = await sweep()
-            if (
-                report.moved
-                or report.resumed
-                or report.forwarded
-                or report.refunds_sent
-                or report.unreachable
-            ):
-                log.info("payments sweep", extra={"sweep": report.__dict__})
-        except Exception:  # a bad sweep must not stop the next one
-            log.exception("payments sweep failed")
+async def sweep_and_log() -> None:
+    """One sweep, logged when it did or met something (the lifespan runs it under a lease)."""
+    report = await sweep()
+    if (
+        report.moved
+        or report.resumed
+        or report.forwarded
+        or report.refunds_sent
+        or report.unreachable
+    ):
+        log.info("payments sweep", extra={"sweep": report.__dict__})

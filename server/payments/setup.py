@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from server.background import leases
 from server.payments import gateway
 from server.payments.gateway import Gateway
-from server.payments.poller import run_forever
+from server.payments.poller import sweep_and_log
 from server.payments.providers.base import Provider
 from server.payments.providers.cash import CashProvider
 from server.settings import Settings, merchant_accounts
@@ -57,7 +57,8 @@ def gateway_from_settings(settings: Settings, fakes: dict[str, Provider] | None 
 
 
 def payments_running(settings: Settings) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """Lifespan: install the gateway, poll in the background, close both on the way out."""
+    """Lifespan: install the gateway, poll in the background while this process holds the
+    sweep's lease, close both on the way out."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
@@ -73,13 +74,15 @@ def payments_running(settings: Settings) -> Callable[[Any], AbstractAsyncContext
             )
         installed = gateway_from_settings(settings, fakes.providers if fakes else None)
         gateway.install(installed)
-        poller = asyncio.create_task(run_forever(settings.payment_poll_seconds))
         try:
-            yield
+            async with leases.running(
+                "payments_sweep",
+                sweep_and_log,
+                every=settings.payment_poll_seconds,
+                lease_seconds=settings.background_lease_seconds,
+            ):
+                yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
             await installed.close()
             gateway.install(None)
             if fakes is not None:

@@ -5,8 +5,9 @@ day) with the figures the device list shows now (``feed.behind_joins``: the age 
 oldest change it has not pulled, and how many there are, counted up to ``BEHIND_COUNT_CAP``)
 and deletes the samples older than ``KEPT``. A sample is stamped with its minute, and a
 device has one per minute (the table's key), so two server processes sampling in the same
-minute write one. ``run_forever`` samples once a minute from the app's lifespan; the
-Activity page reads the last hour (``recent``).
+minute write one: so it runs in every process, with no lease (``server/background/leases.py``).
+``run_forever`` samples once a minute from the app's lifespan; the Activity page reads the
+last hour (``recent``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from server.cli.main import cli, main
 EXPECTED = {
     "fynlo": set(),
     "fynlo dev": set(),
-    "fynlo serve": set(),
+    "fynlo serve": {"--workers"},
     "fynlo db": set(),
     "fynlo db migrate": set(),
     "fynlo db status": set(),
