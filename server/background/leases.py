@@ -174,7 +174,9 @@ class _Renewal:
 
     async def __call__(self) -> float | None:
         try:
-            async with connection() as conn:
+            # A renewal that hangs (the database black-holed) counts as lost well before the
+            # lease runs out, so a run is cancelled before another process may start one.
+            async with asyncio.timeout(self.seconds / 3), connection() as conn:
                 since = await take(conn, self.name, self.holder, self.seconds)
             self.failing = False
         except Exception as exc:  # database down or not migrated yet: hold nothing

@@ -37,7 +37,7 @@ BATCHES = 6
 ORDERS_PER_BATCH = 5  # an order and a line each: 10 changes a batch
 BIG = 150
 """Orders in the batch in flight when its server is killed: long enough to be caught open."""
-LEASE_SECONDS = 2
+LEASE_SECONDS = 4
 LEASES = ("payments_sweep", "tombstone_gc")
 WAIT_SECONDS = 20.0
 
@@ -66,6 +66,8 @@ def fleet(app: Litestar, settings: Settings, redis_url: str) -> Iterator[list[Se
         for server in servers:
             if server.process.poll() is None:
                 stop(server.process, signal.SIGTERM)
+            elif server.process.stdout is not None:  # the one killed
+                server.process.stdout.close()
 
 
 def batch(
@@ -194,7 +196,7 @@ async def one_holder_each(servers: list[Server]) -> dict[str, int]:
         assert time.monotonic() < deadline, f"leases not taken: {held}"
         await asyncio.sleep(0.2)
         held = await leases_held(servers)
-    for _ in range(2 * LEASE_SECONDS * 4):  # two lease lengths of samples
+    for _ in range(LEASE_SECONDS * 4):  # samples over a lease length: three renewals
         again = await leases_held(servers)
         assert again == held, (held, again)
         await asyncio.sleep(0.25)

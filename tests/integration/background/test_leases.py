@@ -90,8 +90,8 @@ async def test_the_first_run_is_one_period_after_the_lease_is_created(app: Lites
 
 
 Run = tuple[str, float, float]
-EVERY, LEASE = 0.2, 0.6
-"""Short enough for a test: a run every 0.2 s, the lease renewed every 0.2 s."""
+EVERY, LEASE = 0.3, 1.5
+"""Short enough for a test: a run every 0.3 s, the lease renewed as often."""
 
 
 async def wait_until(condition: Callable[[], bool], *, seconds: float = 10) -> None:
