@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -293,21 +294,50 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case, fuzzed_s
     case.call_and_validate(base_url=fuzzed_server)
 
 
+@dataclass
+class Scenarios:
+    run: int = 0
+    calls: int = 0
+    with_ids: int = 0
+    failures: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 def test_scenarios_along_the_links_answer_as_documented(fuzzed_server: str) -> None:
     """Chains of calls where one answer's ids feed the next request (create, read, update,
     delete, then read again), which adds the stateful checks: ``use_after_free`` (a deleted
     row still served) and ``ensure_resource_availability`` (a created row not found).
 
-    Run by Schemathesis' own engine, as its CLI runs them: a scenario replayed against a
-    database earlier scenarios changed can draw differently, which a bare Hypothesis state
-    machine stops on (``FlakyStrategyDefinition``) and the engine counts and carries on from.
+    Run by Schemathesis' own engine, as its CLI runs them. A scenario replayed against a
+    database that earlier scenarios changed can draw differently; Hypothesis then calls the
+    run flaky and the engine ends the phase there, as a pass, however many scenarios were
+    asked for. So rounds, each from its own seed, run until ``STATEFUL_EXAMPLES`` have.
     """
+    seen = Scenarios()
+    for round_number in range(STATEFUL_EXAMPLES):  # a round runs one scenario at least
+        before = seen.run
+        _scenarios(fuzzed_server, SEED + round_number, seen)
+        if seen.run >= STATEFUL_EXAMPLES or seen.run == before:
+            break
+    print(
+        f"{seen.run} scenarios, {seen.calls} calls along the links,"
+        f" {seen.with_ids} of them to a path naming an id"
+    )
+    assert not seen.errors, seen.errors
+    assert not seen.failures, "\n".join(sorted(set(seen.failures)))
+    assert seen.run >= STATEFUL_EXAMPLES
+    assert seen.with_ids > 0  # some followed a link to a row an earlier answer named
+
+
+def _scenarios(base_url: str, seed: int, seen: Scenarios) -> None:
+    """One run of the engine's stateful phase from ``seed``, added to ``seen``."""
     stateful = schemathesis.openapi.from_dict(
         openapi_document(),
         config=schemathesis.Config.from_dict(
             {
                 **CONFIG,
-                "base-url": fuzzed_server,
+                "seed": seed,
+                "base-url": base_url,
                 "headers": {"Authorization": f"Bearer {OwnerToken.token}"},
                 "phases": {
                     "examples": {"enabled": False},
@@ -316,7 +346,7 @@ def test_scenarios_along_the_links_answer_as_documented(fuzzed_server: str) -> N
                     "stateful": {
                         "enabled": True,
                         "max-steps": STATEFUL_STEPS,
-                        "generation": {"max-examples": STATEFUL_EXAMPLES},
+                        "generation": {"max-examples": STATEFUL_EXAMPLES - seen.run},
                         "inference": {"algorithms": ["dependency-analysis"]},
                     },
                 },
@@ -325,26 +355,20 @@ def test_scenarios_along_the_links_answer_as_documented(fuzzed_server: str) -> N
     )
     stateful.hook(filter_failure)
     stateful.hook("map_body")(integers_without_a_fraction)
-    calls, with_ids, failures, errors = 0, 0, [], []
     for event in from_schema(stateful).execute():
         if isinstance(event, ScenarioFinished):
-            calls += len(event.recorder.cases)
-            with_ids += sum(
-                1 for node in event.recorder.cases.values() if node.value.path_parameters
-            )
-            failures += [
-                _described(check, event.recorder.cases[case_id].value)
+            seen.run += 1
+            cases = event.recorder.cases
+            seen.calls += len(cases)
+            seen.with_ids += sum(1 for node in cases.values() if node.value.path_parameters)
+            seen.failures += [
+                _described(check, cases[case_id].value)
                 for case_id, checks in event.recorder.checks.items()
                 for check in checks
                 if check.failure_info is not None
             ]
         elif isinstance(event, (NonFatalError, FatalError)):
-            errors.append(repr(event.info.error if hasattr(event, "info") else event))
-    print(f"{calls} calls along the links, {with_ids} of them to a path naming an id")
-    assert not errors, errors
-    assert not failures, "\n".join(sorted(set(failures)))
-    assert calls > STATEFUL_EXAMPLES  # scenarios ran, each of more than one call
-    assert with_ids > 0  # and some followed a link to a row an earlier answer named
+            seen.errors.append(repr(event.info.error if hasattr(event, "info") else event))
 
 
 def _described(check: Any, case: schemathesis.Case) -> str:
