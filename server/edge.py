@@ -28,11 +28,14 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from server.errors import PROBLEM_MEDIA_TYPE, ClientError, problem_body
+from server.errors import PROBLEM_MEDIA_TYPE, ClientError, FynloError, problem_body
 from server.settings import Settings
 
 # How long a refused client may go on sending before the connection is closed anyway.
 LINGER_SECONDS = 2.0
+# After SIGTERM, how long a connection that has sent no head yet (or part of one) may take
+# to send it, to be answered 503 rather than dropped: a request on its way takes milliseconds.
+SHUTDOWN_HEAD_SECONDS = 1.0
 
 
 class HeadersTooLarge(ClientError):
@@ -45,6 +48,12 @@ class HeadTimeout(ClientError):
     status = 408
     code = "request_timeout"
     title = "The request's head did not arrive in time"
+
+
+class ShuttingDown(FynloError):
+    status = 503
+    code = "shutting_down"
+    title = "The server is shutting down"
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,8 @@ class _Connection(h11.Connection):
     def __init__(self, limits: EdgeLimits) -> None:
         super().__init__(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
         self.limits = limits
-        self.refusal: ClientError = ClientError("the request is not valid HTTP/1.1")
+        self.refusal: FynloError = ClientError("the request is not valid HTTP/1.1")
+        self.stopping = False  # the server is shutting down: a head that arrives is refused
 
     def next_event(self) -> Any:
         try:
@@ -79,6 +89,9 @@ class _Connection(h11.Connection):
                 self.refusal = _too_large(self.limits)
             raise
         if isinstance(event, h11.Request):
+            if self.stopping:
+                self.refusal = _shutting_down()
+                raise h11.RemoteProtocolError("shutting down", 503)
             if len(event.headers) > self.limits.max_header_count:
                 self.refusal = HeadersTooLarge(
                     f"at most {self.limits.max_header_count} header fields", field="headers"
@@ -88,6 +101,10 @@ class _Connection(h11.Connection):
                 self.refusal = _too_large(self.limits)
                 raise h11.RemoteProtocolError("request head too large", 431)
         return event
+
+
+def _shutting_down() -> ShuttingDown:
+    return ShuttingDown("retry: another server will answer", retry_after=1)
 
 
 def _too_large(limits: EdgeLimits) -> HeadersTooLarge:
@@ -120,6 +137,7 @@ class EdgeProtocol(H11Protocol):
         self.conn = self.edge_conn
         self.head_timer: asyncio.TimerHandle | None = None
         self.refused = False
+        self.answered = False  # has this connection had a response yet
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -137,12 +155,23 @@ class EdgeProtocol(H11Protocol):
         super().connection_lost(exc)
 
     def shutdown(self) -> None:
-        if self.refused:  # answered already; h11 would call closing now out of turn
+        """uvicorn closes every connection without a request running. One that has sent no
+        head yet, or part of one, has a request on its way: it is answered 503 instead of
+        dropped, if it comes within SHUTDOWN_HEAD_SECONDS. An idle keep-alive connection is
+        closed, as HTTP allows; its client retries on a new one."""
+        if self.refused:  # answered already; h11 would send its close now out of turn
             self.transport.close()
+            return
+        coming = not self.answered or self.conn.trailing_data[0]
+        if self.cycle is None and self.conn.their_state is h11.IDLE and coming:
+            self.edge_conn.stopping = True
+            self._cancel_head_timer()
+            self.head_timer = self.loop.call_later(SHUTDOWN_HEAD_SECONDS, self._head_timed_out)
             return
         super().shutdown()
 
     def on_response_complete(self) -> None:
+        self.answered = True
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
             self._await_head()  # the next request's head gets the same time as the first
@@ -168,17 +197,22 @@ class EdgeProtocol(H11Protocol):
             return
         if self.conn.trailing_data[0]:  # part of a head came, slowly: say why it ends
             self._refuse(
-                HeadTimeout(f"send the request head within {self.limits.header_timeout_seconds} s")
+                _shutting_down()
+                if self.edge_conn.stopping
+                else HeadTimeout(
+                    f"send the request head within {self.limits.header_timeout_seconds} s"
+                )
             )
         else:  # an idle connection: closing it is the whole answer
             self.transport.close()
 
-    def _refuse(self, error: ClientError) -> None:
+    def _refuse(self, error: FynloError) -> None:
         self._cancel_head_timer()
         self._unset_keepalive_if_required()
         if self.refused or self.transport.is_closing():
             return
         self.refused = True
+        retry_after = error.extra.pop("retry_after", None)
         problem = problem_body(error, instance="", request_id=None)
         del problem["instance"]  # no route was reached
         body = json.dumps(problem).encode()
@@ -187,7 +221,8 @@ class EdgeProtocol(H11Protocol):
             f"HTTP/1.1 {error.status} {reason}\r\n"
             f"content-type: {PROBLEM_MEDIA_TYPE}\r\n"
             f"content-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n"
+            + (f"retry-after: {retry_after}\r\n" if retry_after is not None else "")
+            + "connection: close\r\n\r\n"
         )
         self.transport.write(head.encode() + body)
         if self.transport.can_write_eof():
