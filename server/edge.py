@@ -24,6 +24,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import h11
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
@@ -212,25 +221,69 @@ class EdgeProtocol(H11Protocol):
         if self.refused or self.transport.is_closing():
             return
         self.refused = True
-        retry_after = error.extra.pop("retry_after", None)
-        problem = problem_body(error, instance="", request_id=None)
-        del problem["instance"]  # no route was reached
-        body = json.dumps(problem).encode()
+        headers, body = _problem(error)
         reason = http.HTTPStatus(error.status).phrase
-        head = (
-            f"HTTP/1.1 {error.status} {reason}\r\n"
-            f"content-type: {PROBLEM_MEDIA_TYPE}\r\n"
-            f"content-length: {len(body)}\r\n"
-            + (f"retry-after: {retry_after}\r\n" if retry_after is not None else "")
-            + "connection: close\r\n\r\n"
-        )
-        self.transport.write(head.encode() + body)
+        lines = [f"HTTP/1.1 {error.status} {reason}"] + [f"{k}: {v}" for k, v in headers]
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.flow.resume_reading()
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+
+def _problem(error: FynloError) -> tuple[list[tuple[str, str]], bytes]:
+    """Headers and body of a refusal made outside the app (no route, no request id)."""
+    retry_after = error.extra.pop("retry_after", None)
+    problem = problem_body(error, instance="", request_id=None)
+    del problem["instance"]  # no route was reached
+    body = json.dumps(problem).encode()
+    headers = [("content-type", PROBLEM_MEDIA_TYPE), ("content-length", str(len(body)))]
+    if retry_after is not None:
+        headers.append(("retry-after", str(retry_after)))
+    return [*headers, ("connection", "close")], body
+
+
+class AnswerCutRequests:
+    """The app, but a request still running when the shutdown grace runs out answers 503
+    ``shutting_down`` (uvicorn cancels it, and would answer a bare 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.state = getattr(app, "state", None)  # ClosingServer finds the socket hub here
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_start)
+        except asyncio.CancelledError:
+            # Only uvicorn cancels a request, and only when the grace has run out.
+            if started:
+                raise  # half an answer cannot be taken back: uvicorn closes the connection
+            headers, body = _problem(_shutting_down())
+            raw = [(k.encode(), v.encode()) for k, v in headers]
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": raw,
+            }
+            end: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": body,
+                "more_body": False,
+            }
+            await send(start)
+            await send(end)
 
 
 def edge_protocol(settings: Settings) -> type[EdgeProtocol]:

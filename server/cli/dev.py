@@ -24,7 +24,7 @@ from server.db import engine
 from server.db.cluster import PostgresCluster, PostgresNotInstalled
 from server.db.migrate import migrate
 from server.demo import DemoCredentials, fresh_credentials, load_demo
-from server.edge import edge_protocol
+from server.edge import AnswerCutRequests, edge_protocol
 from server.settings import get_settings
 
 
@@ -125,7 +125,7 @@ def _serve() -> None:
     gc.collect()
     gc.freeze()
     config = uvicorn.Config(
-        app,
+        AnswerCutRequests(app),  # a request cut when the shutdown grace runs out: 503
         host=settings.host,
         port=settings.port,
         log_config=None,

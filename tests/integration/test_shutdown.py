@@ -13,13 +13,17 @@ import subprocess
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
+from uuid import uuid4
 
+import httpx
 from litestar import Litestar
 
 from server.settings import Settings
+from server.sync.protocol import MAX_CHANGES_PER_BATCH
 from tests.e2e.processes import stop
 from tests.factories import Ipad, Tenant, make_ipad
 from tests.integration.realtime.conftest import Server, closed_with, serve, socket
+from tests.integration.sync.test_push_rules import change, order_fields, prefix_of
 
 GRACE = 10
 MARGIN = 5.0  # the interpreter's own exit, on a shared machine
@@ -145,3 +149,58 @@ async def _connect_refused(server: Server) -> bool:
 def _exit_time(process: subprocess.Popen[str]) -> float:
     process.wait(timeout=GRACE + MARGIN * 2)
     return time.monotonic()
+
+
+async def test_a_request_still_running_when_the_grace_runs_out_answers_503(
+    app: Litestar, settings: Settings, tenant: Tenant
+) -> None:
+    server = serve(
+        settings,
+        FYNLO_SHUTDOWN_GRACE_SECONDS="1",
+        FYNLO_DB_POOL_MIN="1",
+        FYNLO_DB_POOL_MAX="1",
+    )
+    try:
+        # Full batches from several iPads, queued for one pooled connection: far more work
+        # than fits in a second (real work, no test-only slow route).
+        ipads = [await make_ipad(app, tenant, name=f"Till {i}") for i in range(PUSHES)]
+        async with httpx.AsyncClient(base_url=server.base, timeout=30, trust_env=False) as http:
+            batches = [await _full_batch(ipad) for ipad in ipads]
+            pushes = [asyncio.create_task(_post(http, ipad, body)) for ipad, body in batches]
+            await _until_accepted(server)
+            await asyncio.sleep(0.2)  # the bodies are in; the pushes queue for the pool
+            signalled = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            answers = await asyncio.gather(*pushes)
+            exited = await asyncio.to_thread(_exit_time, server.process)
+    finally:
+        code, output = stop(server.process)
+
+    statuses = sorted(response.status_code for response in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    cut = [response for response in answers if response.status_code == 503]
+    assert cut, f"nothing was still running when the grace ran out: {statuses}"
+    for response in cut:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "shutting_down"
+        assert response.headers["retry-after"] == "1"
+    assert exited - signalled <= 1 + MARGIN, exited - signalled
+    assert code == 0, output
+
+
+PUSHES = 20
+
+
+async def _full_batch(ipad: Ipad) -> tuple[Ipad, dict[str, object]]:
+    prefix = await prefix_of(ipad)
+    changes = [
+        ipad.signed(change(ipad, seq, "order", uuid4(), order_fields(prefix, seq)))
+        for seq in range(1, MAX_CHANGES_PER_BATCH + 1)
+    ]
+    body = {"batch_id": str(uuid4()), "device_id": str(ipad.device_id), "schema_version": 1,
+            "app_version": "1.0.0", "changes": changes}  # fmt: skip
+    return ipad, body
+
+
+async def _post(http: httpx.AsyncClient, ipad: Ipad, body: dict[str, object]) -> httpx.Response:
+    return await http.post("/api/v1/sync/push", json=body, headers=ipad.headers)
