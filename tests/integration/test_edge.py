@@ -22,7 +22,8 @@ from litestar import Litestar
 from server.settings import Settings
 from tests.e2e.processes import stop
 from tests.factories import Tenant, make_ipad
-from tests.integration.realtime.conftest import Server, serve
+from tests.integration.realtime.conftest import Server, next_message, serve
+from tests.integration.realtime.conftest import socket as realtime_socket
 from tests.integration.sync.test_push_rules import change, order_fields, prefix_of
 
 HEADER_TIMEOUT = 2.0
@@ -182,3 +183,16 @@ async def test_deep_json_answers_400_over_the_wire_and_a_normal_push_passes(
     assert refused.status_code == 400, refused.text
     assert refused.json()["code"] == "nesting_too_deep"
     assert refused.json()["field"] == "body"
+
+
+async def test_a_websocket_outlives_the_head_timeout(
+    app: Litestar, edge: Server, tenant: Tenant
+) -> None:
+    ipad = await make_ipad(app, tenant)
+    async with realtime_socket(edge, ipad.access_token) as ws:
+        # The head timer is for heads: once upgraded, only the socket's own rules apply.
+        until = time.monotonic() + HEADER_TIMEOUT + 1.5
+        while time.monotonic() < until:
+            message = await next_message(ws, skip_pings=False)  # raises if it closed
+            assert message["type"] == "ping", message  # heartbeats, every second here
+            await ws.send(json.dumps({"type": "pong"}))
