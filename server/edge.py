@@ -171,8 +171,9 @@ class EdgeProtocol(H11Protocol):
         if self.refused:  # answered already; h11 would send its close now out of turn
             self.transport.close()
             return
+        between = self.cycle is None or self.cycle.response_complete  # no request running
         coming = not self.answered or self.conn.trailing_data[0]
-        if self.cycle is None and self.conn.their_state is h11.IDLE and coming:
+        if between and self.conn.their_state is h11.IDLE and coming:
             self.edge_conn.stopping = True
             self._cancel_head_timer()
             self.head_timer = self.loop.call_later(SHUTDOWN_HEAD_SECONDS, self._head_timed_out)

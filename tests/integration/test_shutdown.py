@@ -8,6 +8,7 @@ connections are refused; the process exits within FYNLO_SHUTDOWN_GRACE_SECONDS.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import time
@@ -55,6 +56,8 @@ async def test_sigterm_answers_every_request_closes_sockets_1001_and_exits_in_gr
             # Requests on their way: connections the server took whose head (or the end of
             # it) comes only after the signal.
             coming = [await _send_pull(server, ipad, split=at) for at in (0, 20) * (LATE // 2)]
+            # ... and on a kept-alive connection, the next request's head begun.
+            coming += [await _send_pull(server, ipad, split=20, first_kept=True)]
             await _until_accepted(server)
 
             signalled = time.monotonic()
@@ -88,17 +91,31 @@ async def test_sigterm_answers_every_request_closes_sockets_1001_and_exits_in_gr
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]
 
 
-async def _send_pull(server: Server, ipad: Ipad, *, split: int | None = None) -> Connection:
+async def _send_pull(
+    server: Server, ipad: Ipad, *, split: int | None = None, first_kept: bool = False
+) -> Connection:
     """A real pull on its own connection (the answer is read later): sent whole, or only
-    its first ``split`` bytes, the rest returned to send later."""
+    its first ``split`` bytes, the rest returned to send later; ``first_kept``: after
+    one whole request kept alive and answered."""
     port = int(server.base.rsplit(":", 1)[1])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = (
-        "GET /api/v1/sync/pull?schema_version=1&app_version=1.0.0&limit=200 HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{port}\r\n"
-        f"Authorization: Bearer {ipad.access_token}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
+
+    def pull(connection: str) -> bytes:
+        return (
+            "GET /api/v1/sync/pull?schema_version=1&app_version=1.0.0&limit=200 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {ipad.access_token}\r\n"
+            f"Connection: {connection}\r\n\r\n"
+        ).encode()
+
+    if first_kept:
+        writer.write(pull("keep-alive"))
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        assert length is not None, head
+        await reader.readexactly(int(length[1]))
+    request = pull("close")
     now, rest = (request, b"") if split is None else (request[:split], request[split:])
     writer.write(now)
     await writer.drain()
