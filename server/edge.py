@@ -10,6 +10,10 @@ uvicorn's h11 protocol, with what it lacks:
   a byte now and then held a connection open: slowloris). A slow *body* is the app's to
   bound: the request deadline (``FYNLO_REQUEST_TIMEOUT_SECONDS``) covers reading it.
 
+And at shutdown (``ClosingServer`` in server/cli/dev.py, docs/realtime.md): a request whose
+head arrives after the server stopped taking requests, and one still running when the grace
+runs out, answer 503 ``shutting_down`` instead of being dropped or answered a bare 500.
+
 Every refusal is problem+json, says ``Connection: close``, and is followed by a lingering
 close: the server stops writing, reads and drops what the client is still sending for a
 moment, then closes, so the client reads the answer rather than a reset.
