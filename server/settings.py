@@ -46,7 +46,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Largest number of pooled database connections."""
 
     max_body_bytes: int = 1_048_576
-    """Largest request body accepted; larger bodies answer 413 ``request.too_large``."""
+    """Largest request body accepted; larger bodies answer 413 ``payload_too_large``."""
+
+    max_json_depth: int = 32
+    """Deepest nesting of arrays and objects a JSON body may have (a sync push needs about
+    six); deeper answers 400 ``nesting_too_deep`` before anything recursive decodes it."""
+
+    max_header_bytes: int = 16_384
+    """Largest request line plus headers; larger answers 431 ``headers_too_large``."""
+
+    max_header_count: int = 100
+    """Most header fields a request may carry; more answers 431 ``headers_too_large``."""
+
+    header_timeout_seconds: float = 10.0
+    """A connection must deliver a complete request head within this long of opening (or of
+    its previous response), or it is closed (408 if part of a head had arrived): slowloris."""
+
+    keep_alive_seconds: float = 5.0
+    """An idle keep-alive connection is closed after this long without a new request."""
+
+    shutdown_grace_seconds: int = 10
+    """After SIGTERM the process exits within this long: sockets are closed with 1001, the
+    requests in flight finish (or are cut when it runs out), then the pool is closed."""
 
     page_size_default: int = 50
     """Rows per page when a list request gives no ``limit``."""
@@ -205,6 +226,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("FYNLO_IDEMPOTENCY_RETENTION_DAYS must be at least 1")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"FYNLO_{name.upper()} must be more than 0")
+
+
+# Limits and timeouts at the edge: zero or less would refuse everything or never wait.
+_POSITIVE = (
+    "max_json_depth",
+    "max_header_bytes",
+    "max_header_count",
+    "header_timeout_seconds",
+    "keep_alive_seconds",
+    "shutdown_grace_seconds",
+)
 
 
 def merchant_accounts(setting: str) -> dict[str, str]:
