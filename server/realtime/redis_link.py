@@ -214,9 +214,15 @@ class RedisBackend(RedisChannelsPubSubBackend):
         return self._subscriber is not None and self._subscriber.connection is not None
 
     async def _subscribe_wanted(self) -> None:
+        """Make the connection's subscriptions the wanted ones (connecting if need be)."""
         async with self._lock, asyncio.timeout(self.link.timeout):
+            pubsub = self._pub_sub
             if self._wanted:
-                await self._pub_sub.subscribe(*self._wanted)
+                await pubsub.subscribe(*self._wanted)
+            held = pubsub.channels.keys() - pubsub.pending_unsubscribe_channels
+            left = {name.decode() for name in held} - self._wanted
+            if left:  # sockets that closed while Redis was away
+                await pubsub.unsubscribe(*left)
 
     async def _drop_subscriber(self) -> None:
         async with self._lock:
