@@ -11,7 +11,7 @@ first error and takes every later poke with it, and nothing it sends has a deadl
   ``FYNLO_REDIS_TIMEOUT_SECONDS``. It remembers the channels this process's sockets want,
   so subscribing and unsubscribing never fail a socket while Redis is away, and its reader
   reconnects and subscribes to them all again once the link is back. A reader that hears
-  nothing for ``KEEPALIVE_SECONDS`` sends a ``PING`` on its connection and treats silence
+  nothing for five timeouts sends a ``PING`` on its connection and treats silence
   past the timeout as a lost connection: a black-holed Redis is noticed, not waited on.
 
 What could not be published is dropped (``channels.Channels``): pokes are hints and devices
@@ -43,8 +43,9 @@ REDIS_ERRORS: Final = (RedisError, OSError, TimeoutError)
 
 FIRST_PAUSE_SECONDS: Final = 0.1
 MAX_PAUSE_SECONDS: Final = 5.0
-KEEPALIVE_SECONDS: Final = 10.0
-"""A reader this long without a message checks its connection with a ``PING``."""
+KEEPALIVE_TIMEOUTS: Final = 5
+"""A reader this many timeouts without a message (10 s by default) checks its connection
+with a ``PING``."""
 
 
 def redis_client(url: str, *, timeout: float) -> Redis:
@@ -187,7 +188,7 @@ class RedisBackend(RedisChannelsPubSubBackend):
                     seen = self.link.generation
                     await self._subscribe_wanted()
                     continue
-                wait = self.link.timeout if pinged else KEEPALIVE_SECONDS
+                wait = self.link.timeout * (1 if pinged else KEEPALIVE_TIMEOUTS)
                 message = await self._pub_sub.get_message(timeout=wait)
                 if message is None:
                     if pinged:

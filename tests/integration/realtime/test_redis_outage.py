@@ -17,6 +17,7 @@ from litestar.channels.subscriber import Subscriber
 from prometheus_client import REGISTRY
 
 from server.realtime.plugin import Channels
+from server.realtime.redis_link import KEEPALIVE_TIMEOUTS, RedisLink
 from server.realtime.setup import channels_plugin, degraded
 from server.settings import Settings
 from tests.fault_proxy import FaultProxy, fault_proxy
@@ -78,9 +79,9 @@ async def heard(publisher: Channels, subscriber: Subscriber, data: bytes) -> Non
                     return
 
 
-async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll ``check`` until it says True, for at most WAIT_SECONDS."""
-    async with asyncio.timeout(WAIT_SECONDS):
+async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = WAIT_SECONDS) -> None:
+    """Poll ``check`` until it says True, for at most ``seconds``."""
+    async with asyncio.timeout(seconds):
         while True:  # polled: the prober runs on its own schedule
             if await check():
                 return
@@ -159,3 +160,35 @@ async def _unreachable(channels: Channels) -> bool:
 
 async def _reachable(channels: Channels) -> bool:
     return await degraded(channels) == []
+
+
+async def test_a_quiet_reader_keeps_its_connection_and_notices_a_silent_redis(
+    proxy: FaultProxy,
+) -> None:
+    """Nothing but the reader talks to Redis here: its own PING tells a quiet channel from
+    a Redis that stopped answering."""
+    quiet = (KEEPALIVE_TIMEOUTS + 1) * TIMEOUT
+    async with running(proxy) as listener, running(proxy) as publisher:
+        subscriber = await listener.subscribe(CHANNEL)
+        await heard(publisher, subscriber, b"before")
+        link = listener.link
+        assert link is not None
+
+        await asyncio.sleep(quiet)  # past a keepalive PING and its answer
+        assert link.up and link.generation == 0, "a healthy quiet reader reconnected"
+
+        proxy.blackhole()
+        try:
+            await until(lambda: _down(link), seconds=quiet + TIMEOUT * 2)
+        finally:
+            proxy.healthy()
+        await until(lambda: _up(link))
+        await heard(publisher, subscriber, b"after")
+
+
+async def _down(link: RedisLink) -> bool:
+    return not link.up
+
+
+async def _up(link: RedisLink) -> bool:
+    return link.up
