@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -90,8 +91,9 @@ async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = WAIT_S
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_events_flow_again_after_a_fault_and_the_queue_stays_bounded(
-    proxy: FaultProxy, fault: str
+    proxy: FaultProxy, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="fynlo.realtime")
     async with running(proxy) as listener, running(proxy) as publisher:
         subscriber = await listener.subscribe(CHANNEL)
         await heard(publisher, subscriber, b"before")
@@ -111,6 +113,9 @@ async def test_events_flow_again_after_a_fault_and_the_queue_stays_bounded(
             if fault != "latency":
                 assert await degraded(listener) == ["redis"]
                 assert await degraded(publisher) == ["redis"]
+                # One line per process that lost Redis, not one per dropped event.
+                lost = [r for r in caplog.records if r.message.startswith("redis unreachable")]
+                assert 1 <= len(lost) <= 2
         finally:
             proxy.healthy()
 
