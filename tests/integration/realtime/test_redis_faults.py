@@ -1,11 +1,11 @@
 """Real servers through a Redis outage: two ``fynlo serve`` processes whose ``FYNLO_REDIS_URL``
-is the fault proxy in front of a real ``redis-server`` (reliability notes E7).
+is the fault proxy in front of a real ``redis-server`` (reliability notes E7, F4).
 
 For down, black hole, reset and latency: a push during the fault answers 200 (the write is
-committed; its poke is dropped and counted, or late), ``/ready`` says ``degraded`` while
-Redis does not answer and ``ready`` once it does, and a socket opened before the fault hears
-pokes again afterwards without a restart. A SIGTERM ends a server within its grace whatever
-Redis does.
+committed; its poke is dropped and counted, or late), reads answer as usual, ``/ready``
+says ``degraded`` while Redis does not answer and ``ready`` once it does, and a socket
+opened before the fault hears pokes again afterwards without a restart. A SIGTERM ends a
+server within its grace whatever Redis does.
 """
 
 from __future__ import annotations
@@ -130,6 +130,16 @@ async def poked_again(ws: ClientConnection, server: Server, ipad: Ipad, seq: Ite
                     return
 
 
+async def reads_work(server: Server, tenant: Tenant) -> None:
+    """Reads need no Redis (reliability notes F4): the order list answers as usual."""
+    async with httpx.AsyncClient(
+        base_url=server.base, timeout=WAIT_SECONDS, trust_env=False
+    ) as http:
+        orders = await http.get("/api/v1/orders", headers=tenant.headers)
+    assert orders.status_code == 200, orders.text
+    assert orders.json()["items"], "the pushed orders are listed"
+
+
 @pytest.fixture(autouse=True)
 def healthy_after(proxy: FaultProxy) -> Iterator[None]:
     yield
@@ -153,6 +163,7 @@ async def test_a_fault_keeps_pushes_answered_and_pokes_come_back(
         else:
             getattr(proxy, fault)()
         await one_push(taker, writer, seq)
+        await reads_work(holder, tenant)
         if fault == "latency":  # slower, not broken: nothing dropped, and the poke arrives
             await next_of(ws, "sync.poke")
             assert await readiness(holder) == {"status": "ready"}
