@@ -33,6 +33,7 @@ rewrite the peer for trusted proxies only (``--forwarded-allow-ips``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import math
@@ -135,9 +136,10 @@ class RateLimiter:
         """Count in Redis at ``redis_url`` (``redis://``, ``rediss://``, ``unix://``), or in
         this process's memory when it is ``None``.
 
-        A hung Redis must not hang a sign-in: waiting for a connection, connecting and each
-        answer give up after ``timeout`` seconds, and then the limiter fails closed.
+        A hung Redis must not hang a sign-in: each count, from waiting for a connection to
+        the last answer, gives up after ``timeout`` seconds, and then the limiter fails closed.
         """
+        self._timeout = timeout
         self._pool: redis.asyncio.ConnectionPool | None = None
         storage: Storage
         if redis_url is None:
@@ -172,10 +174,11 @@ class RateLimiter:
         """
         parts = _key_parts(rule, key_parts)
         try:
-            if await self._strategy.hit(rule.item, *parts):
-                return
-            stats = await self._strategy.get_window_stats(rule.item, *parts)
-        except StorageError as exc:
+            async with asyncio.timeout(self._timeout):
+                if await self._strategy.hit(rule.item, *parts):
+                    return
+                stats = await self._strategy.get_window_stats(rule.item, *parts)
+        except (StorageError, TimeoutError) as exc:
             raise Unavailable("The rate limit store cannot be reached") from exc
         # The oldest attempt in the window leaves it at ``reset_time``; at least one second.
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
@@ -186,8 +189,9 @@ class RateLimiter:
     async def clear(self, rule: Rule, *key_parts: str) -> None:
         """Forget every attempt counted for ``key_parts`` (a manager's reset)."""
         try:
-            await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
-        except StorageError as exc:
+            async with asyncio.timeout(self._timeout):
+                await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
+        except (StorageError, TimeoutError) as exc:
             raise Unavailable("The rate limit store cannot be reached") from exc
 
     async def aclose(self) -> None:
