@@ -87,7 +87,8 @@ class Channels(ChannelsPlugin):
 
     async def _pub_worker(self) -> None:
         queue = self._pub_queue
-        assert queue is not None
+        if queue is None:
+            return  # stopped before this task first ran
         while True:
             data, channels = await queue.get()
             try:
