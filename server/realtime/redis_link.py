@@ -134,7 +134,7 @@ class RedisBackend(RedisChannelsPubSubBackend):
         super().__init__(redis=link.redis, key_prefix="fynlo")
         self.link = link
         self._wanted: set[str] = set()
-        """The channels this process's sockets listen to, whether Redis has heard or not."""
+        """The channels this process's sockets follow, whether Redis has heard or not."""
         self._subscriber: PubSub | None = None
         self._lock = asyncio.Lock()
         """One change to the subscriber connection at a time (connect, subscribe, drop)."""
