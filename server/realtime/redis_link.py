@@ -52,8 +52,8 @@ def redis_client(url: str, *, timeout: float) -> Redis:
     """A client whose every connect and read gives up after ``timeout`` seconds.
 
     One retry, at once: a connection Redis closed while idle (a Redis restart) is replaced
-    without losing the call. redis-py's own default of 10 retries with backoff would turn
-    a 2-second deadline into 20 or more.
+    without losing the call (``from_url`` alone retries nothing). The retry can double a
+    call's wait, so callers also hold each call to ``timeout`` as a whole.
     """
     return Redis.from_url(
         url,
