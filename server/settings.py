@@ -103,6 +103,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     """Redis URL for shared rate limits and real-time fan-out; in-process when unset."""
 
+    redis_timeout_seconds: float = 2.0
+    """Longest wait to connect to Redis or for one of its answers; then the call fails (a
+    sign-in fails closed with 503, a real-time event is dropped) instead of hanging."""
+
+    realtime_publish_queue: int = 1000
+    """Real-time events that may wait to be published to Redis; beyond it the oldest are
+    dropped and counted (pokes are hints: devices also pull on their own)."""
+
     realtime_auth_seconds: float = 5.0
     """A WebSocket must send its ``auth`` frame within this long, or it is closed (4401)."""
 
@@ -224,6 +232,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("FYNLO_OPEN_BANKING_WEBHOOK_PATH must start with /")
         if self.idempotency_retention_days < 1:
             raise ValueError("FYNLO_IDEMPOTENCY_RETENTION_DAYS must be at least 1")
+        if self.redis_timeout_seconds <= 0:
+            raise ValueError("FYNLO_REDIS_TIMEOUT_SECONDS must be more than 0")
+        if self.realtime_publish_queue < 1:
+            raise ValueError("FYNLO_REALTIME_PUBLISH_QUEUE must be at least 1")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
         for name in _POSITIVE:

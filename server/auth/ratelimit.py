@@ -33,6 +33,7 @@ rewrite the peer for trusted proxies only (``--forwarded-allow-ips``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import math
@@ -58,8 +59,6 @@ if TYPE_CHECKING:
 KEY_PREFIX: Final = "fynlo:rl"
 UNKNOWN_CLIENT: Final = "unknown"
 
-# A hung Redis must not hang a login: every wait on it is bounded, and then we fail closed.
-_REDIS_TIMEOUT_SECONDS: Final = 2.0
 _REDIS_MAX_CONNECTIONS: Final = 32
 # Longer key parts (a 10 kB "e-mail") are stored as a digest so keys stay small.
 _MAX_PART_LENGTH: Final = 256
@@ -133,9 +132,14 @@ RULES: Final = (
 class RateLimiter:
     """Counts attempts per rule and key; one per process, shared through Redis when given."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, *, timeout: float = 2.0) -> None:
         """Count in Redis at ``redis_url`` (``redis://``, ``rediss://``, ``unix://``), or in
-        this process's memory when it is ``None``."""
+        this process's memory when it is ``None``.
+
+        A hung Redis must not hang a sign-in: each count, from waiting for a connection to
+        the last answer, gives up after ``timeout`` seconds, and then the limiter fails closed.
+        """
+        self._timeout = timeout
         self._pool: redis.asyncio.ConnectionPool | None = None
         storage: Storage
         if redis_url is None:
@@ -147,9 +151,9 @@ class RateLimiter:
             self._pool = redis.asyncio.BlockingConnectionPool.from_url(
                 redis_url,
                 max_connections=_REDIS_MAX_CONNECTIONS,
-                timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
             )
             # ``limits`` documents ``connection_pool`` but types its options as scalars.
             storage = RedisStorage(
@@ -170,10 +174,11 @@ class RateLimiter:
         """
         parts = _key_parts(rule, key_parts)
         try:
-            if await self._strategy.hit(rule.item, *parts):
-                return
-            stats = await self._strategy.get_window_stats(rule.item, *parts)
-        except StorageError as exc:
+            async with asyncio.timeout(self._timeout):
+                if await self._strategy.hit(rule.item, *parts):
+                    return
+                stats = await self._strategy.get_window_stats(rule.item, *parts)
+        except (StorageError, TimeoutError) as exc:
             raise Unavailable("The rate limit store cannot be reached") from exc
         # The oldest attempt in the window leaves it at ``reset_time``; at least one second.
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
@@ -184,8 +189,9 @@ class RateLimiter:
     async def clear(self, rule: Rule, *key_parts: str) -> None:
         """Forget every attempt counted for ``key_parts`` (a manager's reset)."""
         try:
-            await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
-        except StorageError as exc:
+            async with asyncio.timeout(self._timeout):
+                await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
+        except (StorageError, TimeoutError) as exc:
             raise Unavailable("The rate limit store cannot be reached") from exc
 
     async def aclose(self) -> None:
@@ -196,7 +202,7 @@ class RateLimiter:
 
 def limiter_from_settings(settings: Settings) -> RateLimiter:
     """The process's limiter: shared through ``settings.redis_url`` when it is set."""
-    return RateLimiter(settings.redis_url)
+    return RateLimiter(settings.redis_url, timeout=settings.redis_timeout_seconds)
 
 
 def client_address(source: Mapping[str, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
