@@ -34,8 +34,8 @@ from tests.redis_server import redis_server
 
 TIMEOUT = 1.0
 LATENCY = 0.3
-GRACE_SECONDS = 10.0
-"""uvicorn's graceful shutdown in ``fynlo serve`` (server/cli/dev.py)."""
+GRACE_SECONDS = Settings().shutdown_grace_seconds
+"""FYNLO_SHUTDOWN_GRACE_SECONDS at its default, as the servers here run."""
 WAIT_SECONDS = 20.0
 FAULTS = ["down", "blackhole", "reset", "latency"]
 DROPPED = 'fynlo_realtime_publish_dropped_total{reason="redis_down"}'
