@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 from litestar import get
 from litestar.exceptions import ServiceUnavailableException
@@ -10,7 +10,8 @@ from litestar.exceptions import ServiceUnavailableException
 from server.auth.dependencies import PUBLIC
 from server.db.engine import DB
 from server.db.migrate import pending_migrations
-from server.errors import Unavailable
+from server.deadline import within
+from server.errors import RETRY_AFTER_SECONDS, Unavailable
 from server.wire import Wire
 
 # A probe that hangs is worse than one that fails: orchestrators time out and restart.
@@ -36,15 +37,30 @@ async def health() -> Status:
 )
 async def ready() -> Status:
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            await DB.run_ddl("SELECT 1")
-            pending = await pending_migrations()
+        # ``within``, not ``asyncio.timeout``: the answer must not wait for a query cut on a
+        # dead link to finish unwinding.
+        pending = await within(READY_TIMEOUT_SECONDS, _pending_migrations())
     except (OSError, TimeoutError) as exc:
-        raise Unavailable("database unreachable", reason="database_unreachable") from exc
+        raise _not_ready("database unreachable", "database_unreachable") from exc
     except Exception as exc:  # asyncpg raises many types; any of them means "not ready"
-        raise Unavailable(f"database error: {type(exc).__name__}", reason="database_error") from exc
+        raise _not_ready(f"database error: {type(exc).__name__}", "database_error") from exc
     if pending:
-        raise Unavailable(
-            f"{len(pending)} migrations not applied", reason="migrations_pending", pending=pending
+        raise _not_ready(
+            f"{len(pending)} migrations not applied", "migrations_pending", pending=pending
         )
     return Status(status="ready")
+
+
+async def _pending_migrations() -> list[str]:
+    await DB.run_ddl("SELECT 1")
+    return await pending_migrations()
+
+
+def _not_ready(detail: str, reason: str, **extra: Any) -> Unavailable:
+    return Unavailable(
+        detail,
+        dependency="database",
+        reason=reason,
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+        **extra,
+    )
