@@ -22,10 +22,9 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import RETRY_AFTER_SECONDS, DeadlineExceeded, problem_response
+from server.errors import RETRY_AFTER_SECONDS, DeadlineExceeded, send_problem
 
 log = logging.getLogger("fynlo.deadline")
 
@@ -93,11 +92,8 @@ class DeadlineMiddleware:
             # Part of the answer is out: all that is left is to cut the connection.
             log.warning("request deadline passed mid-response; connection cut", extra=where)
             raise DeadlineExceeded("the response could not be finished in time")
-        log.warning("request deadline passed", extra=where)
-        request: Request[Any, Any, Any] = Request(scope, receive)
         error = DeadlineExceeded(
             f"the request did not finish within {self.seconds:g} s",
             retry_after_seconds=RETRY_AFTER_SECONDS,
         )
-        response = problem_response(request, error)
-        await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+        await send_problem(scope, receive, send, error)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import Receive, Scope, Send
 
 from server.logs import REQUEST_ID_HEADER, ensure_request_id
 
@@ -278,3 +279,11 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """Answer with ``problem_response`` from a middleware, where Litestar's handler cannot:
+    past the handler (its response held, not yet sent) or instead of it (a deadline)."""
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = problem_response(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)

@@ -155,9 +155,10 @@ class Writes:
     statuses: list[int]
 
 
-async def keep_writing(http: httpx.AsyncClient, tenant: Tenant, stop: asyncio.Event) -> Writes:
-    """Create categories one after another until ``stop`` (at most 300)."""
-    writes = Writes([], [])
+async def keep_writing(
+    http: httpx.AsyncClient, tenant: Tenant, stop: asyncio.Event, writes: Writes
+) -> None:
+    """Create categories one after another until ``stop`` (at most 300), noting each."""
     for _ in range(300):
         if stop.is_set():
             break
@@ -171,7 +172,15 @@ async def keep_writing(http: httpx.AsyncClient, tenant: Tenant, stop: asyncio.Ev
             if response.is_success:
                 writes.acknowledged.append(category_id)
         await asyncio.sleep(0.05)
-    return writes
+
+
+async def until_refused(writes: Writes) -> None:
+    """Wait (5 s at most) until the writer has met the fault too: a reset or a refusal is
+    answered in milliseconds, quicker than its next write."""
+    for _ in range(100):
+        if 503 in writes.statuses:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def until_ready(http: httpx.AsyncClient) -> float:
@@ -239,8 +248,8 @@ async def test_a_database_fault_is_answered_in_time_and_healed_without_a_restart
     body = batch_body(ipad, prefix, orders=orders)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=CLIENT_SECONDS) as http:
         await until_ready(http)
-        stop = asyncio.Event()
-        writer = asyncio.create_task(keep_writing(http, tenant, stop))
+        stop, writes = asyncio.Event(), Writes([], [])
+        writer = asyncio.create_task(keep_writing(http, tenant, stop, writes))
         await asyncio.sleep(0.3)
         FAULTS[fault](served.proxy)
         try:
@@ -250,6 +259,7 @@ async def test_a_database_fault_is_answered_in_time_and_healed_without_a_restart
                 timed("push", push(http, ipad, body)),
                 timed("ready", http.get("/ready")),
             )
+            await until_refused(writes)
         finally:
             served.proxy.healthy()
         print(fault, answers)
@@ -257,7 +267,7 @@ async def test_a_database_fault_is_answered_in_time_and_healed_without_a_restart
         print(f"{fault}: ready again {healed_in:.1f} s after healing")
         read_after = await list_orders(http, tenant)
         stop.set()
-        writes = await writer
+        await writer
         acknowledged = await push_until_acknowledged(http, ipad, body)
         replay = await push(http, ipad, body)
 
