@@ -45,7 +45,11 @@ async def within(seconds: float, work: Awaitable[T]) -> T:
     for ``work`` to finish unwinding (``asyncio.timeout`` would wait, and a rollback on a dead
     link waits for its own timeout)."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()  # whoever cancelled us meant the work too
+        raise
     if task in done:
         return task.result()
     task.cancel()

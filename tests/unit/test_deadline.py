@@ -13,7 +13,7 @@ from litestar.exceptions import LitestarException
 from litestar.middleware import DefineMiddleware
 from litestar.response import Stream
 
-from server.deadline import DeadlineMiddleware
+from server.deadline import DeadlineMiddleware, within
 from server.errors import RETRY_AFTER_SECONDS, DeadlineExceeded, problem_response
 
 DEADLINE = 0.3
@@ -106,3 +106,14 @@ async def test_a_response_already_begun_is_cut_not_answered_twice(
             assert response.status_code == 200
             await response.aread()
     assert isinstance(raised.value.__cause__, DeadlineExceeded)
+
+
+async def test_cancelling_the_wait_cancels_the_work() -> None:
+    work = asyncio.ensure_future(asyncio.sleep(60))
+    waiting = asyncio.ensure_future(within(30, work))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.wait({work}, timeout=5)
+    assert work.cancelled()
