@@ -45,6 +45,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 10
     """Largest number of pooled database connections."""
 
+    db_connect_timeout_seconds: float = 5.0
+    """Longest wait to open one database connection (TCP, TLS and PostgreSQL's start-up)."""
+
+    db_acquire_timeout_seconds: float = 5.0
+    """Longest wait for a pooled connection, connecting included; then 503
+    ``dependency_unavailable``."""
+
+    db_statement_timeout_seconds: float = 10.0
+    """PostgreSQL's ``statement_timeout`` for the server's connections; the client gives up on
+    a statement one second later, when the database cannot answer at all."""
+
+    request_timeout_seconds: float = 20.0
+    """Longest an HTTP request may run; then 503 ``deadline_exceeded`` (WebSockets excepted)."""
+
     max_body_bytes: int = 1_048_576
     """Largest request body accepted; larger bodies answer 413 ``payload_too_large``."""
 
@@ -243,7 +257,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(f"FYNLO_{name.upper()} must be more than 0")
 
 
-# Limits and timeouts at the edge: zero or less would refuse everything or never wait.
+# Limits and timeouts: zero or less would refuse everything or never wait.
 _POSITIVE = (
     "max_json_depth",
     "max_header_bytes",
@@ -251,6 +265,10 @@ _POSITIVE = (
     "header_timeout_seconds",
     "keep_alive_seconds",
     "shutdown_grace_seconds",
+    "db_connect_timeout_seconds",
+    "db_acquire_timeout_seconds",
+    "db_statement_timeout_seconds",
+    "request_timeout_seconds",
 )
 
 

@@ -23,12 +23,13 @@ Sharing: with ``FYNLO_REDIS_URL`` every server process counts in the same Redis 
 (``fynlo:rl:<rule>/<part>/.../<amount>/<multiples>/<unit>``); without it each process counts
 alone in memory, which is right for one process only.
 
-If Redis cannot be reached the limiter fails closed: ``hit`` raises ``Unavailable`` (503)
-rather than letting unmetered guesses through (reliability notes, F4).
+If Redis cannot be reached the limiter fails closed: ``hit`` raises ``DependencyUnavailable``
+(503, ``dependency: "redis"``) rather than letting unmetered guesses through (reliability
+notes, F4).
 
 The client address is the socket peer from the ASGI scope. ``X-Forwarded-For``, ``Forwarded``
 and ``X-Real-IP`` are never read: the client writes them. Behind a reverse proxy, let uvicorn
-rewrite the peer for trusted proxies only (``--forwarded-allow-ips``).
+rewrite the peer for trusted proxies only (uvicorn's ``FORWARDED_ALLOW_IPS``; docs/operations.md).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
-from server.errors import RateLimited, Unavailable
+from server.errors import RETRY_AFTER_SECONDS, DependencyUnavailable, RateLimited
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -170,7 +171,7 @@ class RateLimiter:
 
         Raises:
             RateLimited: the window is full; ``retry_after`` is whole seconds until a slot frees.
-            Unavailable: the shared store cannot be reached (fail closed).
+            DependencyUnavailable: the shared store (Redis) cannot be reached (fail closed).
         """
         parts = _key_parts(rule, key_parts)
         try:
@@ -179,7 +180,7 @@ class RateLimiter:
                     return
                 stats = await self._strategy.get_window_stats(rule.item, *parts)
         except (StorageError, TimeoutError) as exc:
-            raise Unavailable("The rate limit store cannot be reached") from exc
+            raise _store_unreachable() from exc
         # The oldest attempt in the window leaves it at ``reset_time``; at least one second.
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
@@ -192,7 +193,7 @@ class RateLimiter:
             async with asyncio.timeout(self._timeout):
                 await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
         except (StorageError, TimeoutError) as exc:
-            raise Unavailable("The rate limit store cannot be reached") from exc
+            raise _store_unreachable() from exc
 
     async def aclose(self) -> None:
         """Close the connections to Redis, if any; call once at shutdown."""
@@ -238,3 +239,11 @@ def _key_part(part: str) -> str:
     if len(part) > _MAX_PART_LENGTH:
         return "sha256-" + hashlib.sha256(part.encode()).hexdigest()
     return quote(part, safe="@+:")
+
+
+def _store_unreachable() -> DependencyUnavailable:
+    return DependencyUnavailable(
+        "The rate limit store cannot be reached",
+        dependency="redis",
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+    )

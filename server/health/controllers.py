@@ -3,8 +3,7 @@ and which optional dependency it serves without (``degraded``)."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from litestar import get
@@ -15,7 +14,8 @@ from litestar.exceptions import ServiceUnavailableException
 from server.auth.dependencies import PUBLIC
 from server.db.engine import DB
 from server.db.migrate import pending_migrations
-from server.errors import Unavailable
+from server.deadline import within
+from server.errors import RETRY_AFTER_SECONDS, Unavailable
 from server.realtime.setup import degraded
 from server.wire import Wire
 
@@ -48,8 +48,8 @@ async def health() -> Status:
         '200 `{"status": "ready"}` when all is well; 200 `{"status": "degraded", "degraded":'
         ' ["redis"]}` while the configured Redis does not answer (the server serves: real-time'
         " pokes are dropped, devices poll, and sign-in, refresh and PIN answer 503); 503"
-        " `unavailable` with `reason` when the database is unreachable or migrations are"
-        " pending."
+        " `unavailable` with `dependency` (`database`) and `reason` when the database is"
+        " unreachable or migrations are pending."
     ),
     opt=PUBLIC,
     security=[],
@@ -57,18 +57,33 @@ async def health() -> Status:
 )
 async def ready(channels: NamedDependency[ChannelsPlugin]) -> Readiness:
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            await DB.run_ddl("SELECT 1")
-            pending = await pending_migrations()
+        # ``within``, not ``asyncio.timeout``: the answer must not wait for a query cut on a
+        # dead link to finish unwinding.
+        pending = await within(READY_TIMEOUT_SECONDS, _pending_migrations())
     except (OSError, TimeoutError) as exc:
-        raise Unavailable("database unreachable", reason="database_unreachable") from exc
+        raise _not_ready("database unreachable", "database_unreachable") from exc
     except Exception as exc:  # asyncpg raises many types; any of them means "not ready"
-        raise Unavailable(f"database error: {type(exc).__name__}", reason="database_error") from exc
+        raise _not_ready(f"database error: {type(exc).__name__}", "database_error") from exc
     if pending:
-        raise Unavailable(
-            f"{len(pending)} migrations not applied", reason="migrations_pending", pending=pending
+        raise _not_ready(
+            f"{len(pending)} migrations not applied", "migrations_pending", pending=pending
         )
     unreachable = await degraded(channels)
     if unreachable:
         return Readiness(status="degraded", degraded=unreachable)
     return Readiness(status="ready")
+
+
+async def _pending_migrations() -> list[str]:
+    await DB.run_ddl("SELECT 1")
+    return await pending_migrations()
+
+
+def _not_ready(detail: str, reason: str, **extra: Any) -> Unavailable:
+    return Unavailable(
+        detail,
+        dependency="database",
+        reason=reason,
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+        **extra,
+    )

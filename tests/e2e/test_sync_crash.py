@@ -94,10 +94,11 @@ def kill_9(server: Server) -> None:
     server.process.wait(timeout=STEP_SECONDS)
 
 
-def batch_body(ipad: Ipad, prefix: str) -> dict[str, Any]:
+def batch_body(ipad: Ipad, prefix: str, orders: int = ORDERS) -> dict[str, Any]:
+    """One batch of ``orders`` new orders with a line each, sequenced from 1."""
     actor = str(ipad.device_id)
     changes: list[dict[str, Any]] = []
-    for number in range(1, ORDERS + 1):
+    for number in range(1, orders + 1):
         order_id = str(uuid4())
         for entity_type, fields in (
             (

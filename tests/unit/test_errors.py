@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import asyncpg
+import pytest
 from litestar.exceptions import (
     MethodNotAllowedException,
     NotFoundException,
@@ -48,3 +50,32 @@ def test_unknown_exceptions_reveal_nothing() -> None:
     body = errors.problem_body(error, instance="/x", request_id="r1")
     assert body["status"] == 500 and body["code"] == "internal_error"
     assert "hunter2" not in str(body)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        OSError("Multiple exceptions: [Errno 111] Connect call failed"),
+        TimeoutError(),  # connect, pool acquire or the client's statement timer
+        asyncpg.InterfaceError("connection is closed"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed mid-operation"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_a_database_outage_is_503_with_retry_after_never_500(exc: Exception) -> None:
+    error = errors.to_fynlo_error(exc)
+    assert (error.status, error.code) == (503, "dependency_unavailable")
+    body = errors.problem_body(error, instance="/x", request_id="r1")
+    assert body["dependency"] == "database"
+    assert body["retry_after_seconds"] == errors.RETRY_AFTER_SECONDS
+
+
+def test_a_database_bug_is_still_a_500() -> None:
+    # A statement the database refuses for what it says is our bug, not an outage.
+    error = errors.to_fynlo_error(asyncpg.exceptions.UndefinedColumnError("no such column"))
+    assert error.status == 500

@@ -54,6 +54,9 @@ def test_the_benchmarks_results_file_is_not_a_setting() -> None:
         ("FYNLO_MAX_HEADER_COUNT", "0", "FYNLO_MAX_HEADER_COUNT must be more than 0"),
         ("FYNLO_HEADER_TIMEOUT_SECONDS", "-1", "FYNLO_HEADER_TIMEOUT_SECONDS must be more"),
         ("FYNLO_SHUTDOWN_GRACE_SECONDS", "0", "FYNLO_SHUTDOWN_GRACE_SECONDS must be more"),
+        # A deadline of zero (or less) would refuse every request and every connection.
+        ("FYNLO_REQUEST_TIMEOUT_SECONDS", "0", "FYNLO_REQUEST_TIMEOUT_SECONDS must be more"),
+        ("FYNLO_DB_STATEMENT_TIMEOUT_SECONDS", "-1", "FYNLO_DB_STATEMENT_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:

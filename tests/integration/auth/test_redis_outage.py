@@ -55,7 +55,9 @@ async def refused_in_time(client: httpx.AsyncClient, path: str, **request: objec
         response = await client.post(path, **request)  # type: ignore[arg-type]
     elapsed = time.monotonic() - started
     assert response.status_code == 503, response.text
-    assert response.json()["code"] == "unavailable"
+    assert response.json()["code"] == "dependency_unavailable"
+    assert response.json()["dependency"] == "redis"
+    assert int(response.headers["Retry-After"]) > 0
     assert elapsed < DEADLINE_SECONDS, f"{elapsed:.1f} s"
 
 
