@@ -28,6 +28,8 @@ from tests.integration.sync.test_push_rules import change, order_fields, prefix_
 
 HEADER_TIMEOUT = 2.0
 KEEP_ALIVE = 1.0
+REQUEST_TIMEOUT = 4.0
+"""Bounds a slow body: the head timeout ends when the head is in."""
 # Generous: the machine is shared, and a deadline is asserted, not a speed.
 MARGIN = 3.0
 
@@ -38,6 +40,7 @@ def edge(app: Litestar, settings: Settings) -> Iterator[Server]:
         settings,
         FYNLO_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         FYNLO_KEEP_ALIVE_SECONDS=str(KEEP_ALIVE),
+        FYNLO_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT),
     )
     yield running
     code, output = stop(running.process, signal.SIGTERM)
@@ -66,8 +69,8 @@ def answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
     return status, {k.lower(): v for k, v in headers.items()}, json.loads(body or b"null")
 
 
-def head(*extra: str) -> bytes:
-    lines = ["GET /health HTTP/1.1", "Host: 127.0.0.1", *extra]
+def head(*extra: str, method: str = "GET", path: str = "/health") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *extra]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
@@ -128,6 +131,33 @@ def test_a_client_that_stalls_mid_head_is_answered_408_and_closed(edge: Server) 
         elapsed = time.monotonic() - started
     assert_refused(raw, 408, "request_timeout")
     assert HEADER_TIMEOUT - 0.5 <= elapsed <= HEADER_TIMEOUT + MARGIN, elapsed
+
+
+def test_a_client_that_trickles_its_body_is_answered_503_at_the_request_deadline(
+    edge: Server,
+) -> None:
+    body = b'{"email": "slow@example.com", "password": "' + b"x" * 200 + b'"}'
+    with connect(edge) as conn:
+        conn.settimeout(REQUEST_TIMEOUT + MARGIN)
+        started = time.monotonic()
+        conn.sendall(
+            head(
+                f"Content-Length: {len(body)}",
+                "Content-Type: application/json",
+                method="POST",
+                path="/api/v1/auth/login",
+            )
+        )
+        for byte in body:  # a byte every quarter second: the body would take 50 s
+            if select.select([conn], [], [], 0.25)[0]:
+                break  # the server answered
+            conn.sendall(bytes([byte]))
+        status, headers, problem = answer(_one_response(conn))
+        elapsed = time.monotonic() - started
+    assert status == 503
+    assert problem["code"] == "deadline_exceeded"
+    assert int(headers["retry-after"]) > 0
+    assert REQUEST_TIMEOUT - 0.5 <= elapsed <= REQUEST_TIMEOUT + MARGIN, elapsed
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(edge: Server) -> None:
