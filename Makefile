@@ -42,6 +42,12 @@ test-python: system-test $(BIN)/fynlo ## Run the Python tests
 test-swift: system-test $(BIN)/fynlo ## Run every ios/*/Package.swift's tests, the live ones against a throwaway server
 	$(BIN)/python -m tests.swift_harness $(patsubst %/Package.swift,%,$(SWIFT_PACKAGES))
 
+# Before a release: the fuzzer, the convergence property and the crash test at full size.
+test-release: system-test $(BIN)/fynlo ## The long runs: 1,000 fuzz examples per operation and 1,000 link scenarios, 1,000 convergence examples, 100 crash runs
+	FUZZ_EXAMPLES=1000 FUZZ_STATEFUL_EXAMPLES=1000 SYNC_CONVERGENCE_EXAMPLES=1000 SYNC_CRASH_RUNS=100 \
+		$(BIN)/pytest tests/integration/test_schemathesis.py tests/integration/sync/test_convergence.py \
+		tests/e2e/test_sync_crash.py
+
 lint: $(BIN)/fynlo ## Ruff (lint and format) and mypy on server/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

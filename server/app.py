@@ -12,6 +12,7 @@ from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -36,9 +37,10 @@ from server.catalog.controllers import (
     ProductController,
 )
 from server.db import engine
+from server.deadline import DeadlineMiddleware
 from server.devices.controllers import DeviceController
 from server.employees.controllers import EmployeeController
-from server.errors import problem_response
+from server.errors import DATABASE_UNAVAILABLE, problem_response
 from server.floor.controllers import FloorTableController
 from server.health.controllers import health, ready
 from server.logs import RequestContextMiddleware, configure_logging
@@ -113,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     if settings.database_url:
-        engine.configure(settings.database_url)
+        engine.configure(settings.database_url, settings)
     signing_keys = SigningKeys.load_or_create(settings.key_file)
     limiter = limiter_from_settings(settings)
     channels = channels_plugin(settings)
@@ -122,11 +124,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncIterator[None]:
         try:
-            await engine.open_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-        except OSError:
+            await engine.open_pool(
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+                statement_timeout=True,
+            )
+        except DATABASE_UNAVAILABLE:
             # Serve anyway: /health stays up and /ready reports the database until it is back.
             log.warning("database unreachable at start-up; connecting on demand")
-            await engine.open_pool(min_size=0, max_size=settings.db_pool_max)
+            await engine.open_pool(
+                min_size=0, max_size=settings.db_pool_max, statement_timeout=True
+            )
         try:
             yield
         finally:
@@ -171,7 +179,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         guards=[guard],
         dependencies={"caller": Provide(provide_caller)},
-        middleware=[RequestContextMiddleware, metrics.middleware, AuditMiddleware],
+        # The deadline sits inside the access log and metrics, which count its 503s, and
+        # around the audit record, which is part of the request's work.
+        middleware=[
+            RequestContextMiddleware,
+            metrics.middleware,
+            DefineMiddleware(DeadlineMiddleware, seconds=settings.request_timeout_seconds),
+            AuditMiddleware,
+        ],
         exception_handlers={Exception: problem_response},
         before_request=check_body_strictly,
         lifespan=[

@@ -52,6 +52,11 @@ SOCKETS_TOO_SLOW = Counter(
     "fynlo_sockets_too_slow",
     "Real-time sockets closed with 4429: their client read too slowly to keep up",
 )
+PUBLISH_DROPPED = Counter(
+    "fynlo_realtime_publish_dropped",
+    "Real-time events not published, by reason (redis_down, queue_full, shutdown)",
+    ["reason"],
+)
 CIRCUIT_OPEN = Gauge(
     "fynlo_provider_circuit_open", "1 while a payment provider's circuit is open", ["provider"]
 )

@@ -11,8 +11,10 @@ import logging
 import re
 from typing import Any, ClassVar
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import Receive, Scope, Send
 
 from server.logs import REQUEST_ID_HEADER, ensure_request_id
 
@@ -112,6 +114,47 @@ class Unavailable(ServerError):
     title = "Service unavailable"
 
 
+# Seconds a client is asked to wait (``Retry-After``) before retrying after a 503 of ours: a
+# database blip or restart is usually over by then, and iPads add their own backoff.
+RETRY_AFTER_SECONDS = 5
+
+
+class DependencyUnavailable(Unavailable):
+    """A service the server needs (``dependency``) did not answer in time or refused."""
+
+    code = "dependency_unavailable"
+    title = "A service the server depends on is unavailable"
+
+
+class DeadlineExceeded(Unavailable):
+    """The request ran past ``FYNLO_REQUEST_TIMEOUT_SECONDS``; its transaction rolled back."""
+
+    code = "deadline_exceeded"
+    title = "The request took too long"
+
+
+# What a database that is down, restarting, overloaded or unreachable raises through asyncpg:
+# sockets (refused, reset, connect timeout, pool acquire timeout: TimeoutError is an OSError),
+# a connection lost mid-statement (InterfaceError, class 08), the server's own cuts (class 57:
+# statement_timeout, shutdown, "the database system is starting up") and class 53300.
+# In a request, sockets are only the database's: the providers' and Redis's clients raise
+# their own types.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+)
+
+
+def database_unavailable(detail: str = "the database did not answer") -> DependencyUnavailable:
+    return DependencyUnavailable(
+        detail, dependency="database", retry_after_seconds=RETRY_AFTER_SECONDS
+    )
+
+
 # Litestar raises its own exceptions for routing and decoding; each maps to one of ours.
 _HTTP_STATUS_TO_ERROR: dict[int, type[FynloError]] = {
     400: ValidationFailed,
@@ -179,11 +222,15 @@ def _field_of(problem: dict[str, Any]) -> str:
 
 
 def to_fynlo_error(exc: Exception) -> FynloError:
-    """Translate any exception into the error tree (unknown ones become a bare 500)."""
+    """Translate any exception into the error tree: a database outage is a 503, unknown
+    exceptions a bare 500."""
     if isinstance(exc, FynloError):
         return exc
     if isinstance(exc, HTTPException):
         return _from_http_exception(exc)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # An outage, not a bug: 503 and a time to come back, never 500.
+        return database_unavailable(f"the database did not answer ({type(exc).__name__})")
     return ServerError()
 
 
@@ -210,7 +257,7 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
     error = to_fynlo_error(exc)
     request_id = ensure_request_id()
     where = {"path": request.url.path, "method": request.method}
-    if not isinstance(exc, (FynloError, HTTPException)):
+    if not isinstance(exc, (FynloError, HTTPException, *DATABASE_UNAVAILABLE)):
         # Details stay in the logs; the client gets the correlation id only.
         log.error("unhandled error", exc_info=exc, extra=where)
     elif error.status >= 500:
@@ -232,3 +279,11 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """Answer with ``problem_response`` from a middleware, where Litestar's handler cannot:
+    past the handler (its response held, not yet sent) or instead of it (a deadline)."""
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = problem_response(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)

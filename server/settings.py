@@ -45,8 +45,43 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 10
     """Largest number of pooled database connections."""
 
+    db_connect_timeout_seconds: float = 5.0
+    """Longest wait to open one database connection (TCP, TLS and PostgreSQL's start-up)."""
+
+    db_acquire_timeout_seconds: float = 5.0
+    """Longest wait for a pooled connection, connecting included; then 503
+    ``dependency_unavailable``."""
+
+    db_statement_timeout_seconds: float = 10.0
+    """PostgreSQL's ``statement_timeout`` for the server's connections; the client gives up on
+    a statement one second later, when the database cannot answer at all."""
+
+    request_timeout_seconds: float = 20.0
+    """Longest an HTTP request may run; then 503 ``deadline_exceeded`` (WebSockets excepted)."""
+
     max_body_bytes: int = 1_048_576
-    """Largest request body accepted; larger bodies answer 413 ``request.too_large``."""
+    """Largest request body accepted; larger bodies answer 413 ``payload_too_large``."""
+
+    max_json_depth: int = 32
+    """Deepest nesting of arrays and objects a JSON body may have (a sync push needs about
+    six); deeper answers 400 ``nesting_too_deep`` before anything recursive decodes it."""
+
+    max_header_bytes: int = 16_384
+    """Largest request line plus headers; larger answers 431 ``headers_too_large``."""
+
+    max_header_count: int = 100
+    """Most header fields a request may carry; more answers 431 ``headers_too_large``."""
+
+    header_timeout_seconds: float = 10.0
+    """A connection must deliver a complete request head within this long of opening (or of
+    its previous response), or it is closed (408 if part of a head had arrived): slowloris."""
+
+    keep_alive_seconds: float = 5.0
+    """An idle keep-alive connection is closed after this long without a new request."""
+
+    shutdown_grace_seconds: int = 10
+    """After SIGTERM the process exits within this long: sockets are closed with 1001, the
+    requests in flight finish (or are cut when it runs out), then the pool is closed."""
 
     page_size_default: int = 50
     """Rows per page when a list request gives no ``limit``."""
@@ -81,6 +116,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     redis_url: str | None = None
     """Redis URL for shared rate limits and real-time fan-out; in-process when unset."""
+
+    redis_timeout_seconds: float = 2.0
+    """Longest wait to connect to Redis or for one of its answers; then the call fails (a
+    sign-in fails closed with 503, a real-time event is dropped) instead of hanging."""
+
+    realtime_publish_queue: int = 1000
+    """Real-time events that may wait to be published to Redis; beyond it the oldest are
+    dropped and counted (pokes are hints: devices also pull on their own)."""
 
     realtime_auth_seconds: float = 5.0
     """A WebSocket must send its ``auth`` frame within this long, or it is closed (4401)."""
@@ -215,8 +258,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("FYNLO_WORKERS must be at least 1")
         if self.background_lease_seconds <= 0:
             raise ValueError("FYNLO_BACKGROUND_LEASE_SECONDS must be more than 0")
+        if self.redis_timeout_seconds <= 0:
+            raise ValueError("FYNLO_REDIS_TIMEOUT_SECONDS must be more than 0")
+        if self.realtime_publish_queue < 1:
+            raise ValueError("FYNLO_REALTIME_PUBLISH_QUEUE must be at least 1")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("FYNLO_DB_POOL_MIN must not exceed FYNLO_DB_POOL_MAX")
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"FYNLO_{name.upper()} must be more than 0")
+
+
+# Limits and timeouts: zero or less would refuse everything or never wait.
+_POSITIVE = (
+    "max_json_depth",
+    "max_header_bytes",
+    "max_header_count",
+    "header_timeout_seconds",
+    "keep_alive_seconds",
+    "shutdown_grace_seconds",
+    "db_connect_timeout_seconds",
+    "db_acquire_timeout_seconds",
+    "db_statement_timeout_seconds",
+    "request_timeout_seconds",
+)
 
 
 def merchant_accounts(setting: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from litestar import Request
 from litestar.routes import HTTPRoute
 
 from server.errors import ClientError, ValidationFailed, field_in_message, message_without_path
+from server.settings import get_settings
 
 
 class RepeatedParameter(ClientError):
@@ -54,10 +55,9 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
         raise ValidationFailed("the body is not valid JSON", field="body") from exc
 
 
-MAX_DEPTH = 64
-"""Deeper than any body of ours (a push's fields are a few levels); deep nesting only
-costs stack and time."""
-_STRING = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"')
+# A JSON string, escapes and all; one never closed runs to the end (as any parser reads it),
+# so every opening quote matches at once and the scan stays linear whatever the body.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
@@ -67,15 +67,17 @@ class NestingTooDeep(ClientError):
 
 
 def _check_depth(body: bytes) -> None:
-    """Refuse JSON nested deeper than MAX_DEPTH before anything recursive reads it."""
-    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+    """Refuse JSON nested deeper than FYNLO_MAX_JSON_DEPTH before anything recursive reads
+    it: deep nesting only costs stack and time, and no body of ours needs it."""
+    limit = get_settings().max_json_depth
+    if body.count(b"[") + body.count(b"{") <= limit:
         return  # too few brackets to be too deep: the common case costs two counts
     brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     depth = 0
     for byte in brackets:
         depth += 1 if byte in b"[{" else -1
-        if depth > MAX_DEPTH:
-            raise NestingTooDeep(f"JSON may nest at most {MAX_DEPTH} levels", field="body")
+        if depth > limit:
+            raise NestingTooDeep(f"JSON may nest at most {limit} levels", field="body")
 
 
 def _check_repeated_parameters(request: Request[Any, Any, Any]) -> None:

@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.audit.services import record
 from server.auth.tokens import Caller
+from server.errors import send_problem
 
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -40,7 +41,15 @@ class AuditMiddleware:
                 held.append(message)
                 if message["type"] == "http.response.body" and message.get("more_body"):
                     return
-                await _record(scope, _created_id(held))
+                try:
+                    await _record(scope, _created_id(held))
+                except Exception as exc:
+                    # The change is committed but not in the log, so it is not answered as a
+                    # success: the error goes out instead (503 when the database is down),
+                    # and the client retries as after any lost answer.
+                    held.clear()
+                    await send_problem(scope, receive, send, exc)
+                    return
                 for kept in held:
                     await send(kept)
                 held.clear()

@@ -23,16 +23,18 @@ Sharing: with ``FYNLO_REDIS_URL`` every server process counts in the same Redis 
 (``fynlo:rl:<rule>/<part>/.../<amount>/<multiples>/<unit>``); without it each process counts
 alone in memory, which is right for one process only.
 
-If Redis cannot be reached the limiter fails closed: ``hit`` raises ``Unavailable`` (503)
-rather than letting unmetered guesses through (reliability notes, F4).
+If Redis cannot be reached the limiter fails closed: ``hit`` raises ``DependencyUnavailable``
+(503, ``dependency: "redis"``) rather than letting unmetered guesses through (reliability
+notes, F4).
 
 The client address is the socket peer from the ASGI scope. ``X-Forwarded-For``, ``Forwarded``
 and ``X-Real-IP`` are never read: the client writes them. Behind a reverse proxy, let uvicorn
-rewrite the peer for trusted proxies only (``--forwarded-allow-ips``).
+rewrite the peer for trusted proxies only (uvicorn's ``FORWARDED_ALLOW_IPS``; docs/operations.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import math
@@ -48,7 +50,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
-from server.errors import RateLimited, Unavailable
+from server.errors import RETRY_AFTER_SECONDS, DependencyUnavailable, RateLimited
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -58,8 +60,6 @@ if TYPE_CHECKING:
 KEY_PREFIX: Final = "fynlo:rl"
 UNKNOWN_CLIENT: Final = "unknown"
 
-# A hung Redis must not hang a login: every wait on it is bounded, and then we fail closed.
-_REDIS_TIMEOUT_SECONDS: Final = 2.0
 _REDIS_MAX_CONNECTIONS: Final = 32
 # Longer key parts (a 10 kB "e-mail") are stored as a digest so keys stay small.
 _MAX_PART_LENGTH: Final = 256
@@ -133,9 +133,14 @@ RULES: Final = (
 class RateLimiter:
     """Counts attempts per rule and key; one per process, shared through Redis when given."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, *, timeout: float = 2.0) -> None:
         """Count in Redis at ``redis_url`` (``redis://``, ``rediss://``, ``unix://``), or in
-        this process's memory when it is ``None``."""
+        this process's memory when it is ``None``.
+
+        A hung Redis must not hang a sign-in: each count, from waiting for a connection to
+        the last answer, gives up after ``timeout`` seconds, and then the limiter fails closed.
+        """
+        self._timeout = timeout
         self._pool: redis.asyncio.ConnectionPool | None = None
         storage: Storage
         if redis_url is None:
@@ -147,9 +152,9 @@ class RateLimiter:
             self._pool = redis.asyncio.BlockingConnectionPool.from_url(
                 redis_url,
                 max_connections=_REDIS_MAX_CONNECTIONS,
-                timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
             )
             # ``limits`` documents ``connection_pool`` but types its options as scalars.
             storage = RedisStorage(
@@ -166,15 +171,16 @@ class RateLimiter:
 
         Raises:
             RateLimited: the window is full; ``retry_after`` is whole seconds until a slot frees.
-            Unavailable: the shared store cannot be reached (fail closed).
+            DependencyUnavailable: the shared store (Redis) cannot be reached (fail closed).
         """
         parts = _key_parts(rule, key_parts)
         try:
-            if await self._strategy.hit(rule.item, *parts):
-                return
-            stats = await self._strategy.get_window_stats(rule.item, *parts)
-        except StorageError as exc:
-            raise Unavailable("The rate limit store cannot be reached") from exc
+            async with asyncio.timeout(self._timeout):
+                if await self._strategy.hit(rule.item, *parts):
+                    return
+                stats = await self._strategy.get_window_stats(rule.item, *parts)
+        except (StorageError, TimeoutError) as exc:
+            raise _store_unreachable() from exc
         # The oldest attempt in the window leaves it at ``reset_time``; at least one second.
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
@@ -184,9 +190,10 @@ class RateLimiter:
     async def clear(self, rule: Rule, *key_parts: str) -> None:
         """Forget every attempt counted for ``key_parts`` (a manager's reset)."""
         try:
-            await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
-        except StorageError as exc:
-            raise Unavailable("The rate limit store cannot be reached") from exc
+            async with asyncio.timeout(self._timeout):
+                await self._strategy.clear(rule.item, *_key_parts(rule, key_parts))
+        except (StorageError, TimeoutError) as exc:
+            raise _store_unreachable() from exc
 
     async def aclose(self) -> None:
         """Close the connections to Redis, if any; call once at shutdown."""
@@ -196,7 +203,7 @@ class RateLimiter:
 
 def limiter_from_settings(settings: Settings) -> RateLimiter:
     """The process's limiter: shared through ``settings.redis_url`` when it is set."""
-    return RateLimiter(settings.redis_url)
+    return RateLimiter(settings.redis_url, timeout=settings.redis_timeout_seconds)
 
 
 def client_address(source: Mapping[str, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -232,3 +239,11 @@ def _key_part(part: str) -> str:
     if len(part) > _MAX_PART_LENGTH:
         return "sha256-" + hashlib.sha256(part.encode()).hexdigest()
     return quote(part, safe="@+:")
+
+
+def _store_unreachable() -> DependencyUnavailable:
+    return DependencyUnavailable(
+        "The rate limit store cannot be reached",
+        dependency="redis",
+        retry_after_seconds=RETRY_AFTER_SECONDS,
+    )

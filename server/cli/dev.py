@@ -25,10 +25,8 @@ from server.db import engine
 from server.db.cluster import PostgresCluster, PostgresNotInstalled
 from server.db.migrate import migrate
 from server.demo import DemoCredentials, fresh_credentials, load_demo
+from server.edge import AnswerCutRequests, edge_protocol
 from server.settings import get_settings
-
-# Requests in flight get this long to finish after SIGTERM before the server stops anyway.
-GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 class Stopped(Exception):
@@ -102,7 +100,11 @@ def run_serve(workers: int | None) -> int:
     count = workers or settings.workers
     if count > 1:
         return supervise(
-            count, _serve, host=settings.host, port=settings.port, grace=GRACEFUL_SHUTDOWN_SECONDS
+            count,
+            _serve,
+            host=settings.host,
+            port=settings.port,
+            grace=settings.shutdown_grace_seconds,
         )
     signal.signal(signal.SIGTERM, _stop)
     with contextlib.suppress(Stopped, KeyboardInterrupt):
@@ -140,11 +142,15 @@ def _serve(sockets: list[socket.socket] | None = None) -> None:
     gc.collect()
     gc.freeze()
     config = uvicorn.Config(
-        app,
+        AnswerCutRequests(app),  # a request cut when the shutdown grace runs out: 503
         host=settings.host,
         port=settings.port,
         log_config=None,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # Limits at the edge: head size and count, slow heads (server/edge.py).
+        http=edge_protocol(settings),
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]  # a float is fine: call_later
+        # ClosingServer.shutdown gives the requests in flight what is left of the grace.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         server_header=False,
         # Real-time frames are ~100-byte pokes: compressing them costs more memory per
         # socket (about 42 KiB) and CPU per send than it saves (load/realtime_bench.py).
@@ -155,13 +161,26 @@ def _serve(sockets: list[socket.socket] | None = None) -> None:
 
 class ClosingServer(uvicorn.Server):
     """uvicorn, but WebSockets hear 1001 ("going away") first when the server shuts down;
-    uvicorn alone would cut them with 1012. In-flight HTTP requests still finish."""
+    uvicorn alone would cut them with 1012. In-flight HTTP requests still finish.
+
+    The whole shutdown fits in ``timeout_graceful_shutdown`` (FYNLO_SHUTDOWN_GRACE_SECONDS):
+    new connections are refused at once, sockets get a quarter of it to close, requests in
+    flight what is left less a fifth, and that fifth is the lifespan's (pool, poller, bus).
+    """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        grace = float(self.config.timeout_graceful_shutdown or 0)
+        deadline = loop.time() + grace
+        for server in self.servers:
+            server.close()  # uvicorn closes listeners only after the sockets below: refuse now
         app = self.config.app
         hub = getattr(getattr(app, "state", None), "realtime_hub", None)
         if hub is not None:
-            await hub.close_all(grace=GRACEFUL_SHUTDOWN_SECONDS / 2)
+            await hub.close_all(grace=grace / 4)
+        # uvicorn reads this when it starts waiting for the requests in flight.
+        left = max(0.0, deadline - loop.time() - grace / 5)
+        self.config.timeout_graceful_shutdown = left  # type: ignore[assignment]  # asyncio.timeout takes floats
         await super().shutdown(sockets)
 
 

@@ -1,14 +1,43 @@
-"""The one database engine and its connection pool."""
+"""The one database engine and its connection pool, every wait on it bounded.
+
+Connecting, borrowing a connection and each statement have a deadline (docs/configuration.md,
+``FYNLO_DB_*_TIMEOUT_SECONDS``), so a database that is down, slow or silent fails a request
+with a 503 instead of hanging it (``server/errors.py``, ``DATABASE_UNAVAILABLE``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from server import events
+from server.settings import Settings, get_settings
+
+# The client waits this much longer than PostgreSQL's statement_timeout: a statement the
+# server times out comes back as a clean QueryCanceledError, and only a database that cannot
+# answer at all (a dead link, a stopped host) is left to the client's own timer.
+CLIENT_GRACE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How long the pool waits to connect, to lend a connection, and on one statement."""
+
+    connect_seconds: float
+    acquire_seconds: float
+    statement_seconds: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Deadlines:
+        return cls(
+            connect_seconds=settings.db_connect_timeout_seconds,
+            acquire_seconds=settings.db_acquire_timeout_seconds,
+            statement_seconds=settings.db_statement_timeout_seconds,
+        )
 
 
 class FynloEngine(PostgresEngine):
@@ -21,16 +50,53 @@ class FynloEngine(PostgresEngine):
 
 
 DB = FynloEngine(config={})
+_deadlines: Deadlines | None = None
 
 
-def configure(dsn: str) -> None:
-    """Point the engine at ``dsn``; call before the pool starts."""
+def configure(dsn: str, settings: Settings | None = None) -> None:
+    """Point the engine at ``dsn`` with the deadlines of ``settings`` (the process's by
+    default); call before the pool starts."""
+    global _deadlines
     DB.config = {"dsn": dsn}
+    _deadlines = Deadlines.of(settings or get_settings())
 
 
-async def open_pool(*, min_size: int, max_size: int) -> None:
-    """Start the shared asyncpg pool (Piccolo defaults min_size to 10, so both are passed)."""
-    await DB.start_connection_pool(min_size=min_size, max_size=max_size, reset=_no_session_state)
+def deadlines() -> Deadlines:
+    return _deadlines or Deadlines.of(get_settings())
+
+
+async def open_pool(*, min_size: int, max_size: int, statement_timeout: bool = False) -> None:
+    """Start the shared asyncpg pool (Piccolo defaults min_size to 10, so both are passed).
+
+    Piccolo hands these keywords to ``asyncpg.create_pool`` on top of ``DB.config``. With
+    ``statement_timeout`` (the server's pool) every statement is bounded; the command-line
+    tools leave it off, as a migration or a reconcile over months may rightly run long.
+    """
+    limits = deadlines()
+    bounds: dict[str, object] = {}
+    if statement_timeout:
+        statement_ms = round(limits.statement_seconds * 1000)
+        bounds = {
+            "command_timeout": limits.statement_seconds + CLIENT_GRACE_SECONDS,
+            # Sent in the start-up packet, so every connection has them from its first
+            # statement and none is ever SET on a pooled connection (no session state: see
+            # ``_no_session_state``). A transaction its client lost mid-way (cancelled by the
+            # request deadline on a dead link) stops holding its row locks a second after a
+            # statement would have been cut.
+            "server_settings": {
+                "statement_timeout": str(statement_ms),
+                "idle_in_transaction_session_timeout": str(
+                    statement_ms + round(CLIENT_GRACE_SECONDS * 1000)
+                ),
+            },
+        }
+    await DB.start_connection_pool(
+        min_size=min_size,
+        max_size=max_size,
+        reset=_no_session_state,
+        timeout=limits.connect_seconds,
+        **bounds,
+    )
 
 
 async def _no_session_state(conn: asyncpg.Connection) -> None:
@@ -55,9 +121,15 @@ async def close_pool() -> None:
 
 @contextlib.asynccontextmanager
 async def connection() -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection, for code that speaks SQL to asyncpg directly."""
+    """A pooled connection, for code that speaks SQL to asyncpg directly.
+
+    Borrowing waits at most ``FYNLO_DB_ACQUIRE_TIMEOUT_SECONDS`` (connecting included) and
+    raises TimeoutError after; asyncpg applies the same bound to handing it back. Piccolo's
+    own queries and ``DB.transaction()`` borrow without a bound: the request deadline
+    (``server/deadline.py``) bounds those.
+    """
     assert DB.pool is not None, "the pool is opened by the app's lifespan or the CLI"
-    async with DB.pool.acquire() as conn:
+    async with DB.pool.acquire(timeout=deadlines().acquire_seconds) as conn:
         yield conn
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from piccolo.table import Table
 
-from server.db.engine import DB
+from server.db.engine import DB, connection
 
 Row = dict[str, Any]
 
@@ -25,8 +25,7 @@ async def fetch(sql: str, *args: Any) -> list[Row]:
     if transaction is not None:
         records = await transaction.connection.fetch(sql, *args)
     else:
-        assert DB.pool is not None, "the pool is opened by the app's lifespan or the CLI"
-        async with DB.pool.acquire() as conn:
+        async with connection() as conn:
             records = await conn.fetch(sql, *args)
     return [dict(record) for record in records]
 

@@ -376,8 +376,10 @@ class ConnectionToken(Wire, kw_only=True):
 
 class ReaderRegistration(Input, kw_only=True):
     location_id: UUID
-    registration_code: Annotated[str, Meta(min_length=1, max_length=100)]
-    """What the reader shows when asked to pair (Stripe's ``simulated-wpe`` in test mode)."""
+    registration_code: Annotated[str, Meta(min_length=1, max_length=100, pattern="^[A-Za-z0-9-]+$")]
+    """What the reader shows when asked to pair: words joined by hyphens (Stripe's
+    ``simulated-wpe`` in test mode). It names the registration in Stripe's Idempotency-Key
+    header, which takes ASCII only."""
     label: Annotated[str, Meta(min_length=1, max_length=100)]
 
 

@@ -3,6 +3,9 @@
 With ``FYNLO_REDIS_URL`` the channels backend is Redis pub/sub, so an event raised on one
 server reaches subscribers on all of them; without it, the in-memory backend serves this
 process only. In-process subscribers keep working as with ``InProcessBus``.
+
+Publishing never waits on Redis and never fails the publisher: the event is queued, or
+dropped and counted while Redis is away (``plugin.Channels``, docs/realtime.md).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import asyncpg
 import msgspec
 
 from server import domain_metrics, events
-from server.db.engine import DB
+from server.db.engine import connection
 from server.errors import ClientError, ValidationFailed
 from server.sync import authority, feed, registry, store
 from server.sync.clock import bound_drift, fold, format_hlc, increment, merge, parse_hlc
@@ -93,19 +93,19 @@ async def _record_refusal(device: DeviceContext, refused: ClientError) -> None:
     """Keep ``refused`` as the device's latest refused push, in a statement of its own after
     the batch's transaction rolled back. Best effort: the refusal is the answer that matters,
     so a database that cannot take the note leaves it unrecorded, logged."""
-    assert DB.pool is not None
     try:
-        await DB.pool.execute(
-            "INSERT INTO sync_devices (device_id, restaurant_id, location_id, refused_code,"
-            " refused_detail, refused_at) VALUES ($1, $2, $3, $4, $5, now())"
-            " ON CONFLICT (device_id) DO UPDATE SET refused_code = excluded.refused_code,"
-            " refused_detail = excluded.refused_detail, refused_at = excluded.refused_at",
-            device.device_id,
-            device.restaurant_id,
-            device.location_id,
-            refused.code,
-            refused.detail[:500],
-        )
+        async with connection() as conn:
+            await conn.execute(
+                "INSERT INTO sync_devices (device_id, restaurant_id, location_id, refused_code,"
+                " refused_detail, refused_at) VALUES ($1, $2, $3, $4, $5, now())"
+                " ON CONFLICT (device_id) DO UPDATE SET refused_code = excluded.refused_code,"
+                " refused_detail = excluded.refused_detail, refused_at = excluded.refused_at",
+                device.device_id,
+                device.restaurant_id,
+                device.location_id,
+                refused.code,
+                refused.detail[:500],
+            )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
         log.warning("could not record a refused push", extra={"code": refused.code})
 
@@ -119,8 +119,7 @@ async def _push(*, device: DeviceContext, request: PushRequest) -> PushResponse:
     changes = sorted(request.changes, key=lambda change: change.seq)
     if len({change.seq for change in changes}) != len(changes):
         raise SequenceGap("a sequence number appears twice in the batch", field="changes")
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
+    async with connection() as conn:
         async with events.collect(), conn.transaction():
             last_seq = await _lock_progress(conn, device)
             fresh = [change for change in changes if change.seq > last_seq]

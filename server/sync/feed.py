@@ -37,7 +37,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from server.db.engine import DB
+from server.db.engine import connection
 from server.errors import ValidationFailed
 from server.sync.errors import ResyncRequired
 from server.sync.protocol import SCHEMA_VERSION, DismissedChange, EntityState
@@ -116,8 +116,7 @@ class PullPage(Wire, kw_only=True):
 async def pull(*, device: DeviceContext, cursor: str | None, limit: int) -> PullPage:
     """The next page of changes for ``device`` after ``cursor``."""
     position = decode_cursor(cursor)
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
+    async with connection() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             marks = await conn.fetchrow(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
@@ -381,8 +380,7 @@ async def purge_tombstones(*, restaurant_id: UUID, max_offline: timedelta) -> in
     it comes back with a cursor from before the purge it is told to resync.
     """
     cutoff = datetime.now(UTC) - max_offline
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn, conn.transaction():
+    async with connection() as conn, conn.transaction():
         horizon = await conn.fetchval(
             "SELECT min(pulled_xid)::text FROM sync_devices d JOIN devices USING (restaurant_id)"
             " WHERE d.restaurant_id = $1 AND devices.id = d.device_id"

@@ -14,7 +14,7 @@ import msgspec
 
 from server import events
 from server.auth.tokens import Caller
-from server.db.engine import DB
+from server.db.engine import connection
 from server.sync import engine
 from server.sync.errors import QuarantineSettled, RetryFromRevokedDevice
 from server.sync.protocol import ChangeIn
@@ -30,8 +30,7 @@ from server.sync.reports import (
 
 async def dismiss(*, caller: Caller, quarantine_id: int, reason: str) -> QuarantinedChange:
     """Close a quarantined change for good; the device that made it hears in its pull."""
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn, conn.transaction():
+    async with connection() as conn, conn.transaction():
         entry = await _locked(conn, caller, quarantine_id)
         if entry.state == "dismissed":
             return entry  # the first dismissal and its reason stand
@@ -55,8 +54,7 @@ async def dismiss(*, caller: Caller, quarantine_id: int, reason: str) -> Quarant
 
 async def retry(*, caller: Caller, quarantine_id: int) -> RetryAnswer:
     """Apply a quarantined change again, now that what refused it has been put right."""
-    assert DB.pool is not None
-    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
+    async with events.collect(), connection() as conn, conn.transaction():
         entry = await _locked(conn, caller, quarantine_id)
         if entry.state == "applied":
             return RetryAnswer(outcome=entry.retry_outcome or "applied", quarantined=entry)
@@ -91,8 +89,7 @@ async def retry(*, caller: Caller, quarantine_id: int) -> RetryAnswer:
 
 async def acknowledge(*, caller: Caller, conflict_id: int) -> ConflictEntry:
     """Mark a logged conflict as seen by a manager; the first acknowledgement stands."""
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn, conn.transaction():
+    async with connection() as conn, conn.transaction():
         entry = await get_conflict(
             conn, restaurant_id=caller.restaurant_id, conflict_id=conflict_id, lock=True
         )

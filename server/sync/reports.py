@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 from msgspec import Meta
 
-from server.db.engine import DB
+from server.db.engine import connection
 from server.errors import NotFound, ValidationFailed
 from server.pagination import Page, check_instant
 from server.sync.protocol import Outcome
@@ -157,14 +157,12 @@ async def get_quarantined(
 
 
 async def read_conflict(*, restaurant_id: UUID, conflict_id: int) -> ConflictEntry:
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
+    async with connection() as conn:
         return await get_conflict(conn, restaurant_id=restaurant_id, conflict_id=conflict_id)
 
 
 async def read_quarantined(*, restaurant_id: UUID, quarantine_id: int) -> QuarantinedChange:
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
+    async with connection() as conn:
         return await get_quarantined(conn, restaurant_id=restaurant_id, quarantine_id=quarantine_id)
 
 
@@ -218,8 +216,7 @@ async def _one(
 async def _fetch(
     query: str, restaurant_id: UUID, before: int | None, limit: int, filters: Filters
 ) -> list[asyncpg.Record]:
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
+    async with connection() as conn:
         rows: list[asyncpg.Record] = await conn.fetch(
             query,
             restaurant_id,

@@ -30,7 +30,7 @@ import asyncpg
 import msgspec
 
 from server import events
-from server.db.engine import DB
+from server.db.engine import DB, connection
 from server.sync import registry
 from server.sync.clock import Hlc, format_hlc, increment, parse_hlc, receive
 from server.sync.registry import Written
@@ -209,8 +209,7 @@ async def transaction() -> AsyncIterator[asyncpg.Connection]:
     if running is not None:
         yield running.connection
         return
-    assert DB.pool is not None
-    async with events.collect(), DB.pool.acquire() as conn, conn.transaction():
+    async with events.collect(), connection() as conn, conn.transaction():
         yield conn
 
 

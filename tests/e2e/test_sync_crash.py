@@ -13,6 +13,8 @@ a further replay must be answered from the stored results, byte for byte.
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import subprocess
 import time
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import pytest
 from litestar import Litestar
 
 from server.auth.tables import Role
@@ -33,6 +36,21 @@ from tests.factories import Ipad, Tenant, make_ipad
 ORDERS = 200  # and one line each: 400 changes in one batch
 KILL_DELAYS = (0.0, 0.08, 0.3)
 """How long after the push's transaction opens the server is killed (seconds)."""
+CRASH_RUNS = int(os.environ.get("SYNC_CRASH_RUNS", "1"))
+"""Runs of the whole test; a release run sets ``SYNC_CRASH_RUNS=100`` (docs/testing.md)."""
+SEED = 20261206
+
+
+def kill_delays(run: int) -> tuple[float, ...]:
+    """The first run's delays are fixed; each later run draws its own from its own seed, one
+    from each of the fixed delays' spans, so the first kill still lands early in the push."""
+    if run == 0:
+        return KILL_DELAYS
+    draw = random.Random(SEED + run)
+    spans = zip((0.0, *KILL_DELAYS[1:]), (*KILL_DELAYS[1:], 2 * KILL_DELAYS[-1]), strict=True)
+    return tuple(round(draw.uniform(low, high), 3) for low, high in spans)
+
+
 STEP_SECONDS = 30
 
 
@@ -76,10 +94,11 @@ def kill_9(server: Server) -> None:
     server.process.wait(timeout=STEP_SECONDS)
 
 
-def batch_body(ipad: Ipad, prefix: str) -> dict[str, Any]:
+def batch_body(ipad: Ipad, prefix: str, orders: int = ORDERS) -> dict[str, Any]:
+    """One batch of ``orders`` new orders with a line each, sequenced from 1."""
     actor = str(ipad.device_id)
     changes: list[dict[str, Any]] = []
-    for number in range(1, ORDERS + 1):
+    for number in range(1, orders + 1):
         order_id = str(uuid4())
         for entity_type, fields in (
             (
@@ -172,8 +191,9 @@ async def push_and_kill(server: Server, ipad: Ipad, body: dict[str, Any], delay:
     return Kill(delay, in_transaction, int(last_seq or 0), answered)
 
 
+@pytest.mark.parametrize("run", range(CRASH_RUNS))
 async def test_a_push_killed_mid_transaction_applies_exactly_once_when_retried(
-    app: Litestar, settings: Settings, tenant: Tenant, tmp_path: Path
+    app: Litestar, settings: Settings, tenant: Tenant, tmp_path: Path, run: int
 ) -> None:
     # A manager signs the batch: its lines are open items, priced by hand.
     ipad = await make_ipad(app, tenant, signed_in=Role.manager)
@@ -184,7 +204,7 @@ async def test_a_push_killed_mid_transaction_applies_exactly_once_when_retried(
     print(f"fynlo serve logs to {log_path}")
 
     kills: list[Kill] = []
-    for delay in KILL_DELAYS:
+    for delay in kill_delays(run):
         server = await asyncio.to_thread(start_server, settings, log_path)
         kills.append(await push_and_kill(server, ipad, body, delay))
         if kills[-1].last_seq_after:

@@ -23,9 +23,9 @@ from server.settings import Settings
 from tests.e2e.processes import alive, free_port, fynlo_env, start, stop, wait_for
 
 WAIT_SECONDS = 30.0
-GRACEFUL_SHUTDOWN_SECONDS = 10
-"""``server/cli/dev.py``'s; not imported from there: importing ``server.cli.dev`` into the
-test process changes how a later sync test's push is judged (seen on main too)."""
+GRACEFUL_SHUTDOWN_SECONDS = Settings().shutdown_grace_seconds
+"""The default the servers here run with. (Not read from ``server.cli.dev``: importing it
+into the test process changes how a later sync test's push is judged, seen on main too.)"""
 
 
 def children_of(pid: int) -> set[int]:

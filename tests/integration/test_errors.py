@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import httpx
 import msgspec
@@ -12,6 +13,8 @@ import pytest_asyncio
 from litestar import Litestar, get
 
 from server.app import create_app
+from server.db.engine import connection
+from server.errors import RETRY_AFTER_SECONDS
 from server.settings import Settings
 from tests.factories import Tenant
 from tests.problems import assert_problem
@@ -152,3 +155,38 @@ async def test_a_query_parameter_sent_as_null_is_refused(
     response = await client.get("/api/v1/tables", params={"limit": "null"}, headers=tenant.headers)
     problem = assert_problem(response, 400, "validation_failed")
     assert problem["field"] == "limit"
+
+
+async def test_a_database_lost_while_recording_the_audit_entry_is_503_not_500(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """The change commits, then its audit entry cannot be written: PostgreSQL cuts the
+    connection (SQLSTATE 57P01, as ``pg_terminate_backend`` does), here for this one row
+    only, by a trigger. The answer held for the entry must become a 503, not a 500."""
+    category_id = uuid4()
+    async with connection() as conn:
+        await conn.execute(
+            "CREATE FUNCTION test_cut_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.target_id = '{category_id}' THEN"
+            " RAISE EXCEPTION 'terminating connection' USING ERRCODE = '57P01'; END IF;"
+            " RETURN NEW; END $$;"
+            " CREATE TRIGGER test_cut_audit BEFORE INSERT ON audit_log"
+            " FOR EACH ROW EXECUTE FUNCTION test_cut_audit()"
+        )
+    try:
+        response = await client.post(
+            "/api/v1/categories",
+            json={"id": str(category_id), "name": "Cut short"},
+            headers=tenant.headers,
+        )
+    finally:
+        async with connection() as conn:
+            await conn.execute(
+                "DROP TRIGGER test_cut_audit ON audit_log; DROP FUNCTION test_cut_audit()"
+            )
+    body = assert_problem(response, 503, "dependency_unavailable")
+    assert body["dependency"] == "database"
+    assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+    async with connection() as conn:
+        kept = await conn.fetchval("SELECT count(*) FROM categories WHERE id = $1", category_id)
+    assert kept == 1  # committed before the audit entry: the retry finds it (409)

@@ -50,6 +50,13 @@ def test_the_benchmarks_results_file_is_not_a_setting() -> None:
         ("FYNLO_OPEN_BANKING_MERCHANT_ACCOUNTS", "GBP:a,GBP:b", "GBP twice"),
         ("FYNLO_OPEN_BANKING_WEBHOOK_PATH", "hooks", "must start with /"),
         ("FYNLO_OPEN_BANKING_ENVIRONMENT", "prod", "open_banking_environment"),
+        # A limit of 0 would refuse every request; a timeout of 0 would wait for none.
+        ("FYNLO_MAX_HEADER_COUNT", "0", "FYNLO_MAX_HEADER_COUNT must be more than 0"),
+        ("FYNLO_HEADER_TIMEOUT_SECONDS", "-1", "FYNLO_HEADER_TIMEOUT_SECONDS must be more"),
+        ("FYNLO_SHUTDOWN_GRACE_SECONDS", "0", "FYNLO_SHUTDOWN_GRACE_SECONDS must be more"),
+        # A deadline of zero (or less) would refuse every request and every connection.
+        ("FYNLO_REQUEST_TIMEOUT_SECONDS", "0", "FYNLO_REQUEST_TIMEOUT_SECONDS must be more"),
+        ("FYNLO_DB_STATEMENT_TIMEOUT_SECONDS", "-1", "FYNLO_DB_STATEMENT_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:

@@ -209,3 +209,18 @@ async def test_readers_and_tokens_belong_to_their_location(
     )
     assert_problem(bad, 400, "validation_failed")
     assert bad.json()["field"] == "registration_code"
+
+
+async def test_a_registration_code_that_is_not_ascii_is_refused_not_sent(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Found by the stateful fuzzer: the code is part of the Idempotency-Key header sent to
+    Stripe, where a non-ASCII one failed to encode and was answered 503 as Stripe's fault."""
+    await set_up_terminal(client, tenant)
+    odd = await client.post(
+        "/api/v1/payments/terminal/readers",
+        json={"location_id": str(tenant.location_id), "registration_code": "café", "label": "X"},
+        headers=tenant.headers,
+    )
+    assert_problem(odd, 400, "validation_failed")
+    assert odd.json()["field"] == "registration_code"

@@ -51,8 +51,7 @@ def serve(settings: Settings, **extra: str) -> Server:
         FYNLO_DATABASE_URL=settings.database_url or "",
         FYNLO_DATA_DIR=str(settings.data_dir),
         FYNLO_PORT=str(port),
-        **SERVER_SETTINGS,
-        **extra,
+        **(SERVER_SETTINGS | extra),  # a test may override these
     )
     process = start("serve", env=env)
     base = f"http://127.0.0.1:{port}"
