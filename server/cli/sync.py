@@ -9,7 +9,7 @@ import click
 
 from server.cli.db import connected
 from server.settings import get_settings
-from server.sync.gc import purge_all
+from server.sync.feed import purge_all_tombstones
 
 
 @click.group(name="sync")
@@ -24,7 +24,7 @@ def run_gc() -> int:
     window = timedelta(days=get_settings().sync_max_offline_days)
 
     async def purge() -> int:
-        return await purge_all(max_offline=window)
+        return await purge_all_tombstones(max_offline=window)
 
     click.echo(f"purged {asyncio.run(connected(purge))} tombstones")
     return 0

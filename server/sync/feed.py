@@ -409,3 +409,15 @@ async def purge_tombstones(*, restaurant_id: UUID, max_offline: timedelta) -> in
             str(int(purged) + 1),
         )
         return count
+
+
+async def purge_all_tombstones(*, max_offline: timedelta) -> int:
+    """``purge_tombstones`` for every restaurant that has tombstones; answers how many went.
+    The partial index of deleted rows (``sync_entities_snapshot_tombstones``) lists those
+    restaurants without reading the live rows."""
+    async with connection() as conn:
+        rows = await conn.fetch("SELECT DISTINCT restaurant_id FROM sync_entities WHERE deleted")
+    total = 0
+    for row in rows:
+        total += await purge_tombstones(restaurant_id=row["restaurant_id"], max_offline=max_offline)
+    return total

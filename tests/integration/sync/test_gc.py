@@ -1,4 +1,4 @@
-"""Tombstone GC across restaurants (``server/sync/gc.py``): what ``fynlo sync gc`` and the
+"""Tombstone GC across restaurants (``feed.purge_all_tombstones``): what ``fynlo sync gc`` and the
 server's hourly run do."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from server.auth.tables import Role
 from server.db.engine import DB
-from server.sync.gc import purge_all
+from server.sync.feed import purge_all_tombstones
 from tests.factories import Tenant, make_ipad
 from tests.integration.sync.test_push_rules import device
 
@@ -46,10 +46,10 @@ async def test_gc_purges_every_restaurants_old_tombstones_and_keeps_live_rows(
         await tombstone_and_live_row(app, client, restaurant)
         assert await rows(restaurant) == {False: 1, True: 1}
 
-    await purge_all(max_offline=timedelta(days=1))
+    await purge_all_tombstones(max_offline=timedelta(days=1))
     assert await rows(tenant) == {False: 1, True: 1}  # too young to go
     await asyncio.sleep(0.01)  # older than a cutoff of now
-    assert await purge_all(max_offline=timedelta(0)) >= 2
+    assert await purge_all_tombstones(max_offline=timedelta(0)) >= 2
 
     for restaurant in (tenant, other_tenant):
         assert await rows(restaurant) == {False: 1}
