@@ -242,4 +242,5 @@ register(
     validate=validate_offline_card,
     project=project_offline_cards,
     after=hold_past_limits,
+    projects_after=("order", "order_line"),  # it settles an order already priced
 )

@@ -184,4 +184,5 @@ register(
     validate=validate_cash_payment,
     project=project_cash_payments,
     after=mark_taking_ipad,
+    projects_after=("order", "order_line"),  # it settles an order already priced
 )

@@ -348,15 +348,16 @@ async def _apply_each_if_refused(
     changes: Sequence[ChangeIn],
     people: People,
 ) -> Outcome:
-    try:
-        # A savepoint: undone alone if the database refuses, with what it announced.
-        with events.savepoint():
-            async with conn.transaction():
-                return await _apply(conn, device, batch_id, changes, people)
-    except Exception as exc:  # any refusal: find the change at fault, one at a time
-        if _transient(exc):
-            raise
-        log.warning("batch refused; applying change by change", exc_info=True)
+    if not _changes_a_bill_it_closed(changes):
+        try:
+            # A savepoint: undone alone if the database refuses, with what it announced.
+            with events.savepoint():
+                async with conn.transaction():
+                    return await _apply(conn, device, batch_id, changes, people)
+        except Exception as exc:  # any refusal: find the change at fault, one at a time
+            if _transient(exc):
+                raise
+            log.warning("batch refused; applying change by change", exc_info=True)
     merged = Outcome()
     for change in changes:
         try:
@@ -384,6 +385,28 @@ async def _apply_each_if_refused(
         for key, was in single.before.items():
             merged.before.setdefault(key, was)
     return merged
+
+
+_CLOSED = ("paid", "voided")
+
+
+def _changes_a_bill_it_closed(changes: Sequence[ChangeIn]) -> bool:
+    """Whether a line change follows, in this batch, the change that closed its order.
+
+    Written whole, the batch's lines would be priced in with the order they came with (a
+    till that rang up and took payment offline), so a line added after the bill was paid
+    would slip into it. Change by change, it is refused ``order_closed``, exactly as it is
+    when the payment came in an earlier batch (docs/sync-protocol.md)."""
+    closed_at: dict[str, int] = {}
+    for change in changes:
+        if change.entity_type == "order" and change.fields.get("status") in _CLOSED:
+            closed_at.setdefault(str(change.entity_id), change.seq)
+        elif change.entity_type == "order_line" and closed_at:
+            # A line's update may leave out its order: any line after a close, then.
+            order_id = change.fields.get("order_id")
+            if order_id is None or str(order_id) in closed_at:
+                return True
+    return False
 
 
 async def _apply(

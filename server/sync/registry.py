@@ -130,6 +130,9 @@ class Registered:
     """Every till at a location writes the same few entities of this type (table states,
     stock counts): a push applies them after the rest of its batch, so their locks are held
     only until the commit that follows (``engine._apply_in_lock_order``)."""
+    projects_after: tuple[str, ...] = ()
+    """Types whose projections must run before this one's in a write (a payment settles an
+    order whose lines are already priced)."""
 
 
 _REGISTRY: dict[str, Registered] = {}
@@ -146,6 +149,7 @@ def register(
     fields: Mapping[str, FieldRule] | None = None,
     after: After | None = None,
     contended: bool = False,
+    projects_after: tuple[str, ...] = (),
 ) -> None:
     """Make ``spec.entity_type`` syncable (once; registering twice is a programming error).
 
@@ -166,6 +170,7 @@ def register(
         fields or {},
         after,
         contended,
+        projects_after,
     )
 
 
@@ -178,8 +183,21 @@ def entity_types() -> list[str]:
 
 
 def entity_types_in_order() -> list[str]:
-    """Every type in the order it was registered: a domain registers parents first."""
-    return list(_REGISTRY)
+    """Every type in the order it was registered (a domain registers parents first), each
+    moved after the types it ``projects_after``: the order never depends on which domain
+    module happened to be imported first."""
+    ordered: list[str] = []
+
+    def place(entity_type: str) -> None:
+        if entity_type in ordered or entity_type not in _REGISTRY:
+            return
+        for earlier in _REGISTRY[entity_type].projects_after:
+            place(earlier)
+        ordered.append(entity_type)
+
+    for entity_type in _REGISTRY:
+        place(entity_type)
+    return ordered
 
 
 def always(permission: Permission) -> Admit:

@@ -122,8 +122,8 @@ async def write(
         by_type.setdefault(entity_type, []).append(
             Written(entity_id, current.location_id, current.version)
         )
-    # Projections run in the order the types were registered (a parent before its children:
-    # orders, then their lines, then payments), whatever order the batch had, and each sees
+    # Projections run parents first (orders, then their lines, then the payments that settle
+    # them: ``registry.entity_types_in_order``), whatever order the batch had, and each sees
     # the whole write (``written_now``) to leave to a later one what it will do anyway.
     token = _writing.set(by_type)
     try:
