@@ -267,9 +267,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ValueError(f"FYNLO_{name.upper()} must be more than 0")
+        if self.request_timeout_seconds >= IDEMPOTENCY_LEASE_SECONDS:
+            raise ValueError(
+                f"FYNLO_REQUEST_TIMEOUT_SECONDS must be under {IDEMPOTENCY_LEASE_SECONDS}: a"
+                " payment's Idempotency-Key is leased that long, so a retry never runs beside"
+                " the request it retries"
+            )
 
 
 # Limits and timeouts: zero or less would refuse everything or never wait.
+IDEMPOTENCY_LEASE_SECONDS = 30
+"""How long a request may work on an ``Idempotency-Key`` before another may take it over
+(server/payments/idempotency.py); every request ends before that (the request deadline)."""
+
 _POSITIVE = (
     "max_json_depth",
     "max_header_bytes",

@@ -27,10 +27,10 @@ import asyncpg
 import msgspec
 
 from server.errors import Conflict, ValidationFailed
-from server.settings import get_settings
+from server.settings import IDEMPOTENCY_LEASE_SECONDS, get_settings
 
 KEY_HEADER = "Idempotency-Key"
-LEASE = timedelta(seconds=30)
+LEASE = timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS)
 """How long a request may work on a key before another request may take it over."""
 
 

@@ -360,6 +360,9 @@ class TerminalLocationSetup(Input, kw_only=True):
     postal_code: Annotated[str, Meta(min_length=1, max_length=20)]
     country: Annotated[str, Meta(pattern="^[A-Z]{2}$")]
     """ISO 3166-1 alpha-2, e.g. GB."""
+    state: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    """State, province or region: required in AU, CA, ES, IT and US (Stripe's rule for a
+    Terminal location's address), sent when given elsewhere."""
 
 
 class TerminalLocation(Wire, kw_only=True):

@@ -24,6 +24,10 @@ from server.payments.errors import ProviderDown
 from server.payments.providers.base import ProviderRefused, ProviderUnavailable
 from server.payments.providers.stripe import StripeProvider
 
+NEEDS_STATE = frozenset({"AU", "CA", "ES", "IT", "US"})
+"""Countries where Stripe needs a Terminal location's state (docs.stripe.com/terminal/fleet/
+locations-and-zones): asked for here, before Stripe is, so the field at fault is named."""
+
 
 def _stripe() -> StripeProvider:
     try:
@@ -59,6 +63,10 @@ async def set_up_location(
     }
     if data.line2:
         address["line2"] = data.line2
+    if data.state:
+        address["state"] = data.state
+    elif data.country in NEEDS_STATE:
+        raise ValidationFailed(f"state is required for an address in {data.country}", field="state")
     try:
         made = await _stripe().create_location(
             location_id, {"display_name": location["name"], "address": address}

@@ -57,6 +57,8 @@ def test_the_benchmarks_results_file_is_not_a_setting() -> None:
         # A deadline of zero (or less) would refuse every request and every connection.
         ("FYNLO_REQUEST_TIMEOUT_SECONDS", "0", "FYNLO_REQUEST_TIMEOUT_SECONDS must be more"),
         ("FYNLO_DB_STATEMENT_TIMEOUT_SECONDS", "-1", "FYNLO_DB_STATEMENT_TIMEOUT_SECONDS"),
+        # A request outliving its payment key's lease could run beside its own retry.
+        ("FYNLO_REQUEST_TIMEOUT_SECONDS", "30", "FYNLO_REQUEST_TIMEOUT_SECONDS must be under 30"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:

@@ -224,3 +224,17 @@ async def test_a_registration_code_that_is_not_ascii_is_refused_not_sent(
     )
     assert_problem(odd, 400, "validation_failed")
     assert odd.json()["field"] == "registration_code"
+
+
+async def test_an_address_in_a_country_with_states_needs_its_state(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Found by the link scenarios: the body had no ``state`` at all, so a restaurant in the
+    US, Canada, Australia, Spain or Italy could not set up Terminal (Stripe refused it)."""
+    url = f"/api/v1/payments/terminal/locations/{tenant.location_id}"
+    us = {"line1": "1 Main St", "city": "Austin", "postal_code": "78701", "country": "US"}
+    missing = await client.put(url, json=us, headers=tenant.headers)
+    assert_problem(missing, 400, "validation_failed")
+    assert missing.json()["field"] == "state"
+    made = await client.put(url, json={**us, "state": "TX"}, headers=tenant.headers)
+    assert made.status_code == 200, made.text
