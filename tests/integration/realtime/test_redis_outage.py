@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -66,27 +67,30 @@ def dropped(reason: str) -> float:
     )
 
 
-async def heard(publisher: Channels, subscriber: Subscriber, data: bytes) -> None:
-    """Publish ``data`` until ``subscriber`` hears it (bounded): pub/sub keeps nothing for a
-    subscriber whose SUBSCRIBE is still on its way, as after a reconnection."""
-    async with asyncio.timeout(WAIT_SECONDS):
-        while True:
-            publisher.publish(data, CHANNEL)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.5):
-                    # The queue itself: a cancelled ``iter_events`` would end the generator.
-                    while await subscriber._queue.get() != data:
-                        pass
-                    return
+async def heard(publisher: Channels, subscriber: Subscriber, data: bytes) -> bool:
+    """Publish ``data`` until ``subscriber`` hears it; False if it never does within
+    ``WAIT_SECONDS`` (pub/sub keeps nothing for a subscriber whose SUBSCRIBE is still on its
+    way, as after a reconnection, hence the repeats)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        publisher.publish(data, CHANNEL)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                # The queue itself: a cancelled ``iter_events`` would end the generator.
+                while await subscriber._queue.get() != data:
+                    pass
+                return True
+    return False
 
 
-async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = WAIT_SECONDS) -> None:
-    """Poll ``check`` until it says True, for at most ``seconds``."""
-    async with asyncio.timeout(seconds):
-        while True:  # polled: the prober runs on its own schedule
-            if await check():
-                return
-            await asyncio.sleep(0.1)
+async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = WAIT_SECONDS) -> bool:
+    """Poll ``check`` until it says True (True), or ``seconds`` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:  # polled: the prober runs on its own schedule
+        if await check():
+            return True
+        await asyncio.sleep(0.1)
+    return False
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -96,7 +100,7 @@ async def test_events_flow_again_after_a_fault_and_the_queue_stays_bounded(
     caplog.set_level(logging.WARNING, logger="fynlo.realtime")
     async with running(proxy) as listener, running(proxy) as publisher:
         subscriber = await listener.subscribe(CHANNEL)
-        await heard(publisher, subscriber, b"before")
+        assert await heard(publisher, subscriber, b"before")
         down_before = dropped("redis_down") + dropped("queue_full")
 
         if fault == "latency":
@@ -122,8 +126,8 @@ async def test_events_flow_again_after_a_fault_and_the_queue_stays_bounded(
         async def both_ready() -> bool:
             return await degraded(listener) == [] and await degraded(publisher) == []
 
-        await until(both_ready)
-        await heard(publisher, subscriber, b"after")
+        assert await until(both_ready)
+        assert await heard(publisher, subscriber, b"after")
         assert publisher.waiting() <= BOUND
 
 
@@ -132,17 +136,17 @@ async def test_a_socket_that_subscribes_while_redis_is_down_hears_events_once_it
 ) -> None:
     async with running(proxy) as listener, running(proxy) as publisher:
         warm = await listener.subscribe(CHANNEL)  # the reader holds a connection to lose
-        await heard(publisher, warm, b"warm")
+        assert await heard(publisher, warm, b"warm")
         await listener.unsubscribe(warm)
         proxy.down()
         try:
-            await until(lambda: _unreachable(listener))
+            assert await until(lambda: _unreachable(listener))
             late = await asyncio.wait_for(listener.subscribe(CHANNEL), TIMEOUT * 2)
         finally:
             proxy.healthy()
-        await until(lambda: _reachable(listener))
-        await until(lambda: _reachable(publisher))
-        await heard(publisher, late, b"after")
+        assert await until(lambda: _reachable(listener))
+        assert await until(lambda: _reachable(publisher))
+        assert await heard(publisher, late, b"after")
 
 
 async def test_a_shutdown_with_redis_black_holed_ends_within_its_bound(proxy: FaultProxy) -> None:
@@ -153,10 +157,15 @@ async def test_a_shutdown_with_redis_black_holed_ends_within_its_bound(proxy: Fa
     try:
         for n in range(BOUND):
             channels.publish(f"stuck {n}".encode(), CHANNEL)
+        assert channels.waiting() > 0  # events Redis will never take
+        started = time.monotonic()
         # The queue's own drain, then the backend's two closes: each bounded by the timeout.
         await asyncio.wait_for(channels.__aexit__(None, None, None), TIMEOUT * 3 + 2)
+        elapsed = time.monotonic() - started
     finally:
         proxy.healthy()
+    assert elapsed <= TIMEOUT * 3 + 1, f"{elapsed:.1f} s to stop"
+    assert channels.waiting() == 0  # nothing left queued: sent or dropped, never kept
 
 
 async def _unreachable(channels: Channels) -> bool:
@@ -175,7 +184,7 @@ async def test_a_quiet_reader_keeps_its_connection_and_notices_a_silent_redis(
     quiet = (KEEPALIVE_TIMEOUTS + 1) * TIMEOUT
     async with running(proxy) as listener, running(proxy) as publisher:
         subscriber = await listener.subscribe(CHANNEL)
-        await heard(publisher, subscriber, b"before")
+        assert await heard(publisher, subscriber, b"before")
         link = listener.link
         assert link is not None
 
@@ -184,11 +193,11 @@ async def test_a_quiet_reader_keeps_its_connection_and_notices_a_silent_redis(
 
         proxy.blackhole()
         try:
-            await until(lambda: _down(link), seconds=quiet + TIMEOUT * 2)
+            assert await until(lambda: _down(link), seconds=quiet + TIMEOUT * 2)
         finally:
             proxy.healthy()
-        await until(lambda: _up(link))
-        await heard(publisher, subscriber, b"after")
+        assert await until(lambda: _up(link))
+        assert await heard(publisher, subscriber, b"after")
 
 
 async def _down(link: RedisLink) -> bool:
