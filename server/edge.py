@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import http
 import json
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import h11
@@ -69,26 +68,11 @@ class ShuttingDown(FynloError):
     title = "The server is shutting down"
 
 
-@dataclass(frozen=True)
-class EdgeLimits:
-    max_header_bytes: int
-    max_header_count: int
-    header_timeout_seconds: float
-
-    @classmethod
-    def of(cls, settings: Settings) -> EdgeLimits:
-        return cls(
-            max_header_bytes=settings.max_header_bytes,
-            max_header_count=settings.max_header_count,
-            header_timeout_seconds=settings.header_timeout_seconds,
-        )
-
-
 class _Connection(h11.Connection):
     """h11's server side, refusing a complete head that breaks a limit; remembers why it
     refused, for the answer (uvicorn answers every protocol error with a bare 400)."""
 
-    def __init__(self, limits: EdgeLimits) -> None:
+    def __init__(self, limits: Settings) -> None:
         super().__init__(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
         self.limits = limits
         self.refusal: FynloError = ClientError("the request is not valid HTTP/1.1")
@@ -120,7 +104,7 @@ def _shutting_down() -> ShuttingDown:
     return ShuttingDown("retry: another server will answer", retry_after=1)
 
 
-def _too_large(limits: EdgeLimits) -> HeadersTooLarge:
+def _too_large(limits: Settings) -> HeadersTooLarge:
     return HeadersTooLarge(
         f"the request line and headers may take at most {limits.max_header_bytes} bytes",
         field="headers",
@@ -136,7 +120,7 @@ def _head_size(request: h11.Request) -> int:
 class EdgeProtocol(H11Protocol):
     """``H11Protocol`` with the limits above; ``edge_protocol`` makes one for settings."""
 
-    limits: ClassVar[EdgeLimits]
+    limits: ClassVar[Settings]
 
     def __init__(
         self,
@@ -295,5 +279,5 @@ def edge_protocol(settings: Settings) -> type[EdgeProtocol]:
     """The protocol class to pass as uvicorn's ``Config(http=...)``."""
     return cast(
         type[EdgeProtocol],
-        type("EdgeProtocol", (EdgeProtocol,), {"limits": EdgeLimits.of(settings)}),
+        type("EdgeProtocol", (EdgeProtocol,), {"limits": settings}),
     )

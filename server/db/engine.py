@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -23,23 +22,6 @@ from server.settings import Settings, get_settings
 CLIENT_GRACE_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class Deadlines:
-    """How long the pool waits to connect, to lend a connection, and on one statement."""
-
-    connect_seconds: float
-    acquire_seconds: float
-    statement_seconds: float
-
-    @classmethod
-    def of(cls, settings: Settings) -> Deadlines:
-        return cls(
-            connect_seconds=settings.db_connect_timeout_seconds,
-            acquire_seconds=settings.db_acquire_timeout_seconds,
-            statement_seconds=settings.db_statement_timeout_seconds,
-        )
-
-
 class FynloEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine, configured late and without an import-time connection."""
 
@@ -50,19 +32,19 @@ class FynloEngine(PostgresEngine):
 
 
 DB = FynloEngine(config={})
-_deadlines: Deadlines | None = None
+_settings: Settings | None = None
 
 
 def configure(dsn: str, settings: Settings | None = None) -> None:
-    """Point the engine at ``dsn`` with the deadlines of ``settings`` (the process's by
+    """Point the engine at ``dsn`` with the timeouts of ``settings`` (the process's by
     default); call before the pool starts."""
-    global _deadlines
+    global _settings
     DB.config = {"dsn": dsn}
-    _deadlines = Deadlines.of(settings or get_settings())
+    _settings = settings or get_settings()
 
 
-def deadlines() -> Deadlines:
-    return _deadlines or Deadlines.of(get_settings())
+def _timeouts() -> Settings:
+    return _settings or get_settings()
 
 
 async def open_pool(*, min_size: int, max_size: int, statement_timeout: bool = False) -> None:
@@ -72,12 +54,12 @@ async def open_pool(*, min_size: int, max_size: int, statement_timeout: bool = F
     ``statement_timeout`` (the server's pool) every statement is bounded; the command-line
     tools leave it off, as a migration or a reconcile over months may rightly run long.
     """
-    limits = deadlines()
+    limits = _timeouts()
     bounds: dict[str, object] = {}
     if statement_timeout:
-        statement_ms = round(limits.statement_seconds * 1000)
+        statement_ms = round(limits.db_statement_timeout_seconds * 1000)
         bounds = {
-            "command_timeout": limits.statement_seconds + CLIENT_GRACE_SECONDS,
+            "command_timeout": limits.db_statement_timeout_seconds + CLIENT_GRACE_SECONDS,
             # Sent in the start-up packet, so every connection has them from its first
             # statement and none is ever SET on a pooled connection (no session state: see
             # ``_no_session_state``). A transaction its client lost mid-way (cancelled by the
@@ -94,7 +76,7 @@ async def open_pool(*, min_size: int, max_size: int, statement_timeout: bool = F
         min_size=min_size,
         max_size=max_size,
         reset=_no_session_state,
-        timeout=limits.connect_seconds,
+        timeout=limits.db_connect_timeout_seconds,
         **bounds,
     )
 
@@ -129,7 +111,7 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
     (``server/deadline.py``) bounds those.
     """
     assert DB.pool is not None, "the pool is opened by the app's lifespan or the CLI"
-    async with DB.pool.acquire(timeout=deadlines().acquire_seconds) as conn:
+    async with DB.pool.acquire(timeout=_timeouts().db_acquire_timeout_seconds) as conn:
         yield conn
 
 
